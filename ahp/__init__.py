@@ -1,0 +1,1 @@
+"""ahp package."""

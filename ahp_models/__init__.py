@@ -1,0 +1,43 @@
+"""AHP neuron models as unit-checked Brian2 equations, with runtime, C++ and CUDA backends."""
+
+from ahp_models.catalogue import MODELS, get_model, model_for_params
+from ahp_models.lif_ahp import LifAhp, LifAhpParams, LifMultiAhp, MultiAhpParams
+from ahp_models.model import NeuronModel, Variable
+from ahp_models.parameters import ParameterError, ParameterSet
+from ahp_models.results import SimulationResult
+from ahp_models.simulate import BACKENDS, CompiledSimulation, compile_simulator, simulate
+from ahp_models.stimuli import (
+    Stimulus,
+    StimulusError,
+    from_array,
+    long_square,
+    noise,
+    ramp,
+    short_square,
+)
+
+__all__ = [
+    "BACKENDS",
+    "MODELS",
+    "CompiledSimulation",
+    "LifAhp",
+    "LifAhpParams",
+    "LifMultiAhp",
+    "MultiAhpParams",
+    "NeuronModel",
+    "ParameterError",
+    "ParameterSet",
+    "SimulationResult",
+    "Stimulus",
+    "StimulusError",
+    "Variable",
+    "compile_simulator",
+    "from_array",
+    "get_model",
+    "long_square",
+    "model_for_params",
+    "noise",
+    "ramp",
+    "short_square",
+    "simulate",
+]

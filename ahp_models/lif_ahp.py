@@ -1,0 +1,306 @@
+"""LIF neurons with current-based AHP currents: one current (the paper's neuron) or several.
+
+Equations (DOMAIN.md §2)::
+
+    tau_m dv/dt = (E_L - v) + R (I_ext - sum_k I_ahp_k)      (v held at V_reset while refractory)
+    tau_ahp_k dI_ahp_k/dt = -I_ahp_k
+    on spike (v > V_th): v <- V_reset ; I_ahp_k <- I_ahp_k + b_ahp_k
+
+Integrated with the closed-form step of `ahp_models.integration`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from brian2 import Mohm, Quantity, mV, ms, pA
+
+from ahp_models.integration import coupling_factor, decay_factor
+from ahp_models.model import NeuronModel, Variable
+from ahp_models.parameters import ParameterError, ParameterSet, parameter
+
+__all__ = ["LifAhp", "LifAhpParams", "LifMultiAhp", "MultiAhpParams"]
+
+#: Voltages outside this window (mV) are almost surely a unit mistake (volts given as mV...).
+VOLTAGE_RANGE_MV = (-200.0, 100.0)
+
+
+def _voltage(default: Quantity, description: str) -> Any:
+    low, high = VOLTAGE_RANGE_MV
+    return parameter(default, "mV", low=low, high=high, description=description)
+
+
+@dataclass(frozen=True)
+class _MembraneParams(ParameterSet):
+    """Passive membrane, threshold and reset shared by the LIF family."""
+
+    E_L: Quantity = _voltage(-70 * mV, "resting (leak reversal) potential")
+    R: Quantity = parameter(150 * Mohm, "Mohm", low=0, low_open=True, description="input resistance")
+    tau_m: Quantity = parameter(
+        20 * ms, "ms", low=0, low_open=True, description="membrane time constant"
+    )
+    V_th: Quantity = _voltage(-50 * mV, "spike threshold")
+    V_reset: Quantity = _voltage(-65 * mV, "reset potential after a spike")
+    t_ref: Quantity = parameter(
+        2 * ms, "ms", low=0, high=1000, description="refractory period (v held at V_reset)"
+    )
+
+    def _check_relations(self) -> None:
+        self._require(
+            np.asarray(self.V_reset) < np.asarray(self.V_th),
+            "V_reset must lie below V_th, otherwise the neuron fires again right after reset",
+        )
+
+
+@dataclass(frozen=True)
+class LifAhpParams(_MembraneParams):
+    """Parameters of the LIF neuron with one current-based AHP current (``lif_ahp``)."""
+
+    model_name = "lif_ahp"
+
+    tau_ahp: Quantity = parameter(
+        300 * ms, "ms", low=0, low_open=True, description="AHP current decay time constant"
+    )
+    b_ahp: Quantity = parameter(
+        15 * pA,
+        "pA",
+        low=0,
+        description="AHP current increment per spike (positive = hyperpolarizing)",
+    )
+
+
+@dataclass(frozen=True)
+class MultiAhpParams(_MembraneParams):
+    """Parameters of the LIF neuron with several AHP currents (``lif_multi_ahp``).
+
+    ``tau_ahp`` and ``b_ahp`` hold one value per current (shape ``(n_currents,)``), or one row
+    per neuron (shape ``(n_neurons, n_currents)``).
+    """
+
+    model_name = "lif_multi_ahp"
+
+    tau_ahp: Quantity = parameter(
+        np.array([30.0, 300.0, 3000.0]) * ms,
+        "ms",
+        low=0,
+        low_open=True,
+        description="decay time constant of each AHP current",
+        per_current=True,
+    )
+    b_ahp: Quantity = parameter(
+        np.array([5.0, 10.0, 2.0]) * pA,
+        "pA",
+        low=0,
+        description="increment per spike of each AHP current (positive = hyperpolarizing)",
+        per_current=True,
+    )
+
+
+def membrane_step(
+    currents: Sequence[tuple[str, str]], sign: str = "-", drive: str = "E_L + R*I_ext"
+) -> str:
+    """Return abstract code for the closed-form membrane step with exponential currents.
+
+    Parameters
+    ----------
+    currents : sequence of (state, coupling) names
+        Each decaying current and its coupling coefficient (ohm).
+    sign : {"-", "+"}
+        ``-`` for currents that hyperpolarize when positive (AHP), ``+`` for currents that
+        add to the input (Allen's after-spike currents).
+    drive : str
+        Expression for the steady-state voltage without the currents.
+
+    Returns
+    -------
+    str
+        Code that updates ``v`` and every current, all from their values at the step start.
+    """
+    coupling = "".join(f" {sign} {k}*{i}" for i, k in currents)
+    lines = [f"_v_inf = {drive}", f"_v_next = _v_inf + (v - _v_inf)*decay_m{coupling}"]
+    lines += [f"{i} = {i}*decay_{i}" for i, _ in currents]
+    lines.append("v = _v_next")
+    return "\n".join(lines)
+
+
+def membrane_coefficients(
+    tau_m_s: np.ndarray, r_ohm: np.ndarray, currents: Mapping[str, np.ndarray], dt_s: float
+) -> dict[str, np.ndarray]:
+    """Return ``decay_m``, and per current ``decay_<name>`` and ``k_<name>`` (ohm).
+
+    Parameters
+    ----------
+    tau_m_s, r_ohm : numpy.ndarray
+        Membrane time constant (s) and resistance (ohm) per neuron.
+    currents : mapping of str to numpy.ndarray
+        Each current's state name and its time constant per neuron (s).
+    dt_s : float
+        Time step (s).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Step coefficients per neuron.
+    """
+    coefficients = {"decay_m": decay_factor(tau_m_s, dt_s)}
+    for name, tau_s in currents.items():
+        coefficients[f"decay_{name}"] = decay_factor(tau_s, dt_s)
+        coefficients[f"k_{name}"] = r_ohm * coupling_factor(tau_m_s, tau_s, dt_s)
+    return coefficients
+
+
+_MEMBRANE_UNITS = {
+    "E_L": "mV",
+    "R": "Mohm",
+    "tau_m": "ms",
+    "V_th": "mV",
+    "V_reset": "mV",
+    "t_ref": "ms",
+}
+_V = Variable("v", "mV", "membrane potential")
+
+
+class _LifWithCurrents(NeuronModel):
+    """Shared implementation: LIF membrane with hyperpolarizing exponential currents."""
+
+    threshold = "v > V_th"
+    refractory = "t_ref"
+
+    def _current_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def _current_taus(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def state_variables(self) -> tuple[Variable, ...]:
+        currents = [Variable(n, "pA", "AHP current") for n in self._current_names()]
+        return (_V, *currents)
+
+    def differential_equations(self) -> str:
+        names = self._current_names()
+        total = " + ".join(names)
+        lines = [f"dv/dt = (E_L - v + R*(I_ext - ({total})))/tau_m : volt (unless refractory)"]
+        lines += [f"d{n}/dt = -{n}/tau_{n} : amp" for n in names]
+        return "\n".join(lines)
+
+    def coefficient_units(self) -> dict[str, str]:
+        units = {"decay_m": "1"}
+        for name in self._current_names():
+            units[f"decay_{name}"] = "1"
+            units[f"k_{name}"] = "Mohm"
+        return units
+
+    def coefficients(self, p: Mapping[str, np.ndarray], dt_s: float) -> dict[str, np.ndarray]:
+        return membrane_coefficients(p["tau_m"], p["R"], self._current_taus(p), dt_s)
+
+    def step_code(self) -> str:
+        return membrane_step([(n, f"k_{n}") for n in self._current_names()])
+
+    def initial_state(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        state = {"v": p["E_L"].copy()}
+        state.update({n: np.zeros_like(p["E_L"]) for n in self._current_names()})
+        return state
+
+    def rheobase(self, params: ParameterSet) -> Quantity:
+        """Threshold current of the resting neuron: ``(V_th - E_L) / R``."""
+        return (params.V_th - params.E_L) / params.R
+
+
+class LifAhp(_LifWithCurrents):
+    """LIF neuron with one current-based AHP current (the neuron of Rao et al. 2022)."""
+
+    name = "lif_ahp"
+    title = "LIF with one current-based AHP current"
+    params_class = LifAhpParams
+    reset = "v = V_reset\nI_ahp += b_ahp"
+
+    def _current_names(self) -> list[str]:
+        return ["I_ahp"]
+
+    def _current_taus(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"I_ahp": p["tau_ahp"]}
+
+    def differential_equations(self) -> str:
+        return (
+            "dv/dt = (E_L - v + R*(I_ext - I_ahp))/tau_m : volt (unless refractory)\n"
+            "dI_ahp/dt = -I_ahp/tau_ahp : amp"
+        )
+
+    def parameter_units(self) -> dict[str, str]:
+        return {**_MEMBRANE_UNITS, "tau_ahp": "ms", "b_ahp": "pA"}
+
+    def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {name: p[name] for name in self.parameter_units()}
+
+
+class LifMultiAhp(_LifWithCurrents):
+    """LIF neuron with ``n_currents`` current-based AHP currents of different time constants.
+
+    Parameters
+    ----------
+    n_currents : int
+        Number of AHP currents (each with its own time constant and increment).
+    """
+
+    name = "lif_multi_ahp"
+    title = "LIF with several current-based AHP currents"
+    params_class = MultiAhpParams
+
+    def __init__(self, n_currents: int = 3) -> None:
+        if not isinstance(n_currents, int | np.integer) or not 1 <= n_currents <= 32:
+            raise ParameterError(
+                f"lif_multi_ahp: n_currents = {n_currents!r}; allowed: an integer in [1, 32]"
+            )
+        self.n_currents = int(n_currents)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {"n_currents": self.n_currents}
+
+    def _current_names(self) -> list[str]:
+        return [f"I_ahp_{k + 1}" for k in range(self.n_currents)]
+
+    def _current_taus(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {name: p["tau_ahp"][:, k] for k, name in enumerate(self._current_names())}
+
+    def differential_equations(self) -> str:
+        total = " + ".join(self._current_names())
+        return super().differential_equations() + f"\nI_ahp = {total} : amp"
+
+    def expressions(self) -> tuple[Variable, ...]:
+        return (Variable("I_ahp", "pA", "total AHP current"),)
+
+    @property
+    def reset(self) -> str:  # type: ignore[override]
+        increments = [f"{n} += b_{n}" for n in self._current_names()]
+        return "\n".join(["v = V_reset", *increments])
+
+    def parameter_units(self) -> dict[str, str]:
+        units = dict(_MEMBRANE_UNITS)
+        for name in self._current_names():
+            units[f"tau_{name}"] = "ms"
+            units[f"b_{name}"] = "pA"
+        return units
+
+    def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        values = {name: p[name] for name in _MEMBRANE_UNITS}
+        for k, name in enumerate(self._current_names()):
+            values[f"tau_{name}"] = p["tau_ahp"][:, k]
+            values[f"b_{name}"] = p["b_ahp"][:, k]
+        return values
+
+    def default_params(self) -> MultiAhpParams:
+        """Defaults with ``n_currents`` currents: time constants spaced from 30 ms to 3 s."""
+        tau = np.geomspace(30.0, 3000.0, self.n_currents) if self.n_currents > 1 else [300.0]
+        return MultiAhpParams(tau_ahp=np.asarray(tau) * ms, b_ahp=np.full(self.n_currents, 5.0) * pA)
+
+    def check_params(self, params: ParameterSet) -> None:
+        super().check_params(params)
+        if params.n_currents != self.n_currents:
+            raise ParameterError(
+                f"lif_multi_ahp with n_currents={self.n_currents} got parameters for "
+                f"{params.n_currents} currents (tau_ahp, b_ahp)"
+            )

@@ -1,0 +1,433 @@
+"""Typed, unit-checked parameter sets for the neuron models.
+
+Every model has a frozen dataclass of parameters. Each field carries a `ParamSpec` (its unit,
+allowed range and meaning); values are Brian2 quantities, either one value for the whole
+population or one value per neuron. Fields of models with several currents (``per_current``)
+hold one value per current, optionally per neuron too (shape ``(n_neurons, n_currents)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+from brian2 import Quantity, Unit
+
+from ahp_models.files import atomic_write_text
+from ahp_models.quantities import QuantityError, format_quantity, lookup_unit, parse_quantity
+
+__all__ = ["ParamSpec", "ParameterError", "ParameterSet", "parameter"]
+
+
+class ParameterError(ValueError):
+    """A parameter value that the model cannot use (wrong units, range, shape or name)."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """What a parameter field accepts.
+
+    Attributes
+    ----------
+    unit_name : str
+        The unit that files and tables use for this field (``"ms"``, ``"pA"``, ``"1/pA"``).
+    low, high : float or None
+        Bounds in ``unit_name``; None means unbounded.
+    low_open, high_open : bool
+        Whether the bound itself is excluded.
+    description : str
+        What the parameter means.
+    per_current : bool
+        True if the field holds one value per current of a multi-current model.
+    """
+
+    unit_name: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    description: str = ""
+    per_current: bool = False
+
+    @property
+    def unit(self) -> Unit:
+        """The Brian2 unit of ``unit_name``."""
+        return lookup_unit(self.unit_name)
+
+    def range_text(self) -> str:
+        """The allowed range written as an interval, e.g. ``(0, inf) ms``."""
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        left = "(" if self.low is None or self.low_open else "["
+        right = ")" if self.high is None or self.high_open else "]"
+        unit = "" if self.unit_name == "1" else f" {self.unit_name}"
+        return f"{left}{low}, {high}{right}{unit}"
+
+    def outside(self, magnitude: np.ndarray) -> np.ndarray:
+        """Return a mask of the values (in ``unit_name``) outside the allowed range."""
+        bad = np.zeros(magnitude.shape, dtype=bool)
+        if self.low is not None:
+            bad |= magnitude <= self.low if self.low_open else magnitude < self.low
+        if self.high is not None:
+            bad |= magnitude >= self.high if self.high_open else magnitude > self.high
+        return bad
+
+
+def parameter(
+    default: Any,
+    unit_name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    description: str = "",
+    per_current: bool = False,
+) -> Any:
+    """Declare a parameter field of a `ParameterSet` subclass.
+
+    Parameters
+    ----------
+    default : Quantity or float
+        Default value.
+    unit_name : str
+        Unit used in files and tables.
+    low, high : float, optional
+        Allowed range in ``unit_name``.
+    low_open, high_open : bool
+        Exclude the bound itself.
+    description : str
+        What the parameter means.
+    per_current : bool
+        One value per current (multi-current models).
+
+    Returns
+    -------
+    dataclasses.Field
+        The field, with its `ParamSpec` in ``metadata["spec"]``.
+    """
+    spec = ParamSpec(unit_name, low, high, low_open, high_open, description, per_current)
+    return field(default_factory=lambda: default, metadata={"spec": spec})
+
+
+def _spec(f: dataclasses.Field) -> ParamSpec:
+    return f.metadata["spec"]
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """Base class of all model parameter sets.
+
+    Subclasses declare fields with `parameter`. On construction every value is converted to a
+    quantity of the right dimensions and checked: finite, inside its range, of a valid shape,
+    and consistent with the other fields (`_check_relations`). Errors name the parameter, the
+    value and the allowed range.
+    """
+
+    model_name: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, self._coerce(f, getattr(self, f.name)))
+        self._check_shapes()
+        self._check_relations()
+
+    # -- validation -------------------------------------------------------------------------
+    def _qualified(self, name: str) -> str:
+        return f"{type(self).__name__}.{name}"
+
+    def _coerce(self, f: dataclasses.Field, raw: Any) -> Quantity | np.ndarray:
+        spec = _spec(f)
+        try:
+            value = parse_quantity(raw, spec.unit, field=self._qualified(f.name))
+        except QuantityError as err:
+            raise ParameterError(f"{err}; allowed range {spec.range_text()}") from None
+        magnitude = np.asarray(value / spec.unit, dtype=float)
+        max_ndim = 2 if spec.per_current else 1
+        if magnitude.ndim > max_ndim or magnitude.size == 0:
+            shapes = "(n_currents,) or (n_neurons, n_currents)" if spec.per_current else "(n,)"
+            raise ParameterError(
+                f"{self._qualified(f.name)} has shape {magnitude.shape}: give one value or an "
+                f"array of shape {shapes}"
+            )
+        self._check_values(f.name, spec, magnitude)
+        return value
+
+    def _check_values(self, name: str, spec: ParamSpec, magnitude: np.ndarray) -> None:
+        flat = magnitude.ravel()
+        for problem, mask in (
+            ("is not finite", ~np.isfinite(flat)),
+            ("is outside the allowed range", np.isfinite(flat) & spec.outside(flat)),
+        ):
+            if mask.any():
+                index = int(np.flatnonzero(mask)[0])
+                where = "" if magnitude.ndim == 0 else f"[{index}]"
+                unit = "" if spec.unit_name == "1" else f" {spec.unit_name}"
+                raise ParameterError(
+                    f"{self._qualified(name)}{where} = {flat[index]:g}{unit} {problem}; "
+                    f"allowed range {spec.range_text()} ({spec.description})"
+                )
+
+    def _per_neuron_length(self, f: dataclasses.Field) -> int | None:
+        ndim = np.ndim(getattr(self, f.name))
+        if _spec(f).per_current:
+            return np.shape(getattr(self, f.name))[0] if ndim == 2 else None
+        return np.shape(getattr(self, f.name))[0] if ndim == 1 else None
+
+    def _check_shapes(self) -> None:
+        lengths = {
+            f.name: n for f in fields(self) if (n := self._per_neuron_length(f)) is not None
+        }
+        if len(set(lengths.values())) > 1:
+            raise ParameterError(
+                f"{type(self).__name__}: per-neuron parameters disagree on the number of "
+                f"neurons: {lengths}; give every per-neuron parameter the same length"
+            )
+        currents = {
+            f.name: np.shape(getattr(self, f.name))[-1]
+            for f in fields(self)
+            if _spec(f).per_current and np.ndim(getattr(self, f.name)) >= 1
+        }
+        if len(set(currents.values())) > 1:
+            raise ParameterError(
+                f"{type(self).__name__}: per-current parameters disagree on the number of "
+                f"currents: {currents}"
+            )
+
+    def _check_relations(self) -> None:
+        """Check constraints between fields; subclasses raise `ParameterError` on violation."""
+
+    def _require(self, condition: Any, message: str) -> None:
+        failing = ~np.asarray(condition, dtype=bool)
+        if failing.any():
+            where = "" if failing.ndim == 0 else f" (first at neuron {np.flatnonzero(failing)[0]})"
+            raise ParameterError(f"{type(self).__name__}: {message}{where}")
+
+    # -- shape queries ----------------------------------------------------------------------
+    @property
+    def n_neurons(self) -> int | None:
+        """Number of neurons the per-neuron values describe, or None if all are shared."""
+        lengths = {n for f in fields(self) if (n := self._per_neuron_length(f)) is not None}
+        return lengths.pop() if lengths else None
+
+    @property
+    def n_currents(self) -> int | None:
+        """Number of currents of per-current fields, or None if the set has none."""
+        for f in fields(self):
+            if _spec(f).per_current:
+                value = getattr(self, f.name)
+                return 1 if np.ndim(value) == 0 else int(np.shape(value)[-1])
+        return None
+
+    @classmethod
+    def specs(cls) -> dict[str, ParamSpec]:
+        """Return the `ParamSpec` of every field, by name."""
+        return {f.name: _spec(f) for f in fields(cls)}
+
+    def si_arrays(self, n_neurons: int) -> dict[str, np.ndarray]:
+        """Return every parameter as float64 SI values broadcast to ``n_neurons``.
+
+        Parameters
+        ----------
+        n_neurons : int
+            Population size.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            Shape ``(n_neurons,)``, or ``(n_neurons, n_currents)`` for per-current fields.
+        """
+        own = self.n_neurons
+        if own is not None and own != n_neurons:
+            raise ParameterError(
+                f"{type(self).__name__} holds values for {own} neurons but the population "
+                f"has {n_neurons}"
+            )
+        arrays = {}
+        for f in fields(self):
+            value = np.asarray(getattr(self, f.name), dtype=float)
+            if _spec(f).per_current:
+                k = self.n_currents
+                value = value.reshape(-1, k) if value.ndim == 2 else value.reshape(1, -1)
+                arrays[f.name] = np.ascontiguousarray(np.broadcast_to(value, (n_neurons, k)))
+            else:
+                arrays[f.name] = np.ascontiguousarray(np.broadcast_to(value, (n_neurons,)))
+        return arrays
+
+    # -- construction helpers ---------------------------------------------------------------
+    def replace(self, **changes: Any) -> Self:
+        """Return a copy with some fields changed (validated like a new set)."""
+        unknown = set(changes) - set(self.specs())
+        if unknown:
+            raise ParameterError(self._unknown_message(unknown))
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def stack(cls, sets: Sequence[Self]) -> Self:
+        """Combine homogeneous parameter sets into one set with one value per neuron.
+
+        Parameters
+        ----------
+        sets : sequence of ParameterSet
+            Sets of this class, each describing one neuron (shared values only).
+
+        Returns
+        -------
+        ParameterSet
+            A set whose every field has one value per input set.
+        """
+        if not sets:
+            raise ParameterError(f"{cls.__name__}.stack needs at least one parameter set")
+        values = {}
+        for name, spec in cls.specs().items():
+            columns = [np.asarray(getattr(s, name) / spec.unit, dtype=float) for s in sets]
+            if any(s.n_neurons is not None for s in sets):
+                raise ParameterError(
+                    f"{cls.__name__}.stack takes sets that describe one neuron each"
+                )
+            values[name] = np.stack(columns) * spec.unit
+        return cls(**values)
+
+    # -- files ------------------------------------------------------------------------------
+    @classmethod
+    def _unknown_message(cls, unknown: set[str]) -> str:
+        allowed = ", ".join(cls.specs())
+        return f"{cls.__name__}: unknown parameter(s) {sorted(unknown)}; allowed: {allowed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable form: ``{"model": ..., "parameters": {name: quantity}}``."""
+        return {
+            "model": self.model_name,
+            "parameters": {
+                name: format_quantity(getattr(self, name), spec.unit_name)
+                for name, spec in self.specs().items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Self:
+        """Build a parameter set from `to_dict` output or a plain ``{name: quantity}`` mapping.
+
+        Parameters
+        ----------
+        data : mapping
+            ``{"model": name, "parameters": {...}}`` or just the parameters. Quantities are
+            ``{"value": v, "unit": "ms"}`` or strings such as ``"20 ms"``; missing fields take
+            their defaults.
+        source : str, optional
+            Where the data came from, named in error messages.
+
+        Returns
+        -------
+        ParameterSet
+            The validated set.
+        """
+        prefix = f"{source}: " if source else ""
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"{prefix}expected a JSON object, got {type(data).__name__}")
+        if "parameters" in data:
+            extra = set(data) - {"model", "parameters"}
+            if extra:
+                raise ParameterError(
+                    f"{prefix}unexpected top-level key(s) {sorted(extra)}; allowed: model, "
+                    "parameters"
+                )
+            model = data.get("model", cls.model_name)
+            if model != cls.model_name:
+                raise ParameterError(
+                    f"{prefix}parameters are for model {model!r}, expected {cls.model_name!r}"
+                )
+            data = data["parameters"]
+            if not isinstance(data, Mapping):
+                raise ParameterError(f"{prefix}'parameters' must be a JSON object")
+        unknown = set(data) - set(cls.specs())
+        if unknown:
+            raise ParameterError(prefix + cls._unknown_message(unknown))
+        values = {}
+        for name, raw in data.items():
+            spec = cls.specs()[name]
+            try:
+                values[name] = parse_quantity(raw, spec.unit, field=name, source=source)
+            except QuantityError as err:
+                raise ParameterError(f"{err}; allowed range {spec.range_text()}") from None
+        try:
+            return cls(**values)
+        except ParameterError as err:
+            raise ParameterError(f"{prefix}{err}") from None
+
+    def to_json(self, path: str | os.PathLike) -> None:
+        """Write the set to a JSON file (atomically)."""
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> Self:
+        """Read a set written by `to_json` (or by hand in the same format).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The JSON file.
+
+        Returns
+        -------
+        ParameterSet
+            The validated set.
+        """
+        return cls.from_dict(read_json_object(path), source=str(path))
+
+    def describe(self) -> pd.DataFrame:
+        """Return a table of the parameters: value, unit, allowed range and meaning."""
+        rows = []
+        for name, spec in self.specs().items():
+            magnitude = np.asarray(getattr(self, name) / spec.unit, dtype=float)
+            shown = f"{magnitude.item():g}" if magnitude.ndim == 0 else np.array2string(magnitude)
+            rows.append(
+                {
+                    "parameter": name,
+                    "value": shown,
+                    "unit": spec.unit_name,
+                    "allowed": spec.range_text(),
+                    "description": spec.description,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a JSON file that must hold one object; errors name the file and position.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    dict
+        The parsed object. ``NaN`` and ``Infinity`` literals are rejected.
+    """
+
+    def reject_constant(name: str) -> float:
+        raise ParameterError(f"{path}: {name} is not allowed in parameter files")
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ParameterError(f"cannot read parameter file {path}: {err.strerror}") from None
+    try:
+        data = json.loads(text, parse_constant=reject_constant)
+    except json.JSONDecodeError as err:
+        raise ParameterError(
+            f"{path}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+

@@ -1,7 +1,11 @@
 """AHP neuron models as unit-checked Brian2 equations, with runtime, C++ and CUDA backends."""
 
+from ahp_models.alif import Alif, AlifParams
 from ahp_models.catalogue import MODELS, get_model, model_for_params
+from ahp_models.conductance_ahp import ConductanceAhpParams, LifConductanceAhp
+from ahp_models.glif3 import Glif3, Glif3Params
 from ahp_models.lif_ahp import LifAhp, LifAhpParams, LifMultiAhp, MultiAhpParams
+from ahp_models.loihi_form import LoihiAhp, LoihiAhpParams
 from ahp_models.model import NeuronModel, Variable
 from ahp_models.parameters import ParameterError, ParameterSet
 from ahp_models.results import SimulationResult
@@ -19,7 +23,15 @@ from ahp_models.stimuli import (
 __all__ = [
     "BACKENDS",
     "MODELS",
+    "Alif",
+    "AlifParams",
     "CompiledSimulation",
+    "ConductanceAhpParams",
+    "Glif3",
+    "Glif3Params",
+    "LifConductanceAhp",
+    "LoihiAhp",
+    "LoihiAhpParams",
     "LifAhp",
     "LifAhpParams",
     "LifMultiAhp",

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ahp_models.alif import Alif
+from ahp_models.conductance_ahp import LifConductanceAhp
+from ahp_models.glif3 import Glif3
 from ahp_models.lif_ahp import LifAhp, LifMultiAhp
+from ahp_models.loihi_form import LoihiAhp
 from ahp_models.model import NeuronModel
 from ahp_models.parameters import ParameterError, ParameterSet
 
@@ -12,8 +16,7 @@ __all__ = ["MODELS", "get_model", "model_for_params", "resolve_model"]
 
 #: Model classes by catalogue name.
 MODELS: dict[str, type[NeuronModel]] = {
-    cls.name: cls
-    for cls in (LifAhp, LifMultiAhp)
+    cls.name: cls for cls in (LifAhp, LifMultiAhp, LifConductanceAhp, Alif, Glif3, LoihiAhp)
 }
 
 
@@ -65,6 +68,6 @@ def model_for_params(params: ParameterSet) -> NeuronModel:
     cls = MODELS.get(params.model_name)
     if cls is None:
         raise ParameterError(f"no catalogue model takes {type(params).__name__}")
-    if cls is LifMultiAhp:
-        return LifMultiAhp(n_currents=params.n_currents)
+    if cls in (LifMultiAhp, Glif3):
+        return cls(n_currents=params.n_currents)
     return cls()

@@ -11,52 +11,27 @@ Integrated with the closed-form step of `ahp_models.integration`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from brian2 import Mohm, Quantity, mV, ms, pA
+from brian2 import Quantity, ms, pA
 
-from ahp_models.integration import coupling_factor, decay_factor
+from ahp_models.membrane import (
+    MEMBRANE_POTENTIAL,
+    MEMBRANE_UNITS,
+    MembraneParams,
+    membrane_coefficients,
+    membrane_step,
+)
 from ahp_models.model import NeuronModel, Variable
 from ahp_models.parameters import ParameterError, ParameterSet, parameter
 
 __all__ = ["LifAhp", "LifAhpParams", "LifMultiAhp", "MultiAhpParams"]
 
-#: Voltages outside this window (mV) are almost surely a unit mistake (volts given as mV...).
-VOLTAGE_RANGE_MV = (-200.0, 100.0)
-
-
-def _voltage(default: Quantity, description: str) -> Any:
-    low, high = VOLTAGE_RANGE_MV
-    return parameter(default, "mV", low=low, high=high, description=description)
-
-
 @dataclass(frozen=True)
-class _MembraneParams(ParameterSet):
-    """Passive membrane, threshold and reset shared by the LIF family."""
-
-    E_L: Quantity = _voltage(-70 * mV, "resting (leak reversal) potential")
-    R: Quantity = parameter(150 * Mohm, "Mohm", low=0, low_open=True, description="input resistance")
-    tau_m: Quantity = parameter(
-        20 * ms, "ms", low=0, low_open=True, description="membrane time constant"
-    )
-    V_th: Quantity = _voltage(-50 * mV, "spike threshold")
-    V_reset: Quantity = _voltage(-65 * mV, "reset potential after a spike")
-    t_ref: Quantity = parameter(
-        2 * ms, "ms", low=0, high=1000, description="refractory period (v held at V_reset)"
-    )
-
-    def _check_relations(self) -> None:
-        self._require(
-            np.asarray(self.V_reset) < np.asarray(self.V_th),
-            "V_reset must lie below V_th, otherwise the neuron fires again right after reset",
-        )
-
-
-@dataclass(frozen=True)
-class LifAhpParams(_MembraneParams):
+class LifAhpParams(MembraneParams):
     """Parameters of the LIF neuron with one current-based AHP current (``lif_ahp``)."""
 
     model_name = "lif_ahp"
@@ -73,7 +48,7 @@ class LifAhpParams(_MembraneParams):
 
 
 @dataclass(frozen=True)
-class MultiAhpParams(_MembraneParams):
+class MultiAhpParams(MembraneParams):
     """Parameters of the LIF neuron with several AHP currents (``lif_multi_ahp``).
 
     ``tau_ahp`` and ``b_ahp`` hold one value per current (shape ``(n_currents,)``), or one row
@@ -99,70 +74,6 @@ class MultiAhpParams(_MembraneParams):
     )
 
 
-def membrane_step(
-    currents: Sequence[tuple[str, str]], sign: str = "-", drive: str = "E_L + R*I_ext"
-) -> str:
-    """Return abstract code for the closed-form membrane step with exponential currents.
-
-    Parameters
-    ----------
-    currents : sequence of (state, coupling) names
-        Each decaying current and its coupling coefficient (ohm).
-    sign : {"-", "+"}
-        ``-`` for currents that hyperpolarize when positive (AHP), ``+`` for currents that
-        add to the input (Allen's after-spike currents).
-    drive : str
-        Expression for the steady-state voltage without the currents.
-
-    Returns
-    -------
-    str
-        Code that updates ``v`` and every current, all from their values at the step start.
-    """
-    coupling = "".join(f" {sign} {k}*{i}" for i, k in currents)
-    lines = [f"_v_inf = {drive}", f"_v_next = _v_inf + (v - _v_inf)*decay_m{coupling}"]
-    lines += [f"{i} = {i}*decay_{i}" for i, _ in currents]
-    lines.append("v = _v_next")
-    return "\n".join(lines)
-
-
-def membrane_coefficients(
-    tau_m_s: np.ndarray, r_ohm: np.ndarray, currents: Mapping[str, np.ndarray], dt_s: float
-) -> dict[str, np.ndarray]:
-    """Return ``decay_m``, and per current ``decay_<name>`` and ``k_<name>`` (ohm).
-
-    Parameters
-    ----------
-    tau_m_s, r_ohm : numpy.ndarray
-        Membrane time constant (s) and resistance (ohm) per neuron.
-    currents : mapping of str to numpy.ndarray
-        Each current's state name and its time constant per neuron (s).
-    dt_s : float
-        Time step (s).
-
-    Returns
-    -------
-    dict of str to numpy.ndarray
-        Step coefficients per neuron.
-    """
-    coefficients = {"decay_m": decay_factor(tau_m_s, dt_s)}
-    for name, tau_s in currents.items():
-        coefficients[f"decay_{name}"] = decay_factor(tau_s, dt_s)
-        coefficients[f"k_{name}"] = r_ohm * coupling_factor(tau_m_s, tau_s, dt_s)
-    return coefficients
-
-
-_MEMBRANE_UNITS = {
-    "E_L": "mV",
-    "R": "Mohm",
-    "tau_m": "ms",
-    "V_th": "mV",
-    "V_reset": "mV",
-    "t_ref": "ms",
-}
-_V = Variable("v", "mV", "membrane potential")
-
-
 class _LifWithCurrents(NeuronModel):
     """Shared implementation: LIF membrane with hyperpolarizing exponential currents."""
 
@@ -177,7 +88,7 @@ class _LifWithCurrents(NeuronModel):
 
     def state_variables(self) -> tuple[Variable, ...]:
         currents = [Variable(n, "pA", "AHP current") for n in self._current_names()]
-        return (_V, *currents)
+        return (MEMBRANE_POTENTIAL, *currents)
 
     def differential_equations(self) -> str:
         names = self._current_names()
@@ -230,7 +141,7 @@ class LifAhp(_LifWithCurrents):
         )
 
     def parameter_units(self) -> dict[str, str]:
-        return {**_MEMBRANE_UNITS, "tau_ahp": "ms", "b_ahp": "pA"}
+        return {**MEMBRANE_UNITS, "tau_ahp": "ms", "b_ahp": "pA"}
 
     def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {name: p[name] for name in self.parameter_units()}
@@ -279,14 +190,14 @@ class LifMultiAhp(_LifWithCurrents):
         return "\n".join(["v = V_reset", *increments])
 
     def parameter_units(self) -> dict[str, str]:
-        units = dict(_MEMBRANE_UNITS)
+        units = dict(MEMBRANE_UNITS)
         for name in self._current_names():
             units[f"tau_{name}"] = "ms"
             units[f"b_{name}"] = "pA"
         return units
 
     def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        values = {name: p[name] for name in _MEMBRANE_UNITS}
+        values = {name: p[name] for name in MEMBRANE_UNITS}
         for k, name in enumerate(self._current_names()):
             values[f"tau_{name}"] = p["tau_ahp"][:, k]
             values[f"b_{name}"] = p["b_ahp"][:, k]

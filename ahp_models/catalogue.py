@@ -45,9 +45,7 @@ def get_model(name: str, **options: Any) -> NeuronModel:
     try:
         return MODELS[name](**options)
     except TypeError:
-        raise ParameterError(
-            f"model {name!r} does not take options {sorted(options)}"
-        ) from None
+        raise ParameterError(f"model {name!r} does not take options {sorted(options)}") from None
 
 
 def resolve_model(model: NeuronModel | str, **options: Any) -> NeuronModel:

@@ -50,7 +50,9 @@ class Glif3Params(ParameterSet):
 
     model_name = "glif3"
 
-    R: Quantity = parameter(195 * Mohm, "Mohm", low=0, low_open=True, description="input resistance")
+    R: Quantity = parameter(
+        195 * Mohm, "Mohm", low=0, low_open=True, description="input resistance"
+    )
     C: Quantity = parameter(95 * pF, "pF", low=0, low_open=True, description="capacitance")
     E_L: Quantity = voltage_parameter(-73 * mV, "resting potential (Allen's El_reference)")
     th_inf: Quantity = parameter(
@@ -115,7 +117,9 @@ class Glif3Params(ParameterSet):
 
         def column(name: str) -> Any:
             if name not in row:
-                raise ParameterError(f"{where}GLIF row of specimen {specimen} lacks column {name!r}")
+                raise ParameterError(
+                    f"{where}GLIF row of specimen {specimen} lacks column {name!r}"
+                )
             return row[name]
 
         level = int(column("glif_level"))

@@ -37,11 +37,17 @@ is a few multiply-adds per neuron and no ``exp``.
 Error
 -----
 For input that is constant over each step the subthreshold trajectory is exact up to
-floating-point rounding (about 1e-15 relative per step). Two approximations remain and are the
-same for every backend: a time-varying input is seen through the zero-order hold (error
-:math:`O(\Delta t)` in the input, so spike times can move by up to one step relative to the
-continuous-input solution), and threshold crossings are detected at the end of a step, so spike
-times lie on the :math:`\Delta t` grid (a spike is reported up to one step late).
+floating-point rounding (about 1e-15 relative per step). Two discretisation effects remain, the
+same for every backend:
+
+- a time-varying input is seen through the zero-order hold (error :math:`O(\Delta t)` in the
+  input itself);
+- threshold crossings are checked once per step. A spike is reported at the start of the step
+  in which ``v`` crossed, i.e. the continuous crossing time rounded down to the grid, and
+  integration restarts from the reset exactly one refractory period after that reported time.
+  A regular interspike interval is therefore :math:`t_{ref} + \lfloor T/\Delta t\rfloor\Delta t`
+  for the continuous time-to-threshold :math:`T` (tested), shorter than the continuous interval
+  by less than one step.
 """
 
 from __future__ import annotations

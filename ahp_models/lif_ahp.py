@@ -30,6 +30,7 @@ from ahp_models.parameters import ParameterError, ParameterSet, parameter
 
 __all__ = ["LifAhp", "LifAhpParams", "LifMultiAhp", "MultiAhpParams"]
 
+
 @dataclass(frozen=True)
 class LifAhpParams(MembraneParams):
     """Parameters of the LIF neuron with one current-based AHP current (``lif_ahp``)."""
@@ -206,7 +207,9 @@ class LifMultiAhp(_LifWithCurrents):
     def default_params(self) -> MultiAhpParams:
         """Defaults with ``n_currents`` currents: time constants spaced from 30 ms to 3 s."""
         tau = np.geomspace(30.0, 3000.0, self.n_currents) if self.n_currents > 1 else [300.0]
-        return MultiAhpParams(tau_ahp=np.asarray(tau) * ms, b_ahp=np.full(self.n_currents, 5.0) * pA)
+        return MultiAhpParams(
+            tau_ahp=np.asarray(tau) * ms, b_ahp=np.full(self.n_currents, 5.0) * pA
+        )
 
     def check_params(self, params: ParameterSet) -> None:
         super().check_params(params)

@@ -42,7 +42,11 @@ class LoihiAhpParams(ParameterSet):
         20 * ms, "ms", low=0, low_open=True, description="main compartment voltage time constant"
     )
     tau_ahp: Quantity = parameter(
-        700 * ms, "ms", low=0, low_open=True, description="auxiliary (AHP) compartment time constant"
+        700 * ms,
+        "ms",
+        low=0,
+        low_open=True,
+        description="auxiliary (AHP) compartment time constant",
     )
     v_th: Quantity = parameter(1.0, "1", low=0, low_open=True, description="spike threshold")
     b_ahp: Quantity = parameter(

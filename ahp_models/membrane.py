@@ -51,7 +51,9 @@ class MembraneParams(ParameterSet):
     """Passive membrane, threshold and reset shared by the LIF family."""
 
     E_L: Quantity = voltage_parameter(-70 * mV, "resting (leak reversal) potential")
-    R: Quantity = parameter(150 * Mohm, "Mohm", low=0, low_open=True, description="input resistance")
+    R: Quantity = parameter(
+        150 * Mohm, "Mohm", low=0, low_open=True, description="input resistance"
+    )
     tau_m: Quantity = parameter(
         20 * ms, "ms", low=0, low_open=True, description="membrane time constant"
     )

@@ -294,9 +294,7 @@ def build_network(
         The network and its parts.
     """
     timed_array = TimedArray(waveform, dt=stimulus_dt_s * second, name=WAVEFORM_NAME)
-    equations = Equations(
-        model.equations() + "\n" + stimulus_equations(waveform.ndim == 2)
-    )
+    equations = Equations(model.equations() + "\n" + stimulus_equations(waveform.ndim == 2))
     group = NeuronGroup(
         n_neurons,
         equations,

@@ -163,7 +163,7 @@ class ParameterSet:
     def _check_values(self, name: str, spec: ParamSpec, magnitude: np.ndarray) -> None:
         flat = magnitude.ravel()
         for problem, mask in (
-            ("is not finite", ~np.isfinite(flat)),
+            ("is not finite; allowed range", ~np.isfinite(flat)),
             ("is outside the allowed range", np.isfinite(flat) & spec.outside(flat)),
         ):
             if mask.any():
@@ -171,8 +171,8 @@ class ParameterSet:
                 where = "" if magnitude.ndim == 0 else f"[{index}]"
                 unit = "" if spec.unit_name == "1" else f" {spec.unit_name}"
                 raise ParameterError(
-                    f"{self._qualified(name)}{where} = {flat[index]:g}{unit} {problem}; "
-                    f"allowed range {spec.range_text()} ({spec.description})"
+                    f"{self._qualified(name)}{where} = {flat[index]:g}{unit} {problem} "
+                    f"{spec.range_text()} ({spec.description})"
                 )
 
     def _per_neuron_length(self, f: dataclasses.Field) -> int | None:
@@ -182,9 +182,7 @@ class ParameterSet:
         return np.shape(getattr(self, f.name))[0] if ndim == 1 else None
 
     def _check_shapes(self) -> None:
-        lengths = {
-            f.name: n for f in fields(self) if (n := self._per_neuron_length(f)) is not None
-        }
+        lengths = {f.name: n for f in fields(self) if (n := self._per_neuron_length(f)) is not None}
         if len(set(lengths.values())) > 1:
             raise ParameterError(
                 f"{type(self).__name__}: per-neuron parameters disagree on the number of "
@@ -430,4 +428,3 @@ def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: expected a JSON object, got {type(data).__name__}")
     return data
-

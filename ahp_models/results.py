@@ -78,7 +78,9 @@ class SimulationResult:
         bounds = np.searchsorted(neurons, np.arange(self.n_neurons + 1))
         return [times[bounds[k] : bounds[k + 1]] * second for k in range(self.n_neurons)]
 
-    def spike_counts(self, t_start: Quantity | None = None, t_stop: Quantity | None = None) -> np.ndarray:
+    def spike_counts(
+        self, t_start: Quantity | None = None, t_stop: Quantity | None = None
+    ) -> np.ndarray:
         """Return the number of spikes of every neuron in ``[t_start, t_stop)``.
 
         Parameters

@@ -423,8 +423,7 @@ def from_array(current: Any, dt: Any) -> Stimulus:
     magnitude = np.asarray(values, dtype=float)
     if magnitude.ndim not in (1, 2):
         raise StimulusError(
-            f"current has shape {magnitude.shape}; allowed: (n_samples,) or "
-            "(n_samples, n_neurons)"
+            f"current has shape {magnitude.shape}; allowed: (n_samples,) or (n_samples, n_neurons)"
         )
     if not np.all(np.isfinite(magnitude)):
         raise StimulusError("current contains NaN or infinite values")

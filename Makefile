@@ -1,0 +1,59 @@
+# Set-up and checks for ahp-toolkit. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+CUDA_VENV := .venv-cuda
+ALLENSDK_GLIF := .cache/allensdk-glif
+DEMO_OUT ?= demo_output
+NVCC := $(shell command -v nvcc)
+
+.PHONY: all install demo test test-cuda lint format bench clean
+
+all: test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+$(ALLENSDK_GLIF)/SOURCE.txt:
+	$(PY) tests/reference/fetch_allensdk_glif.py $(ALLENSDK_GLIF)
+
+demo: install
+	$(VENV)/bin/ahp simulate --model lif_ahp --protocol long_square \
+		--amplitudes 150,200,250,300 --record v,I_ahp --out $(DEMO_OUT)
+
+test: install $(ALLENSDK_GLIF)/SOURCE.txt
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q
+ifneq ($(NVCC),)
+	$(MAKE) test-cuda
+else
+	@echo "nvcc not found: the CUDA build test is skipped"
+endif
+
+# brian2cuda 1.0a6 pins brian2 2.7.1 on Python 3.11, so CUDA code generation is tested in its
+# own environment (what a CUDA user on 3.11 gets with `pip install ahp-toolkit[cuda]`).
+$(CUDA_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(CUDA_VENV)
+	$(CUDA_VENV)/bin/python -m pip install --quiet -e ".[cuda,test]"
+	touch $@
+
+test-cuda: $(CUDA_VENV)/.installed
+	$(CUDA_VENV)/bin/python -m pytest -q -m cuda tests/ahp_models/test_cuda_backend.py
+
+lint:
+	$(VENV)/bin/ruff check .
+
+format:
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) bench/bench_simulation.py
+
+clean:
+	rm -rf $(VENV) $(CUDA_VENV) .cache $(DEMO_OUT) .pytest_cache .ruff_cache

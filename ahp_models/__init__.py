@@ -9,7 +9,7 @@ from ahp_models.loihi_form import LoihiAhp, LoihiAhpParams
 from ahp_models.model import NeuronModel, Variable
 from ahp_models.parameters import ParameterError, ParameterSet
 from ahp_models.results import SimulationResult
-from ahp_models.simulate import BACKENDS, CompiledSimulation, compile_simulator, simulate
+from ahp_models.simulation import BACKENDS, CompiledSimulation, compile_simulator, simulate
 from ahp_models.stimuli import (
     Stimulus,
     StimulusError,

@@ -7,9 +7,13 @@ Equations (allensdk ``allensdk.model.glif``)::
     spike if v > E_L + th_inf; v is cut for ``spike_cut`` (no integration), then
     v <- E_L and I_j <- A_j + r_j I_j exp(-spike_cut / tau_j)
 
-In Brian2 the cut is the refractory period, the currents keep decaying through it, and the reset
+In Brian2 the cut is a refractory period, the currents keep decaying through it, and the reset
 ``I_j <- r_j I_j + A_j exp(spike_cut / tau_j)`` applied at the spike leaves exactly Allen's value
-when the cut ends (DOMAIN.md §2).
+when the cut ends (DOMAIN.md §2). allensdk skips ``spike_cut_length + 1`` steps after the step in
+which ``v`` crossed (``time_step += spike_cut_length + 1``: the spike step itself, then the cut),
+whereas Brian2 restarts integration ``refractory`` after the reported spike step; the refractory
+period is therefore ``spike_cut + dt``, which makes the first integrated step after a spike the
+same step index as in allensdk (tested against allensdk's own code).
 
 Schemes
 -------
@@ -176,6 +180,10 @@ class Glif3(NeuronModel):
     params_class = Glif3Params
     threshold = "v > E_L + th_inf"
     refractory = "spike_cut"
+
+    def refractory_expression(self) -> str:
+        """allensdk skips the spike step and then ``spike_cut``: ``spike_cut + dt``."""
+        return "spike_cut + dt"
 
     def __init__(self, scheme: str = "allen", n_currents: int = 2) -> None:
         if scheme not in SCHEMES:

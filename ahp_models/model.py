@@ -153,6 +153,11 @@ class NeuronModel(ABC):
     #: Name of the per-neuron refractory-period constant, or False for none.
     refractory: ClassVar[str | bool] = False
 
+    def refractory_expression(self) -> str | bool:
+        """Brian2 ``refractory`` argument: integration of ``v`` restarts this long after the
+        reported spike time (default: the `refractory` constant itself)."""
+        return self.refractory
+
     @abstractmethod
     def initial_state(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Initial values (SI) of the state variables: the resting state."""

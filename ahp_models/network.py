@@ -300,7 +300,7 @@ def build_network(
         equations,
         threshold=model.threshold,
         reset=model.reset,
-        refractory=model.refractory or False,
+        refractory=model.refractory_expression() or False,
         method=model.state_updater() or "euler",
         dt=dt_s * second,
         name=GROUP_NAME,

@@ -2,7 +2,9 @@
 
 Every stimulus is ``I_ext(t, i) = amplitude[i] * waveform[k(t)]`` (or ``waveform[k(t), i]``),
 with ``k(t) = floor(t / dt)``: a dimensionless waveform sampled every ``dt`` and held in
-between, and one current amplitude per neuron. A series of Allen long squares is therefore one
+between, and one current amplitude per neuron. Steps use a 0/1 waveform and the step amplitudes;
+noise and user arrays keep the current itself (in amperes) as waveform with amplitude 1 A, so the
+injected values are exactly the given ones. A series of Allen long squares is therefore one
 shared step waveform and one amplitude per sweep, so all sweeps of a cell (and all candidate
 parameter sets of a fit) run as rows of one population.
 """
@@ -390,8 +392,6 @@ def noise(
             samples[k] = rho * samples[k - 1] + innovation * samples[k]
     current = np.zeros((total, columns))
     current[start:stop] = mean_a + std_a * samples
-    scale = max(abs(mean_a), std_a) or 1e-12
-    waveform = current[:, 0] if n_neurons is None else current
     info = {
         "mean": mean_a * amp,
         "std": std_a * amp,
@@ -400,8 +400,7 @@ def noise(
         "onset": onset,
         "width": width,
     }
-    amplitude = scale * amp if n_neurons is None else np.full(columns, scale) * amp
-    return Stimulus(waveform / scale, dt, amplitude, "noise", info)
+    return _in_amperes(current[:, 0] if n_neurons is None else current, dt, "noise", info)
 
 
 def from_array(current: Any, dt: Any) -> Stimulus:
@@ -427,7 +426,10 @@ def from_array(current: Any, dt: Any) -> Stimulus:
         )
     if not np.all(np.isfinite(magnitude)):
         raise StimulusError("current contains NaN or infinite values")
-    scale = float(np.max(np.abs(magnitude))) if magnitude.size else 0.0
-    scale = scale or 1e-12
-    amplitude = scale * amp if magnitude.ndim == 1 else np.full(magnitude.shape[1], scale) * amp
-    return Stimulus(magnitude / scale, _as_time(dt, "dt"), amplitude, "array", {})
+    return _in_amperes(magnitude, _as_time(dt, "dt"), "array", {})
+
+
+def _in_amperes(current_a: np.ndarray, dt: Quantity, protocol: str, info: dict) -> Stimulus:
+    """A stimulus whose waveform holds the current in amperes (amplitude 1 A): exact values."""
+    amplitude = 1.0 * amp if current_a.ndim == 1 else np.ones(current_a.shape[1]) * amp
+    return Stimulus(current_a, dt, amplitude, protocol, info)

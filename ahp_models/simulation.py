@@ -8,11 +8,13 @@ repeated calls with the same structure do not recompile. Use `compile_simulator`
 explicitly.
 
 Backends agree on spike trains: the step is the same closed form everywhere and generated C++
-is compiled without ``-ffast-math``, so runtime (numpy and Cython) and C++ standalone produce
-bit-identical traces and spikes on deterministic input (tested). CUDA is compiled with
-``-fmad=false`` for the same reason; GPU math libraries may still differ in the last bit for
-``exp`` (only the conductance-based model calls it per step), which can move a spike by at most
-one step.
+is compiled without ``-ffast-math`` (no reordering or fused multiply-adds), so runtime (numpy and
+Cython) and C++ standalone produce bit-identical traces and spikes on deterministic input for every
+model whose step is multiply-adds only (tested for all of them). The conductance-based model calls
+``exp`` every step, and numpy's vectorised ``exp``, the C library's and CUDA's may differ in the
+last bit: its traces agree to about 1e-16 relative and a spike can move by at most one step when
+``v`` passes threshold within that rounding (none did in the tests). CUDA is compiled with
+``-fmad=false`` for the same reason.
 """
 
 from __future__ import annotations

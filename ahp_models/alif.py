@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Quantity, mV, ms, second
+from brian2 import Quantity, ms, mV, second
 
 from ahp_models.integration import decay_factor
 from ahp_models.membrane import MEMBRANE_POTENTIAL, MEMBRANE_UNITS, MembraneParams, membrane_step

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Quantity, mV, ms, nS
+from brian2 import Quantity, ms, mV, nS
 
 from ahp_models.integration import decay_factor, mean_factor
 from ahp_models.membrane import (

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from brian2 import Mohm, Quantity, amp, farad, mV, ms, ohm, pA, pF, second, volt
+from brian2 import Mohm, Quantity, amp, farad, ms, mV, ohm, pA, pF, second, volt
 
 from ahp_models.integration import coupling_factor, decay_factor
 from ahp_models.membrane import MEMBRANE_POTENTIAL, membrane_step, voltage_parameter
@@ -212,7 +212,7 @@ class Glif3(NeuronModel):
     def differential_equations(self) -> str:
         total = " + ".join(self._currents())
         lines = [
-            f"dv/dt = (I_ext + I_asc - (v - E_L)/R)/C : volt (unless refractory)",
+            "dv/dt = (I_ext + I_asc - (v - E_L)/R)/C : volt (unless refractory)",
             f"I_asc = {total} : amp",
         ]
         lines += [f"d{n}/dt = -{n}/tau_{n} : amp" for n in self._currents()]

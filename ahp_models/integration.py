@@ -107,7 +107,7 @@ def coupling_factor(tau_m_s: np.ndarray, tau_k_s: np.ndarray, dt_s: float) -> np
 
 
 def mean_factor(tau_s: np.ndarray, dt_s: float) -> np.ndarray:
-    """Return the mean of :math:`e^{-s/\\tau}` over one step, :math:`\\tau(1-e^{-\\Delta t/\\tau})/\\Delta t`.
+    """Return the mean of ``exp(-s/tau)`` over one step: ``tau (1 - exp(-dt/tau)) / dt``.
 
     Parameters
     ----------

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from brian2 import Mohm, Quantity, mV, ms
+from brian2 import Mohm, Quantity, ms, mV
 
 from ahp_models.integration import coupling_factor, decay_factor
 from ahp_models.model import Variable

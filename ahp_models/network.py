@@ -37,8 +37,8 @@ __all__ = [
     "NetworkHandles",
     "RecordSpec",
     "RunInputs",
-    "build_network",
     "brian_prefs",
+    "build_network",
     "prepare_run",
 ]
 

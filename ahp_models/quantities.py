@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import brian2.units as _units
 import numpy as np
 from brian2 import Quantity, Unit
-import brian2.units as _units
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
 
 __all__ = ["QuantityError", "format_quantity", "lookup_unit", "parse_quantity"]

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Mohm, mV, ms, nS, pA, second
+from brian2 import Mohm, ms, mV, nS, pA, second
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 

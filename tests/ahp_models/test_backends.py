@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from brian2 import mV, ms, pA, second
+from brian2 import ms, mV, pA, second
 from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
 
 from ahp_models import (
@@ -150,7 +150,7 @@ def test_bad_backend_and_record_requests():
         simulate("lif_ahp", None, STIMULUS, backend="gpu")
     with pytest.raises(ParameterError, match=r"cannot record \['w'\] from model 'lif_ahp'"):
         simulate("lif_ahp", None, STIMULUS, record="w")
-    with pytest.raises(ParameterError, match="record_dt = 0.15 ms must be a whole multiple"):
+    with pytest.raises(ParameterError, match=r"record_dt = 0\.15 ms must be a whole multiple"):
         simulate("lif_ahp", None, STIMULUS, record="v", record_dt=0.15 * ms)
     with pytest.raises(ParameterError, match="population sizes disagree"):
         simulate("lif_ahp", LifAhpParams(b_ahp=np.ones(3) * pA), STIMULUS)

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from brian2 import Mohm, mV, ms, nS, pA
+from brian2 import Mohm, ms, mV, nS, pA
 
 from ahp_models import MODELS, LifAhpParams, MultiAhpParams, ParameterError, get_model
 from ahp_models.catalogue import model_for_params

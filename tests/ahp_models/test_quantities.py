@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from brian2 import Mohm, mV, ms, pA, second
+from brian2 import Mohm, ms, mV, pA, second
 
 from ahp_models.quantities import QuantityError, format_quantity, lookup_unit, parse_quantity
 

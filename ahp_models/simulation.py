@@ -25,6 +25,7 @@ from typing import Any
 
 from brian2 import Quantity, second
 
+from ahp_models.backends.cuda import BackendUnavailable, cuda_build_settings, gpu_available
 from ahp_models.backends.runtime import run_runtime
 from ahp_models.backends.standalone import StandaloneSimulator
 from ahp_models.catalogue import resolve_model
@@ -165,11 +166,11 @@ def compile_simulator(
     dt_s = _dt_seconds(dt, stimulus)
     n_steps = time_steps(stimulus.duration if duration is None else duration, dt_s)
     spec = RecordSpec.from_arguments(record, record_neurons, record_dt)
-    extra_prefs, before_build = {}, None
+    extra_prefs, before_build, cannot_run = {}, None, None
     if backend == "cuda_standalone":
-        from ahp_models.backends.cuda import cuda_build_settings
-
         extra_prefs, before_build = cuda_build_settings()
+        if not gpu_available():
+            cannot_run = "no NVIDIA GPU visible (nvidia-smi lists none); compiled only"
     simulator = StandaloneSimulator(
         instance,
         n_neurons=n_neurons,
@@ -182,6 +183,7 @@ def compile_simulator(
         threads=threads,
         extra_prefs=extra_prefs,
         before_build=before_build,
+        cannot_run=cannot_run,
     )
     return CompiledSimulation(instance, simulator)
 
@@ -261,6 +263,11 @@ def simulate(
     spec.check(instance, inputs.n_neurons, dt_s)
     if backend == "runtime":
         return run_runtime(instance, inputs, spec, codegen_target)
+    if backend == "cuda_standalone" and not gpu_available():
+        raise BackendUnavailable(
+            "backend 'cuda_standalone' needs an NVIDIA GPU and none is visible (nvidia-smi); "
+            "use compile_simulator(..., backend='cuda_standalone') to generate and compile only"
+        )
     key = (backend, instance.key, inputs.n_neurons, n_steps, dt_s, stimulus.layout(), spec)
     simulator = _compiled.get(key)
     if simulator is None:

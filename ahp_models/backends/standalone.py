@@ -97,7 +97,10 @@ class StandaloneSimulator:
     extra_prefs : mapping, optional
         More Brian2 preferences for the build (the CUDA backend passes its own).
     before_build : callable, optional
-        Called with the project directory before compilation (the CUDA backend links cuRAND).
+        Called with the project directory before compilation (the CUDA backend links cuRAND);
+        returns more preferences.
+    cannot_run : str, optional
+        Why the compiled binary cannot run on this machine (e.g. no GPU); `run` raises it.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class StandaloneSimulator:
         threads: int = 0,
         extra_prefs: Mapping[str, Any] | None = None,
         before_build: Callable[[Path], Mapping[str, Any]] | None = None,
+        cannot_run: str | None = None,
     ) -> None:
         if device not in DEVICES:
             raise ValueError(f"device = {device!r}; allowed: {', '.join(DEVICES)}")
@@ -126,6 +130,7 @@ class StandaloneSimulator:
         self.record.check(model, self.n_neurons, self.dt_s)
         self.device = device
         self.threads = int(threads)
+        self.cannot_run = cannot_run
         if directory is None:
             directory = tempfile.mkdtemp(prefix=f"ahp_{device}_")
             self._cleanup = weakref.finalize(self, shutil.rmtree, directory, True)
@@ -245,6 +250,8 @@ class StandaloneSimulator:
         SimulationResult
             Spikes and traces.
         """
+        if self.cannot_run:
+            raise SimulationError(f"{self.device} project in {self.directory}: {self.cannot_run}")
         self.check_inputs(inputs)
         runs = self.directory / "runs"
         runs.mkdir(exist_ok=True)

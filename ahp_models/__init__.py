@@ -1,5 +1,7 @@
 """AHP neuron models as unit-checked Brian2 equations, with runtime, C++ and CUDA backends."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 from ahp_models.alif import Alif, AlifParams
 from ahp_models.catalogue import MODELS, get_model, model_for_params
 from ahp_models.conductance_ahp import ConductanceAhpParams, LifConductanceAhp
@@ -19,6 +21,11 @@ from ahp_models.stimuli import (
     ramp,
     short_square,
 )
+
+try:
+    __version__ = version("ahp-toolkit")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "BACKENDS",

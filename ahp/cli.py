@@ -1,0 +1,60 @@
+"""The ``ahp`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ahp import simulate_command
+from ahp_models import ParameterError, StimulusError
+from ahp_models.backends.cuda import BackendUnavailable
+from ahp_models.backends.standalone import BuildError, SimulationError
+from ahp_models.quantities import QuantityError
+
+__all__ = ["main"]
+
+#: Errors that come from the user's input or machine: reported in one line, exit status 2.
+USER_ERRORS = (
+    ParameterError,
+    StimulusError,
+    QuantityError,
+    BackendUnavailable,
+    BuildError,
+    SimulationError,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``ahp`` and its subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="ahp", description="Neurons with after-hyperpolarizing currents, on Brian2."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate a model on a stimulus protocol",
+        description="Simulate a catalogue model; write spikes, traces (CSV/NPZ), a summary and "
+        "a figure.",
+    )
+    simulate_command.add_arguments(simulate)
+    simulate.set_defaults(handler=simulate_command.run)
+    models = commands.add_parser("models", help="list the catalogue's models")
+    models.set_defaults(handler=lambda _: print(simulate_command.describe_defaults()))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ahp`` command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.handler(args)
+    except USER_ERRORS as err:
+        print(f"ahp {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

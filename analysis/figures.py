@@ -1,4 +1,9 @@
-"""Figures of simulations: traces of recorded variables with spikes, in one consistent style."""
+"""Figures of simulations: traces of recorded variables with spikes, in one consistent style.
+
+Figures are built with matplotlib's object API (`matplotlib.figure.Figure`), not pyplot: no
+backend is selected or changed, so this works on headless servers and leaves a notebook's
+backend alone.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only; no display needed (and none on servers)
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from ahp_models.files import atomic_write_bytes  # noqa: E402
-from ahp_models.quantities import lookup_unit  # noqa: E402
-from ahp_models.results import SimulationResult  # noqa: E402
+from ahp_models.files import atomic_write_bytes
+from ahp_models.quantities import lookup_unit
+from ahp_models.results import SimulationResult
 
 __all__ = ["STYLE", "plot_simulation", "save_figure"]
 
@@ -40,7 +41,7 @@ COLORMAP = "viridis"
 
 
 def _colors(count: int) -> np.ndarray:
-    return plt.get_cmap(COLORMAP)(np.linspace(0.05, 0.85, max(count, 1)))
+    return matplotlib.colormaps[COLORMAP](np.linspace(0.05, 0.85, max(count, 1)))
 
 
 def plot_simulation(
@@ -82,13 +83,13 @@ def plot_simulation(
         else np.zeros(0, dtype=int)
     )
     colors = _colors(result.n_neurons)
-    with plt.rc_context(STYLE):
+    with matplotlib.rc_context(STYLE):
         heights = [3] * len(variables) + [max(1.0, min(3.0, result.n_neurons / 8))]
-        figure, axes = plt.subplots(
+        figure = Figure(figsize=(7.5, 1.9 * len(variables) + 1.4))
+        axes = figure.subplots(
             len(variables) + 1,
             1,
             sharex=True,
-            figsize=(7.5, 1.9 * len(variables) + 1.4),
             gridspec_kw={"height_ratios": heights},
             squeeze=False,
         )
@@ -150,7 +151,7 @@ def save_figure(
     written = []
     for extension in formats:
         buffer = io.BytesIO()
-        with plt.rc_context(STYLE):
+        with matplotlib.rc_context(STYLE):
             figure.savefig(buffer, format=extension, bbox_inches="tight")
         target = base.with_suffix(f".{extension}")
         atomic_write_bytes(target, buffer.getvalue())

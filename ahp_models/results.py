@@ -45,6 +45,9 @@ class SimulationResult:
         Display unit of each recorded variable.
     recorded_neurons : numpy.ndarray
         Which neurons the trace rows belong to.
+    timings : dict of str to float
+        Seconds spent: ``network_run`` (the simulation loop itself) and ``wall`` (the whole
+        backend call: process start, file input and output for standalone).
     """
 
     model_name: str
@@ -58,6 +61,7 @@ class SimulationResult:
     traces_si: Mapping[str, np.ndarray] = field(default_factory=dict)
     trace_units: Mapping[str, str] = field(default_factory=dict)
     recorded_neurons: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    timings: Mapping[str, float] = field(default_factory=dict)
 
     # -- spikes ------------------------------------------------------------------------------
     @property

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ahp_models.network import CPP_COMPILE_ARGS
+from ahp_models.network import cpp_compile_args
 
 __all__ = ["BackendUnavailable", "cuda_build_settings", "curand_directories", "gpu_available"]
 
@@ -112,7 +112,7 @@ def cuda_build_settings() -> tuple[dict[str, Any], Callable[[Path], dict[str, An
     include, lib = curand_directories()
     prefs: dict[str, Any] = {
         PREFIX + "extra_compile_args_nvcc": ["-w", "-std=c++17", "-fmad=false", f"-I{include}"],
-        "codegen.cpp.extra_compile_args_gcc": [*CPP_COMPILE_ARGS, "-std=c++17"],
+        "codegen.cpp.extra_compile_args_gcc": [*cpp_compile_args(), "-std=c++17"],
         "codegen.cpp.include_dirs": [str(include)],
     }
     if not gpu_available():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from brian2 import second, set_device
 from brian2.devices.device import reset_device
 
 from ahp_models.model import NeuronModel
-from ahp_models.network import CPP_COMPILE_ARGS, RecordSpec, RunInputs, brian_prefs, build_network
+from ahp_models.network import RecordSpec, RunInputs, brian_prefs, build_network, cpp_compile_args
 from ahp_models.results import SimulationResult
 
 __all__ = ["CODEGEN_TARGETS", "run_runtime"]
@@ -44,7 +46,7 @@ def run_runtime(
     try:
         settings = {
             "codegen.target": codegen_target,
-            "codegen.cpp.extra_compile_args_gcc": CPP_COMPILE_ARGS,
+            "codegen.cpp.extra_compile_args_gcc": cpp_compile_args(),
         }
         with brian_prefs(settings):
             handles = build_network(
@@ -56,7 +58,9 @@ def run_runtime(
                 record,
             )
             handles.group.set_states(inputs.group_values(), units=False)
+            started = time.perf_counter()
             handles.network.run(inputs.n_steps * inputs.dt_s * second)
+            network_run = time.perf_counter() - started
             traces = {}
             trace_time_s = np.zeros(0)
             if handles.traces is not None:
@@ -78,6 +82,7 @@ def run_runtime(
                 traces_si=traces,
                 trace_units={name: recordable[name].unit_name for name in record.variables},
                 recorded_neurons=_recorded(record, inputs.n_neurons),
+                timings={"network_run": network_run, "wall": time.perf_counter() - started},
             )
     finally:
         reset_device()

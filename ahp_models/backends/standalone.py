@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,18 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from brian2 import get_device, set_device
+from brian2 import get_device, prefs, set_device
 from brian2.devices.device import reset_device
 
 from ahp_models.model import NeuronModel
 from ahp_models.network import (
-    CPP_COMPILE_ARGS,
     GROUP_NAME,
     WAVEFORM_NAME,
     RecordSpec,
     RunInputs,
     brian_prefs,
     build_network,
+    cpp_compile_args,
 )
 from ahp_models.parameters import ParameterError
 from ahp_models.results import SimulationResult
@@ -150,7 +151,7 @@ class StandaloneSimulator:
         columns, n_samples, stimulus_dt_s = self.stimulus_layout
         waveform = np.zeros((n_samples, columns) if columns else n_samples)
         settings = {
-            "codegen.cpp.extra_compile_args_gcc": CPP_COMPILE_ARGS,
+            "codegen.cpp.extra_compile_args_gcc": cpp_compile_args(),
             "devices.cpp_standalone.openmp_threads": self.threads,
             **extra_prefs,
         }
@@ -202,7 +203,7 @@ class StandaloneSimulator:
             trace_files["t"] = result_file(handles.traces.variables["t"])
             for name in self.record.variables:
                 trace_files[name] = result_file(handles.traces.variables[name])
-        run_cmd = _run_command(self.device)
+        run_cmd = _run_command()
         return _Project(
             directory=self.directory,
             command=run_cmd,
@@ -261,6 +262,7 @@ class StandaloneSimulator:
             results_dir = run_dir / "results"
             results_dir.mkdir()
             command = [*self._project.command, "--results_dir", f"{results_dir}{os.sep}"]
+            started = time.perf_counter()
             completed = subprocess.run(
                 command + arguments,
                 cwd=self.directory,
@@ -275,7 +277,12 @@ class StandaloneSimulator:
                     f"{completed.returncode}:\n{output}"
                 )
             self.run_count += 1
-            return self._read_results(results_dir)
+            result = self._read_results(results_dir)
+            result.timings = {
+                "network_run": _network_run_seconds(results_dir),
+                "wall": time.perf_counter() - started,
+            }
+            return result
         finally:
             if not keep_files:
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -336,9 +343,16 @@ class StandaloneSimulator:
             self._cleanup()
 
 
-def _run_command(device: str) -> list[str]:
-    from brian2 import prefs
+def _network_run_seconds(results_dir: Path) -> float:
+    """The binary's own measurement of its simulation loop (Brian2's last_run_info.txt)."""
+    info = results_dir / "last_run_info.txt"
+    try:
+        return float(info.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
+
+def _run_command() -> list[str]:
     run_cmd = prefs.devices.cpp_standalone.run_cmd_unix
     if isinstance(run_cmd, str):
         run_cmd = [run_cmd]

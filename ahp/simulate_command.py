@@ -166,7 +166,7 @@ def build_stimulus(args: argparse.Namespace, model: NeuronModel, params: Paramet
     duration = _quantity(args.duration, second, "duration")
     timing = {k: v for k, v in {"onset": onset, "width": width}.items() if v is not None}
     if args.protocol in ("long_square", "short_square"):
-        rheobase = model.rheobase(params) if args.relative_to_rheobase else None
+        rheobase = model.rheobase(params, dt) if args.relative_to_rheobase else None
         maker = long_square if args.protocol == "long_square" else short_square
         return maker(
             _amplitudes(args.amplitudes), **timing, duration=duration, dt=dt, rheobase=rheobase

@@ -107,6 +107,6 @@ class Alif(NeuronModel):
     def initial_state(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {"v": p["E_L"].copy(), "theta": np.zeros_like(p["E_L"])}
 
-    def rheobase(self, params: ParameterSet) -> Quantity:
+    def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Threshold current of the resting neuron: ``(V_th - E_L) / R``."""
         return (params.V_th - params.E_L) / params.R

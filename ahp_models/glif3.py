@@ -278,7 +278,7 @@ class Glif3(NeuronModel):
         state.update({n: np.zeros_like(p["E_L"]) for n in self._currents()})
         return state
 
-    def rheobase(self, params: ParameterSet) -> Quantity:
+    def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Threshold current of the resting neuron: ``th_inf / R``."""
         return params.th_inf / params.R
 

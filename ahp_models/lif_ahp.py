@@ -116,7 +116,7 @@ class _LifWithCurrents(NeuronModel):
         state.update({n: np.zeros_like(p["E_L"]) for n in self._current_names()})
         return state
 
-    def rheobase(self, params: ParameterSet) -> Quantity:
+    def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Threshold current of the resting neuron: ``(V_th - E_L) / R``."""
         return (params.V_th - params.E_L) / params.R
 

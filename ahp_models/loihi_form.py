@@ -113,19 +113,20 @@ class LoihiAhp(NeuronModel):
         zeros = np.zeros_like(p["tau_v"])
         return {"v": zeros, "v_aux": zeros.copy(), "s_prev": zeros.copy()}
 
-    def rheobase(self, params: ParameterSet, dt: Quantity = 1 * ms) -> Quantity:
+    def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Smallest constant current whose steady state ``g I tau_v / dt`` exceeds ``v_th``.
 
         Parameters
         ----------
         params : LoihiAhpParams
             The parameters.
-        dt : Quantity
-            The step (1 ms on the chip).
+        dt : Quantity, optional
+            The step; default 1 ms, the chip's.
 
         Returns
         -------
         Quantity
             ``v_th * (dt / tau_v) / input_gain``.
         """
-        return params.v_th * (dt / params.tau_v) / params.input_gain
+        step = 1 * ms if dt is None else dt
+        return params.v_th * (step / params.tau_v) / params.input_gain

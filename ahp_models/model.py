@@ -163,8 +163,21 @@ class NeuronModel(ABC):
         """Initial values (SI) of the state variables: the resting state."""
 
     @abstractmethod
-    def rheobase(self, params: ParameterSet) -> Quantity:
-        """Smallest constant current that makes the resting neuron fire (analytic)."""
+    def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
+        """Smallest constant current that makes the resting neuron fire (analytic).
+
+        Parameters
+        ----------
+        params : ParameterSet
+            The parameters.
+        dt : Quantity, optional
+            Time step; only discrete-time models depend on it.
+
+        Returns
+        -------
+        Quantity
+            The rheobase, one value or one per neuron.
+        """
 
     # -- derived ------------------------------------------------------------------------------
     def declarations(self) -> str:

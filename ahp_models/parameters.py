@@ -283,13 +283,11 @@ class ParameterSet:
         """
         if not sets:
             raise ParameterError(f"{cls.__name__}.stack needs at least one parameter set")
+        if any(s.n_neurons is not None for s in sets):
+            raise ParameterError(f"{cls.__name__}.stack takes sets that describe one neuron each")
         values = {}
         for name, spec in cls.specs().items():
             columns = [np.asarray(getattr(s, name) / spec.unit, dtype=float) for s in sets]
-            if any(s.n_neurons is not None for s in sets):
-                raise ParameterError(
-                    f"{cls.__name__}.stack takes sets that describe one neuron each"
-                )
             values[name] = np.stack(columns) * spec.unit
         return cls(**values)
 

@@ -63,7 +63,6 @@ class _ResultFile:
 class _Project:
     """What a run needs to know about a compiled project (captured at build time)."""
 
-    directory: Path
     command: list[str]
     group_dtypes: dict[str, str]
     waveform_shape: tuple[int, ...]
@@ -205,7 +204,6 @@ class StandaloneSimulator:
                 trace_files[name] = result_file(handles.traces.variables[name])
         run_cmd = _run_command()
         return _Project(
-            directory=self.directory,
             command=run_cmd,
             group_dtypes={n: np.dtype(group_variables[n].dtype).str for n in names},
             waveform_shape=tuple(np.shape(handles.waveform.values)),

@@ -74,6 +74,17 @@ def test_multi_current_model_and_relative_amplitudes(tmp_path):
     assert summary.spike_count.iloc[0] == 0 and summary.spike_count.iloc[1] > 0
 
 
+def test_discrete_model_rheobase_follows_the_step(tmp_path):
+    out = tmp_path / "run"
+    args = ["simulate", "--model", "loihi_ahp", "--dt", "1 ms", "--amplitudes", "-1,1"]
+    args += ["--relative-to-rheobase", "--no-figure", "--out", str(out), *FAST]
+    assert main(args) == 0
+    summary = pd.read_csv(out / "summary.csv")
+    # v_th * (dt / tau_v) / input_gain = 1 * (1/20) / (0.002 / pA) = 25 pA
+    np.testing.assert_allclose(summary.amplitude_pA, [24.0, 26.0])
+    assert summary.spike_count.iloc[0] == 0 and summary.spike_count.iloc[1] > 0
+
+
 def test_noise_and_array_protocols(tmp_path):
     out = tmp_path / "noise"
     args = ["simulate", "--protocol", "noise", "--mean", "200 pA", "--std", "60 pA"]

@@ -1,5 +1,6 @@
 """Backends agree bit for bit, and a compiled standalone simulation re-runs without compiling."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,17 @@ def test_new_stimuli_through_run_args():
         expected = simulate("lif_ahp", LifAhpParams(), stimulus, codegen_target="numpy")
         assert_same(expected, compiled.run(LifAhpParams(), stimulus))
     assert compiled.build_count == 1
+
+
+def test_parallel_runs_of_one_compiled_simulation():
+    compiled = compile_simulator("lif_ahp", n_neurons=4, stimulus=STIMULUS, record="v")
+    sets = [LifAhpParams(b_ahp=b * pA) for b in (0.0, 10.0, 20.0, 40.0)]
+    sequential = [compiled.run(p, STIMULUS) for p in sets]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda p: compiled.run(p, STIMULUS), sets))
+    for one, other in zip(sequential, parallel, strict=True):
+        assert_same(one, other)
+    assert len({tuple(r.spike_counts()) for r in parallel}) == 4
 
 
 def test_compiled_structure_is_enforced():

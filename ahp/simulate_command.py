@@ -59,7 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stim.add_argument(
         "--amplitudes",
         default="150,200,250",
-        help="step amplitudes in pA, comma separated (one sweep each)",
+        help="step amplitudes in pA, comma separated, one sweep each (negative first value: "
+        "--amplitudes=-20,0,20)",
     )
     stim.add_argument(
         "--relative-to-rheobase",

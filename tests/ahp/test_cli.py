@@ -76,7 +76,7 @@ def test_multi_current_model_and_relative_amplitudes(tmp_path):
 
 def test_discrete_model_rheobase_follows_the_step(tmp_path):
     out = tmp_path / "run"
-    args = ["simulate", "--model", "loihi_ahp", "--dt", "1 ms", "--amplitudes", "-1,1"]
+    args = ["simulate", "--model", "loihi_ahp", "--dt", "1 ms", "--amplitudes=-1,1"]
     args += ["--relative-to-rheobase", "--no-figure", "--out", str(out), *FAST]
     assert main(args) == 0
     summary = pd.read_csv(out / "summary.csv")

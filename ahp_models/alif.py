@@ -20,7 +20,13 @@ import numpy as np
 from brian2 import Quantity, ms, mV, second
 
 from ahp_models.integration import decay_factor
-from ahp_models.membrane import MEMBRANE_POTENTIAL, MEMBRANE_UNITS, MembraneParams, membrane_step
+from ahp_models.membrane import (
+    MEMBRANE_POTENTIAL,
+    MEMBRANE_UNITS,
+    MembraneParams,
+    membrane_rheobase,
+    membrane_step,
+)
 from ahp_models.model import NeuronModel, Variable
 from ahp_models.parameters import ParameterSet, parameter
 from ahp_models.quantities import parse_quantity
@@ -89,9 +95,6 @@ class Alif(NeuronModel):
     def parameter_units(self) -> dict[str, str]:
         return {**MEMBRANE_UNITS, "tau_a": "ms", "delta_theta": "mV"}
 
-    def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {name: p[name] for name in self.parameter_units()}
-
     def coefficient_units(self) -> dict[str, str]:
         return {"decay_m": "1", "decay_theta": "1"}
 
@@ -109,4 +112,4 @@ class Alif(NeuronModel):
 
     def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Threshold current of the resting neuron: ``(V_th - E_L) / R``."""
-        return (params.V_th - params.E_L) / params.R
+        return membrane_rheobase(params)

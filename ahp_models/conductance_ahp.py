@@ -32,6 +32,7 @@ from ahp_models.membrane import (
     MEMBRANE_POTENTIAL,
     MEMBRANE_UNITS,
     MembraneParams,
+    membrane_rheobase,
     voltage_parameter,
 )
 from ahp_models.model import NeuronModel, Variable
@@ -81,9 +82,6 @@ class LifConductanceAhp(NeuronModel):
     def parameter_units(self) -> dict[str, str]:
         return {**MEMBRANE_UNITS, "tau_ahp": "ms", "delta_g": "nS", "E_K": "mV"}
 
-    def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {name: p[name] for name in self.parameter_units()}
-
     def coefficient_units(self) -> dict[str, str]:
         return {"decay_m": "1", "decay_g_ahp": "1", "mean_g_ahp": "1", "dt_over_tau_m": "1"}
 
@@ -111,4 +109,4 @@ class LifConductanceAhp(NeuronModel):
 
     def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Threshold current of the resting neuron (no AHP conductance): ``(V_th - E_L) / R``."""
-        return (params.V_th - params.E_L) / params.R
+        return membrane_rheobase(params)

@@ -23,6 +23,7 @@ from ahp_models.membrane import (
     MEMBRANE_UNITS,
     MembraneParams,
     membrane_coefficients,
+    membrane_rheobase,
     membrane_step,
 )
 from ahp_models.model import NeuronModel, Variable
@@ -118,7 +119,7 @@ class _LifWithCurrents(NeuronModel):
 
     def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Threshold current of the resting neuron: ``(V_th - E_L) / R``."""
-        return (params.V_th - params.E_L) / params.R
+        return membrane_rheobase(params)
 
 
 class LifAhp(_LifWithCurrents):
@@ -143,9 +144,6 @@ class LifAhp(_LifWithCurrents):
 
     def parameter_units(self) -> dict[str, str]:
         return {**MEMBRANE_UNITS, "tau_ahp": "ms", "b_ahp": "pA"}
-
-    def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {name: p[name] for name in self.parameter_units()}
 
 
 class LifMultiAhp(_LifWithCurrents):

@@ -83,9 +83,6 @@ class LoihiAhp(NeuronModel):
     def parameter_units(self) -> dict[str, str]:
         return {"tau_v": "ms", "tau_ahp": "ms", "v_th": "1", "b_ahp": "1", "input_gain": "1/pA"}
 
-    def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {name: p[name] for name in self.parameter_units()}
-
     def coefficient_units(self) -> dict[str, str]:
         return {"keep_v": "1", "keep_aux": "1"}
 

@@ -19,6 +19,7 @@ __all__ = [
     "VOLTAGE_RANGE_MV",
     "MembraneParams",
     "membrane_coefficients",
+    "membrane_rheobase",
     "membrane_step",
     "voltage_parameter",
 ]
@@ -138,3 +139,19 @@ MEMBRANE_UNITS = {
     "t_ref": "ms",
 }
 MEMBRANE_POTENTIAL = Variable("v", "mV", "membrane potential")
+
+
+def membrane_rheobase(params: MembraneParams) -> Quantity:
+    """Threshold current of a resting LIF membrane without adaptation: ``(V_th - E_L) / R``.
+
+    Parameters
+    ----------
+    params : MembraneParams
+        Parameters with ``E_L``, ``R`` and ``V_th``.
+
+    Returns
+    -------
+    Quantity
+        The rheobase, one value or one per neuron.
+    """
+    return (params.V_th - params.E_L) / params.R

@@ -128,9 +128,13 @@ class NeuronModel(ABC):
     def differential_equations(self) -> str:
         """Brian2 equations of the dynamics (without parameter declarations)."""
 
-    @abstractmethod
     def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Map parameter arrays to the NeuronGroup's per-neuron constants (SI, shape (n,))."""
+        """Map parameter arrays to the NeuronGroup's per-neuron constants (SI, shape (n,)).
+
+        By default the constants are the parameter fields themselves (`parameter_units`);
+        models with per-current fields spread them over one constant per current.
+        """
+        return {name: p[name] for name in self.parameter_units()}
 
     @abstractmethod
     def parameter_units(self) -> dict[str, str]:

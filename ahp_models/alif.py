@@ -22,7 +22,6 @@ from brian2 import Quantity, ms, mV, second
 from ahp_models.integration import decay_factor
 from ahp_models.membrane import (
     MEMBRANE_POTENTIAL,
-    MEMBRANE_UNITS,
     MembraneParams,
     membrane_rheobase,
     membrane_step,
@@ -91,9 +90,6 @@ class Alif(NeuronModel):
             "dv/dt = (E_L - v + R*I_ext)/tau_m : volt (unless refractory)\n"
             "dtheta/dt = -theta/tau_a : volt"
         )
-
-    def parameter_units(self) -> dict[str, str]:
-        return {**MEMBRANE_UNITS, "tau_a": "ms", "delta_theta": "mV"}
 
     def coefficient_units(self) -> dict[str, str]:
         return {"decay_m": "1", "decay_theta": "1"}

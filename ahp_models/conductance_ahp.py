@@ -30,7 +30,6 @@ from brian2 import Quantity, ms, mV, nS
 from ahp_models.integration import decay_factor, mean_factor
 from ahp_models.membrane import (
     MEMBRANE_POTENTIAL,
-    MEMBRANE_UNITS,
     MembraneParams,
     membrane_rheobase,
     voltage_parameter,
@@ -78,9 +77,6 @@ class LifConductanceAhp(NeuronModel):
             "I_ahp = g_ahp*(v - E_K) : amp\n"
             "dg_ahp/dt = -g_ahp/tau_ahp : siemens"
         )
-
-    def parameter_units(self) -> dict[str, str]:
-        return {**MEMBRANE_UNITS, "tau_ahp": "ms", "delta_g": "nS", "E_K": "mV"}
 
     def coefficient_units(self) -> dict[str, str]:
         return {"decay_m": "1", "decay_g_ahp": "1", "mean_g_ahp": "1", "dt_over_tau_m": "1"}

@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from brian2 import Mohm, Quantity, amp, farad, ms, mV, ohm, pA, pF, second, volt
@@ -91,6 +91,15 @@ class Glif3Params(ParameterSet):
         description="fraction of an after-spike current kept at a spike (Allen's r)",
         per_current=True,
     )
+
+    def _check_relations(self) -> None:
+        # the reset adds A_j exp(spike_cut / tau_j), which overflows beyond exp(709)
+        ratio = np.asarray(self.spike_cut / second)[..., None] / np.asarray(self.asc_tau / second)
+        self._require(
+            np.all(np.atleast_2d(ratio) < 700.0, axis=-1),
+            "spike_cut / asc_tau must stay below 700 (the after-spike reset factor "
+            "exp(spike_cut / asc_tau) overflows); shorten spike_cut or lengthen asc_tau",
+        )
 
     @classmethod
     def from_allen(cls, row: Mapping[str, Any], *, source: str | None = None) -> Glif3Params:
@@ -180,6 +189,11 @@ class Glif3(NeuronModel):
     params_class = Glif3Params
     threshold = "v > E_L + th_inf"
     refractory = "spike_cut"
+    per_current_prefixes: ClassVar[dict[str, str]] = {
+        "asc_amp": "A",
+        "asc_tau": "tau",
+        "asc_r": "r",
+    }
 
     def refractory_expression(self) -> str:
         """allensdk skips the spike step and then ``spike_cut``: ``spike_cut + dt``."""
@@ -197,50 +211,36 @@ class Glif3(NeuronModel):
     def options(self) -> dict[str, Any]:
         return {"scheme": self.scheme, "n_currents": self.n_currents}
 
-    def _currents(self) -> list[str]:
+    def current_names(self) -> list[str]:
         return [f"I_asc_{k + 1}" for k in range(self.n_currents)]
 
     def state_variables(self) -> tuple[Variable, ...]:
         return (
             MEMBRANE_POTENTIAL,
-            *(Variable(n, "pA", "after-spike current") for n in self._currents()),
+            *(Variable(n, "pA", "after-spike current") for n in self.current_names()),
         )
 
     def expressions(self) -> tuple[Variable, ...]:
         return (Variable("I_asc", "pA", "total after-spike current"),)
 
     def differential_equations(self) -> str:
-        total = " + ".join(self._currents())
+        total = " + ".join(self.current_names())
         lines = [
             "dv/dt = (I_ext + I_asc - (v - E_L)/R)/C : volt (unless refractory)",
             f"I_asc = {total} : amp",
         ]
-        lines += [f"d{n}/dt = -{n}/tau_{n} : amp" for n in self._currents()]
+        lines += [f"d{n}/dt = -{n}/tau_{n} : amp" for n in self.current_names()]
         return "\n".join(lines)
 
     @property
     def reset(self) -> str:  # type: ignore[override]
         lines = ["v = E_L"]
-        lines += [f"{n} = r_{n}*{n} + reset_{n}" for n in self._currents()]
+        lines += [f"{n} = r_{n}*{n} + reset_{n}" for n in self.current_names()]
         return "\n".join(lines)
-
-    def parameter_units(self) -> dict[str, str]:
-        units = {"R": "Mohm", "C": "pF", "E_L": "mV", "th_inf": "mV", "spike_cut": "ms"}
-        for name in self._currents():
-            units.update({f"A_{name}": "pA", f"tau_{name}": "ms", f"r_{name}": "1"})
-        return units
-
-    def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        values = {name: p[name] for name in ("R", "C", "E_L", "th_inf", "spike_cut")}
-        for k, name in enumerate(self._currents()):
-            values[f"A_{name}"] = p["asc_amp"][:, k]
-            values[f"tau_{name}"] = p["asc_tau"][:, k]
-            values[f"r_{name}"] = p["asc_r"][:, k]
-        return values
 
     def coefficient_units(self) -> dict[str, str]:
         units = {"G": "nS"} if self.scheme == "allen" else {"decay_m": "1"}
-        for name in self._currents():
+        for name in self.current_names():
             units[f"decay_{name}"] = "1"
             units[f"reset_{name}"] = "pA"
             if self.scheme == "exact":
@@ -254,7 +254,7 @@ class Glif3(NeuronModel):
             values["G"] = 1.0 / p["R"]
         else:
             values["decay_m"] = decay_factor(tau_m, dt_s)
-        for k, name in enumerate(self._currents()):
+        for k, name in enumerate(self.current_names()):
             tau = p["asc_tau"][:, k]
             values[f"decay_{name}"] = decay_factor(tau, dt_s)
             # applied at the spike; the current then decays through the cut to Allen's value
@@ -264,7 +264,7 @@ class Glif3(NeuronModel):
         return values
 
     def step_code(self) -> str:
-        currents = self._currents()
+        currents = self.current_names()
         if self.scheme == "exact":
             return membrane_step([(n, f"k_{n}") for n in currents], sign="+")
         total = " + ".join(currents)
@@ -275,7 +275,7 @@ class Glif3(NeuronModel):
 
     def initial_state(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         state = {"v": p["E_L"].copy()}
-        state.update({n: np.zeros_like(p["E_L"]) for n in self._currents()})
+        state.update({n: np.zeros_like(p["E_L"]) for n in self.current_names()})
         return state
 
     def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:

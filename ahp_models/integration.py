@@ -24,13 +24,16 @@ with :math:`v_\infty = E_L + R I_{ext}`, :math:`m = e^{-\Delta t/\tau_m}`,
 .. math::
 
     c_k = R\,\frac{\tau_k (a_k - m)}{\tau_k - \tau_m}
-        = R\,\frac{\Delta t}{\tau_m}\, m\, \varphi(x_k), \qquad
+        = R\,\frac{\Delta t}{\tau_m}\, m\, \varphi(x_k)
+        = R\,\frac{\Delta t}{\tau_m}\, a_k\, \varphi(-x_k), \qquad
     x_k = \Delta t\left(\frac{1}{\tau_m} - \frac{1}{\tau_k}\right), \quad
     \varphi(x) = \frac{e^x - 1}{x}.
 
-The second form has no division by :math:`\tau_k - \tau_m`: :math:`\varphi` is evaluated with
-``expm1`` and :math:`\varphi(0) = 1`, so :math:`\tau_m = \tau_k` is an ordinary case (Brian2's
-``exact`` integrator returns NaN there, Brian2 issues #573, #679). All factors depend only on
+The last two forms have no division by :math:`\tau_k - \tau_m`: :math:`\varphi` is evaluated
+with ``expm1`` and :math:`\varphi(0) = 1`, so :math:`\tau_m = \tau_k` is an ordinary case
+(Brian2's ``exact`` integrator returns NaN there, Brian2 issues #573, #679). The code takes the
+form whose :math:`\varphi` argument is negative, so no exponential overflows however large
+:math:`\Delta t/\tau` is. All factors depend only on
 per-neuron constants and are computed once, in double precision, before the run; the step itself
 is a few multiply-adds per neuron and no ``exp``.
 
@@ -103,7 +106,11 @@ def coupling_factor(tau_m_s: np.ndarray, tau_k_s: np.ndarray, dt_s: float) -> np
     tau_m_s = np.asarray(tau_m_s, dtype=float)
     tau_k_s = np.asarray(tau_k_s, dtype=float)
     x = dt_s * (1.0 / tau_m_s - 1.0 / tau_k_s)
-    return (dt_s / tau_m_s) * decay_factor(tau_m_s, dt_s) * phi(x)
+    # m phi(x) = a_k phi(-x); use the form whose exponential cannot overflow, so that even
+    # dt >> tau gives the finite limit instead of 0 * inf
+    m, a = decay_factor(tau_m_s, dt_s), decay_factor(tau_k_s, dt_s)
+    scaled = np.where(x >= 0, a * phi(-np.abs(x)), m * phi(-np.abs(x)))
+    return (dt_s / tau_m_s) * scaled
 
 
 def mean_factor(tau_s: np.ndarray, dt_s: float) -> np.ndarray:

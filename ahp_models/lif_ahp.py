@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from brian2 import Quantity, ms, pA
 
 from ahp_models.membrane import (
     MEMBRANE_POTENTIAL,
-    MEMBRANE_UNITS,
     MembraneParams,
     membrane_coefficients,
     membrane_rheobase,
@@ -82,18 +81,15 @@ class _LifWithCurrents(NeuronModel):
     threshold = "v > V_th"
     refractory = "t_ref"
 
-    def _current_names(self) -> list[str]:
-        raise NotImplementedError
-
     def _current_taus(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
     def state_variables(self) -> tuple[Variable, ...]:
-        currents = [Variable(n, "pA", "AHP current") for n in self._current_names()]
+        currents = [Variable(n, "pA", "AHP current") for n in self.current_names()]
         return (MEMBRANE_POTENTIAL, *currents)
 
     def differential_equations(self) -> str:
-        names = self._current_names()
+        names = self.current_names()
         total = " + ".join(names)
         lines = [f"dv/dt = (E_L - v + R*(I_ext - ({total})))/tau_m : volt (unless refractory)"]
         lines += [f"d{n}/dt = -{n}/tau_{n} : amp" for n in names]
@@ -101,7 +97,7 @@ class _LifWithCurrents(NeuronModel):
 
     def coefficient_units(self) -> dict[str, str]:
         units = {"decay_m": "1"}
-        for name in self._current_names():
+        for name in self.current_names():
             units[f"decay_{name}"] = "1"
             units[f"k_{name}"] = "Mohm"
         return units
@@ -110,11 +106,11 @@ class _LifWithCurrents(NeuronModel):
         return membrane_coefficients(p["tau_m"], p["R"], self._current_taus(p), dt_s)
 
     def step_code(self) -> str:
-        return membrane_step([(n, f"k_{n}") for n in self._current_names()])
+        return membrane_step([(n, f"k_{n}") for n in self.current_names()])
 
     def initial_state(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         state = {"v": p["E_L"].copy()}
-        state.update({n: np.zeros_like(p["E_L"]) for n in self._current_names()})
+        state.update({n: np.zeros_like(p["E_L"]) for n in self.current_names()})
         return state
 
     def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
@@ -130,7 +126,7 @@ class LifAhp(_LifWithCurrents):
     params_class = LifAhpParams
     reset = "v = V_reset\nI_ahp += b_ahp"
 
-    def _current_names(self) -> list[str]:
+    def current_names(self) -> list[str]:
         return ["I_ahp"]
 
     def _current_taus(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -141,9 +137,6 @@ class LifAhp(_LifWithCurrents):
             "dv/dt = (E_L - v + R*(I_ext - I_ahp))/tau_m : volt (unless refractory)\n"
             "dI_ahp/dt = -I_ahp/tau_ahp : amp"
         )
-
-    def parameter_units(self) -> dict[str, str]:
-        return {**MEMBRANE_UNITS, "tau_ahp": "ms", "b_ahp": "pA"}
 
 
 class LifMultiAhp(_LifWithCurrents):
@@ -158,6 +151,7 @@ class LifMultiAhp(_LifWithCurrents):
     name = "lif_multi_ahp"
     title = "LIF with several current-based AHP currents"
     params_class = MultiAhpParams
+    per_current_prefixes: ClassVar[dict[str, str]] = {"tau_ahp": "tau", "b_ahp": "b"}
 
     def __init__(self, n_currents: int = 3) -> None:
         if not isinstance(n_currents, int | np.integer) or not 1 <= n_currents <= 32:
@@ -170,14 +164,14 @@ class LifMultiAhp(_LifWithCurrents):
     def options(self) -> dict[str, Any]:
         return {"n_currents": self.n_currents}
 
-    def _current_names(self) -> list[str]:
+    def current_names(self) -> list[str]:
         return [f"I_ahp_{k + 1}" for k in range(self.n_currents)]
 
     def _current_taus(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {name: p["tau_ahp"][:, k] for k, name in enumerate(self._current_names())}
+        return {name: p["tau_ahp"][:, k] for k, name in enumerate(self.current_names())}
 
     def differential_equations(self) -> str:
-        total = " + ".join(self._current_names())
+        total = " + ".join(self.current_names())
         return super().differential_equations() + f"\nI_ahp = {total} : amp"
 
     def expressions(self) -> tuple[Variable, ...]:
@@ -185,22 +179,8 @@ class LifMultiAhp(_LifWithCurrents):
 
     @property
     def reset(self) -> str:  # type: ignore[override]
-        increments = [f"{n} += b_{n}" for n in self._current_names()]
+        increments = [f"{n} += b_{n}" for n in self.current_names()]
         return "\n".join(["v = V_reset", *increments])
-
-    def parameter_units(self) -> dict[str, str]:
-        units = dict(MEMBRANE_UNITS)
-        for name in self._current_names():
-            units[f"tau_{name}"] = "ms"
-            units[f"b_{name}"] = "pA"
-        return units
-
-    def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        values = {name: p[name] for name in MEMBRANE_UNITS}
-        for k, name in enumerate(self._current_names()):
-            values[f"tau_{name}"] = p["tau_ahp"][:, k]
-            values[f"b_{name}"] = p["b_ahp"][:, k]
-        return values
 
     def default_params(self) -> MultiAhpParams:
         """Defaults with ``n_currents`` currents: time constants spaced from 30 ms to 3 s."""

@@ -80,9 +80,6 @@ class LoihiAhp(NeuronModel):
     def differential_equations(self) -> str:
         return "v : 1\nv_aux : 1\ns_prev : 1"
 
-    def parameter_units(self) -> dict[str, str]:
-        return {"tau_v": "ms", "tau_ahp": "ms", "v_th": "1", "b_ahp": "1", "input_gain": "1/pA"}
-
     def coefficient_units(self) -> dict[str, str]:
         return {"keep_v": "1", "keep_aux": "1"}
 

@@ -15,7 +15,6 @@ from ahp_models.parameters import ParameterSet, parameter
 
 __all__ = [
     "MEMBRANE_POTENTIAL",
-    "MEMBRANE_UNITS",
     "VOLTAGE_RANGE_MV",
     "MembraneParams",
     "membrane_coefficients",
@@ -130,14 +129,6 @@ def membrane_coefficients(
     return coefficients
 
 
-MEMBRANE_UNITS = {
-    "E_L": "mV",
-    "R": "Mohm",
-    "tau_m": "ms",
-    "V_th": "mV",
-    "V_reset": "mV",
-    "t_ref": "ms",
-}
 MEMBRANE_POTENTIAL = Variable("v", "mV", "membrane potential")
 
 

@@ -128,17 +128,41 @@ class NeuronModel(ABC):
     def differential_equations(self) -> str:
         """Brian2 equations of the dynamics (without parameter declarations)."""
 
+    #: For per-current parameter fields: the prefix of their NeuronGroup constants, one per
+    #: current (field ``tau_ahp`` with prefix ``tau`` gives ``tau_I_ahp_1``, ``tau_I_ahp_2``...).
+    per_current_prefixes: ClassVar[dict[str, str]] = {}
+
+    def current_names(self) -> list[str]:
+        """State-variable names of the model's per-current currents (none by default)."""
+        return []
+
+    def _constant_names(self, field: str) -> list[str]:
+        if field not in self.per_current_prefixes:
+            return [field]
+        return [f"{self.per_current_prefixes[field]}_{c}" for c in self.current_names()]
+
     def brian_parameters(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Map parameter arrays to the NeuronGroup's per-neuron constants (SI, shape (n,)).
 
-        By default the constants are the parameter fields themselves (`parameter_units`);
-        models with per-current fields spread them over one constant per current.
+        A field is one constant of the same name; a per-current field is one constant per
+        current (see `per_current_prefixes`).
         """
-        return {name: p[name] for name in self.parameter_units()}
+        values = {}
+        for field in self.params_class.specs():
+            names = self._constant_names(field)
+            if field in self.per_current_prefixes:
+                values.update({name: p[field][:, k] for k, name in enumerate(names)})
+            else:
+                values[field] = p[field]
+        return values
 
-    @abstractmethod
     def parameter_units(self) -> dict[str, str]:
         """Display unit of every NeuronGroup constant that `brian_parameters` returns."""
+        return {
+            name: spec.unit_name
+            for field, spec in self.params_class.specs().items()
+            for name in self._constant_names(field)
+        }
 
     @abstractmethod
     def coefficients(self, p: Mapping[str, np.ndarray], dt_s: float) -> dict[str, np.ndarray]:

@@ -32,7 +32,7 @@ from brian2 import (
 
 from ahp_models.model import STIMULUS_CURRENT, NeuronModel
 from ahp_models.parameters import ParameterError, ParameterSet
-from ahp_models.quantities import QuantityError, lookup_unit, parse_quantity
+from ahp_models.quantities import QuantityError, parse_quantity
 from ahp_models.stimuli import Stimulus, StimulusError
 
 __all__ = [
@@ -106,7 +106,19 @@ class RecordSpec:
     ) -> RecordSpec:
         """Build a spec from `simulate`-style arguments, validating their form."""
         variables = (record,) if isinstance(record, str) else tuple(record or ())
-        chosen = None if neurons is None else tuple(int(k) for k in np.ravel(neurons))
+        chosen = None
+        if neurons is not None:
+            indices = np.ravel(np.asarray(neurons))
+            whole = indices.size > 0 and indices.dtype.kind in "iuf"
+            as_int = indices.astype(np.int64) if whole else indices
+            if not whole or not np.array_equal(as_int, indices):
+                raise ParameterError(
+                    f"record_neurons = {neurons!r}: expected a non-empty list of neuron indices "
+                    "(whole numbers)"
+                )
+            if len(set(as_int.tolist())) != len(as_int):
+                raise ParameterError(f"record_neurons = {neurons!r} lists a neuron twice")
+            chosen = tuple(as_int.tolist())
         dt_s = None
         if record_dt is not None:
             try:
@@ -169,6 +181,10 @@ def population_size(params: ParameterSet, stimulus: Stimulus, n_neurons: int | N
         "n_neurons": n_neurons,
     }
     given = {k: v for k, v in sizes.items() if v is not None}
+    if n_neurons is not None and (
+        not isinstance(n_neurons, int | np.integer) or isinstance(n_neurons, bool) or n_neurons < 1
+    ):
+        raise ParameterError(f"n_neurons = {n_neurons!r}; allowed: a whole number >= 1")
     if len(set(given.values())) > 1:
         raise ParameterError(
             f"population sizes disagree: {given}; per-neuron parameters, per-neuron stimulus "
@@ -257,12 +273,15 @@ def prepare_run(
             )
         unit = model.recordable()[name].unit_name
         try:
-            quantity = parse_quantity(value, lookup_unit(unit), field=f"initial_state.{name}")
+            quantity = parse_quantity(value, unit, field=f"initial_state.{name}")
         except QuantityError as err:
             raise ParameterError(str(err)) from None
-        initial[name] = np.ascontiguousarray(
-            np.broadcast_to(np.asarray(quantity, dtype=float), (n,))
-        )
+        values = np.asarray(quantity, dtype=float)
+        if values.ndim > 1 or values.size not in (1, n):
+            raise ParameterError(
+                f"initial_state.{name} has {values.size} values; give one, or one per neuron ({n})"
+            )
+        initial[name] = np.ascontiguousarray(np.broadcast_to(values.reshape(-1), (n,)))
     return RunInputs(
         n_neurons=n,
         dt_s=dt_s,

@@ -146,9 +146,12 @@ class ParameterSet:
     def _coerce(self, f: dataclasses.Field, raw: Any) -> Quantity | np.ndarray:
         spec = _spec(f)
         try:
-            value = parse_quantity(raw, spec.unit, field=self._qualified(f.name))
+            value = parse_quantity(raw, spec.unit_name, field=self._qualified(f.name))
         except QuantityError as err:
             raise ParameterError(f"{err}; allowed range {spec.range_text()}") from None
+        # a private, read-only copy: a validated set cannot be changed behind its back
+        value = value.copy()
+        value.flags.writeable = False
         magnitude = np.asarray(value / spec.unit, dtype=float)
         max_ndim = 2 if spec.per_current else 1
         if magnitude.ndim > max_ndim or magnitude.size == 0:
@@ -217,12 +220,20 @@ class ParameterSet:
 
     @property
     def n_currents(self) -> int | None:
-        """Number of currents of per-current fields, or None if the set has none."""
-        for f in fields(self):
-            if _spec(f).per_current:
-                value = getattr(self, f.name)
-                return 1 if np.ndim(value) == 0 else int(np.shape(value)[-1])
-        return None
+        """Number of currents of per-current fields, or None if the set has none.
+
+        A single value in a per-current field is shared by all currents; the count comes from
+        the fields that give one value per current (1 if none does).
+        """
+        per_current = [f for f in fields(self) if _spec(f).per_current]
+        if not per_current:
+            return None
+        counts = [
+            np.shape(getattr(self, f.name))[-1]
+            for f in per_current
+            if np.ndim(getattr(self, f.name)) >= 1
+        ]
+        return int(max(counts, default=1))
 
     @classmethod
     def specs(cls) -> dict[str, ParamSpec]:
@@ -285,9 +296,19 @@ class ParameterSet:
             raise ParameterError(f"{cls.__name__}.stack needs at least one parameter set")
         if any(s.n_neurons is not None for s in sets):
             raise ParameterError(f"{cls.__name__}.stack takes sets that describe one neuron each")
+        currents = {s.n_currents for s in sets}
+        if len(currents) > 1:
+            raise ParameterError(
+                f"{cls.__name__}.stack: the sets have different numbers of currents "
+                f"{sorted(currents)}; all must have the same"
+            )
         values = {}
         for name, spec in cls.specs().items():
-            columns = [np.asarray(getattr(s, name) / spec.unit, dtype=float) for s in sets]
+            shape = (sets[0].n_currents,) if spec.per_current else ()
+            columns = [
+                np.broadcast_to(np.asarray(getattr(s, name) / spec.unit, dtype=float), shape)
+                for s in sets
+            ]
             values[name] = np.stack(columns) * spec.unit
         return cls(**values)
 
@@ -350,7 +371,7 @@ class ParameterSet:
         for name, raw in data.items():
             spec = cls.specs()[name]
             try:
-                values[name] = parse_quantity(raw, spec.unit, field=name, source=source)
+                values[name] = parse_quantity(raw, spec.unit_name, field=name, source=source)
             except QuantityError as err:
                 raise ParameterError(f"{err}; allowed range {spec.range_text()}") from None
         try:

@@ -7,8 +7,9 @@ file can execute code.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import brian2.units as _units
@@ -76,7 +77,7 @@ def lookup_unit(expression: str) -> Unit:
     """
     if not isinstance(expression, str) or not expression.strip():
         raise QuantityError(f"unit {expression!r} must be a non-empty string such as 'ms'")
-    result = Unit(1)
+    result = None
     position, operator = 0, "*"
     while True:
         match = _UNIT_TERM.match(expression, position)
@@ -84,8 +85,13 @@ def lookup_unit(expression: str) -> Unit:
             raise QuantityError(
                 f"malformed unit {expression!r} at character {position}: expected a unit name"
             )
-        term = _unit_named(match.group(1)) ** int(match.group(2) or 1)
-        result = result * term if operator == "*" else result / term
+        power = int(match.group(2) or 1)
+        term = _unit_named(match.group(1))
+        term = term if power == 1 else term**power
+        if result is None:
+            result = term if operator == "*" else 1 / term
+        else:
+            result = result * term if operator == "*" else result / term
         position = match.end()
         if position == len(expression):
             return result
@@ -102,19 +108,45 @@ def _where(field: str, source: str | None) -> str:
 
 
 def _as_float_array(raw: Any, where: str) -> np.ndarray:
-    if isinstance(raw, bool) or (
-        isinstance(raw, Sequence) and any(isinstance(x, bool) for x in np.ravel(raw))
-    ):
-        raise QuantityError(f"{where} = {raw!r}: expected a number, got a boolean")
     try:
-        array = np.asarray(raw, dtype=float)
+        as_array = np.asarray(raw)
+    except ValueError:  # ragged nested lists
+        raise QuantityError(
+            f"{where} = {raw!r}: expected a number or a regular (non-ragged) list of numbers"
+        ) from None
+    if as_array.dtype == bool:
+        raise QuantityError(f"{where} = {raw!r}: expected numbers, got booleans")
+    try:
+        return np.asarray(as_array, dtype=float)
     except (TypeError, ValueError):
         raise QuantityError(f"{where} = {raw!r}: expected a number or a list of numbers") from None
-    return array
+
+
+def _split_text(text: str, where: str) -> tuple[Any, str | None]:
+    """Split ``"20 ms"`` or ``"[1, 2] ms"`` into a number (or list) and a unit name."""
+    if text.lstrip().startswith("["):
+        closing = text.rfind("]")
+        try:
+            numbers = json.loads(text[: closing + 1]) if closing >= 0 else None
+        except json.JSONDecodeError:
+            numbers = None
+        if numbers is None:
+            raise QuantityError(
+                f"{where} = {text!r}: expected a JSON list of numbers and a unit, e.g. '[1, 2] ms'"
+            )
+        unit_name = text[closing + 1 :].strip().lstrip("*").strip()
+        return numbers, unit_name or None
+    match = _QUANTITY_TEXT.match(text)
+    if not match:
+        raise QuantityError(
+            f"{where} = {text!r}: expected a number followed by a unit name, e.g. '20 ms'"
+        )
+    number, unit_name = match.groups()
+    return float(number), unit_name
 
 
 def parse_quantity(
-    raw: Any, unit: Unit, *, field: str, source: str | None = None
+    raw: Any, unit: Unit | str, *, field: str, source: str | None = None
 ) -> Quantity | np.ndarray:
     """Read ``raw`` as a quantity with the dimensions of ``unit``.
 
@@ -122,10 +154,11 @@ def parse_quantity(
     ----------
     raw : Quantity, number, list, str or mapping
         Accepted forms: a Brian2 quantity; ``{"value": 20, "unit": "ms"}`` (value may be a list);
-        a string ``"20 ms"`` or ``"20*ms"``; a bare number or list only when the field is
-        dimensionless.
-    unit : brian2.Unit
-        The unit whose dimensions the value must have.
+        a string ``"20 ms"``, ``"20*ms"`` or ``"[1, 2] ms"``; a bare number or list only when
+        the field is dimensionless.
+    unit : brian2.Unit or str
+        The unit (or its name, as `lookup_unit` reads it) whose dimensions the value must have;
+        a name is used as written in messages.
     field : str
         The field's name, used in error messages.
     source : str, optional
@@ -142,14 +175,17 @@ def parse_quantity(
         If the value has the wrong form or the wrong dimensions.
     """
     where = _where(field, source)
+    unit_text = unit if isinstance(unit, str) else str(unit)
+    unit = lookup_unit(unit) if isinstance(unit, str) else unit
     dimensionless = get_dimensions(unit) is DIMENSIONLESS
     if isinstance(raw, Quantity):
         if get_dimensions(raw) is not get_dimensions(unit):
             raise QuantityError(
-                f"{where} = {raw!r} has the wrong units: expected a value in {unit!s} "
+                f"{where} = {raw!r} has the wrong units: expected a value in {unit_text} "
                 f"(dimensions {get_dimensions(unit)}), got dimensions {get_dimensions(raw)}"
             )
-        return raw if not dimensionless else np.asarray(raw, dtype=float)
+        magnitude = _as_float_array(np.asarray(raw), where)
+        return magnitude if dimensionless else Quantity(magnitude, dim=get_dimensions(unit))
     if isinstance(raw, Mapping):
         extra = set(raw) - {"value", "unit"}
         if "value" not in raw or extra:
@@ -161,26 +197,20 @@ def parse_quantity(
         if not isinstance(unit_name, str):
             raise QuantityError(f"{where}: 'unit' must be a string, got {unit_name!r}")
         given = _lookup_in_context(unit_name, where)
-        return parse_quantity(
-            _as_float_array(raw["value"], where) * given, unit, field=field, source=source
-        )
+        value = _as_float_array(raw["value"], where) * given
+        return parse_quantity(value, unit_text, field=field, source=source)
     if isinstance(raw, str):
-        match = _QUANTITY_TEXT.match(raw)
-        if not match:
-            raise QuantityError(
-                f"{where} = {raw!r}: expected a number followed by a unit name, e.g. '20 ms'"
-            )
-        number, unit_name = match.groups()
+        number, unit_name = _split_text(raw, where)
         if unit_name is None:
-            return parse_quantity(float(number), unit, field=field, source=source)
-        given = _lookup_in_context(unit_name, where)
-        return parse_quantity(float(number) * given, unit, field=field, source=source)
+            return parse_quantity(number, unit_text, field=field, source=source)
+        value = _as_float_array(number, where) * _lookup_in_context(unit_name, where)
+        return parse_quantity(value, unit_text, field=field, source=source)
     array = _as_float_array(raw, where)
     if not dimensionless:
-        example = f"{{'value': {raw!r}, 'unit': '{unit!s}'}}"
+        shown = array.tolist()
         raise QuantityError(
-            f"{where} = {raw!r} has no unit: give it in units of {unit!s}, e.g. {example} "
-            f"or '{raw!r} {unit!s}'"
+            f"{where} = {raw!r} has no unit: give it in {unit_text}, e.g. "
+            f"{{'value': {shown!r}, 'unit': '{unit_text}'}} or '{shown!r} {unit_text}'"
         )
     return array
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from brian2 import Quantity, amp, ms, pA, second
-from brian2.units.fundamentalunits import fail_for_dimension_mismatch
 
 from ahp_models.quantities import QuantityError, parse_quantity
 
@@ -82,21 +81,24 @@ class Stimulus:
         if not np.all(np.isfinite(waveform)):
             index = np.argwhere(~np.isfinite(waveform))[0]
             raise StimulusError(f"stimulus waveform has a non-finite value at sample {index}")
-        fail_for_dimension_mismatch(self.dt, second, "stimulus dt must be a time")
-        if not float(self.dt) > 0:
-            raise StimulusError(f"stimulus dt = {self.dt} must be > 0")
+        dt = _as_time(self.dt, "stimulus dt")
+        if not float(dt / second) > 0:
+            raise StimulusError(f"stimulus dt = {dt} must be > 0")
         amplitude = _as_current(self.amplitude, "stimulus amplitude")
         if amplitude.ndim > 1:
             raise StimulusError(
                 f"stimulus amplitude has shape {amplitude.shape}; allowed: one value or one per "
                 "neuron"
             )
+        if amplitude.ndim == 1 and amplitude.size == 0:
+            raise StimulusError("stimulus amplitude is empty: give at least one value")
         if waveform.ndim == 2 and amplitude.ndim == 1 and amplitude.size != waveform.shape[1]:
             raise StimulusError(
                 f"stimulus has {waveform.shape[1]} waveform columns but {amplitude.size} "
                 "amplitudes; they must match (one per neuron)"
             )
         object.__setattr__(self, "waveform", waveform)
+        object.__setattr__(self, "dt", dt)
         object.__setattr__(self, "amplitude", amplitude)
         object.__setattr__(self, "info", dict(self.info))
 
@@ -170,6 +172,8 @@ def _as_time(value: Any, what: str) -> Quantity:
 
 def _steps(value: Quantity, dt: Quantity, what: str) -> int:
     """Return ``value / dt`` as an integer; refuse values that are not on the dt grid."""
+    if not float(dt / second) > 0:
+        raise StimulusError(f"dt = {dt} must be > 0")
     ratio = float(value / dt)
     steps = round(ratio)
     if abs(ratio - steps) > 1e-6 or steps < 0:
@@ -183,7 +187,13 @@ def _steps(value: Quantity, dt: Quantity, what: str) -> int:
 def _amplitudes(amplitudes: Any, rheobase: Any) -> Quantity:
     values = _as_current(amplitudes, "amplitudes")
     if rheobase is not None:
-        values = values + _as_current(rheobase, "rheobase")
+        reference = _as_current(rheobase, "rheobase")
+        if reference.ndim == 1 and values.ndim == 1 and reference.size != values.size:
+            raise StimulusError(
+                f"{reference.size} rheobase values for {values.size} amplitudes; give one "
+                "rheobase, or one per amplitude"
+            )
+        values = values + reference
     return values
 
 
@@ -364,11 +374,16 @@ def noise(
     Stimulus
         The noise; ``info`` holds ``mean``, ``std``, ``seed``, ``tau``, ``onset``, ``width``.
     """
-    if not isinstance(seed, int | np.integer) or isinstance(seed, bool):
-        raise StimulusError(f"noise: seed = {seed!r} must be an integer")
+    if not isinstance(seed, int | np.integer) or isinstance(seed, bool) or seed < 0:
+        raise StimulusError(f"noise: seed = {seed!r}; allowed: a whole number >= 0")
     dt = _as_time(dt, "dt")
-    mean_a = float(_as_current(mean, "mean"))
-    std_a = float(_as_current(std, "std"))
+    mean_a, std_a = (_as_current(x, name) for x, name in ((mean, "mean"), (std, "std")))
+    if np.ndim(mean_a) or np.ndim(std_a):
+        raise StimulusError(
+            "noise: mean and std take one value each; for per-neuron statistics build the "
+            "current yourself and use from_array"
+        )
+    mean_a, std_a = float(mean_a), float(std_a)
     if std_a < 0:
         raise StimulusError(f"noise: std = {std} must be >= 0")
     total = _steps(_as_time(duration, "duration"), dt, "duration")
@@ -379,13 +394,17 @@ def noise(
         raise StimulusError(
             f"noise: epoch [{onset}, {onset + width}) must lie inside the sweep of {total * dt}"
         )
+    if n_neurons is not None and (
+        not isinstance(n_neurons, int | np.integer) or isinstance(n_neurons, bool) or n_neurons < 1
+    ):
+        raise StimulusError(f"noise: n_neurons = {n_neurons!r}; allowed: a whole number >= 1")
     columns = 1 if n_neurons is None else int(n_neurons)
-    if columns < 1:
-        raise StimulusError(f"noise: n_neurons = {n_neurons} must be >= 1")
     rng = np.random.default_rng(int(seed))
     samples = rng.standard_normal((stop - start, columns))
     if tau is not None:
         tau = _as_time(tau, "tau")
+        if not float(tau / second) > 0:
+            raise StimulusError(f"noise: tau = {tau} must be > 0 (omit it for white noise)")
         rho = float(np.exp(-dt / tau))
         innovation = np.sqrt(1.0 - rho**2)
         for k in range(1, samples.shape[0]):

@@ -43,6 +43,8 @@ from ahp_models.stimuli import StimulusError
 __all__ = ["BuildError", "SimulationError", "StandaloneSimulator"]
 
 DEVICES = ("cpp_standalone", "cuda_standalone")
+#: What Brian2's (and brian2cuda's) generated code prints when it cannot read an input file.
+_READ_FAILURES = ("Error reading", "Could not read")
 
 
 class BuildError(RuntimeError):
@@ -224,15 +226,17 @@ class StandaloneSimulator:
                 f"this simulator was compiled for {self.n_steps} steps of "
                 f"{self.dt_s * 1e3:g} ms, got {inputs.n_steps} steps of {inputs.dt_s * 1e3:g} ms"
             )
-        if inputs.waveform.shape != self._project.waveform_shape:
+        stimulus_dt_s = self.stimulus_layout[2]
+        if (
+            inputs.waveform.shape != self._project.waveform_shape
+            or abs(inputs.stimulus_dt_s - stimulus_dt_s) > 1e-12 * stimulus_dt_s
+        ):
             raise StimulusError(
                 f"this simulator was compiled for stimulus waveforms of shape "
-                f"{self._project.waveform_shape}, got {inputs.waveform.shape}; stimuli must "
+                f"{self._project.waveform_shape} sampled every {stimulus_dt_s * 1e3:g} ms, got "
+                f"{inputs.waveform.shape} every {inputs.stimulus_dt_s * 1e3:g} ms; stimuli must "
                 "have the same length, sampling step and sharing (shared or per neuron)"
             )
-        missing = set(inputs.group_values()) - set(self._project.group_dtypes)
-        if missing:
-            raise ParameterError(f"the compiled project has no variables {sorted(missing)}")
 
     def run(self, inputs: RunInputs, *, keep_files: bool = False) -> SimulationResult:
         """Run the compiled binary once with new values.
@@ -268,11 +272,12 @@ class StandaloneSimulator:
                 text=True,
                 check=False,
             )
-            if completed.returncode != 0:
-                output = (completed.stdout + completed.stderr).strip()[-2000:]
+            output = (completed.stdout + completed.stderr).strip()
+            # Brian2's binaries report unreadable argument files but still exit with 0
+            if completed.returncode != 0 or any(m in output for m in _READ_FAILURES):
                 raise SimulationError(
-                    f"{self.device} binary in {self.directory} exited with code "
-                    f"{completed.returncode}:\n{output}"
+                    f"{self.device} binary in {self.directory} failed (exit code "
+                    f"{completed.returncode}):\n{output[-2000:]}"
                 )
             self.run_count += 1
             result = self._read_results(results_dir)
@@ -286,20 +291,21 @@ class StandaloneSimulator:
                 shutil.rmtree(run_dir, ignore_errors=True)
 
     def _arguments(self, inputs: RunInputs, run_dir: Path) -> list[str]:
+        # File arguments are named arg_NNN.dat and given relative to the project directory (the
+        # binary's working directory): brian2cuda lower-cases every argument, paths included.
+        relative = run_dir.relative_to(self.directory)
         arguments = []
-        for name, values in inputs.group_values().items():
+        for k, (name, values) in enumerate(inputs.group_values().items()):
             dtype = np.dtype(self._project.group_dtypes[name])
             values = np.ascontiguousarray(values, dtype=dtype)
             if np.all(values == values[0]):
                 # one value for all neurons: pass it on the command line (repr round-trips)
                 arguments.append(f"{GROUP_NAME}.{name}={float(values[0])!r}")
             else:
-                path = run_dir / f"{name}.dat"
-                values.tofile(path)
-                arguments.append(f"{GROUP_NAME}.{name}={path}")
-        path = run_dir / "waveform.dat"
-        np.ascontiguousarray(inputs.waveform, dtype=float).tofile(path)
-        arguments.append(f"{WAVEFORM_NAME}.values={path}")
+                values.tofile(run_dir / f"arg_{k:03d}.dat")
+                arguments.append(f"{GROUP_NAME}.{name}={relative / f'arg_{k:03d}.dat'}")
+        np.ascontiguousarray(inputs.waveform, dtype=float).tofile(run_dir / "waveform.dat")
+        arguments.append(f"{WAVEFORM_NAME}.values={relative / 'waveform.dat'}")
         return arguments
 
     def _read_results(self, results_dir: Path) -> SimulationResult:

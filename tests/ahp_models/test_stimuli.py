@@ -90,7 +90,7 @@ def test_user_array():
         (lambda: long_square([100]), "has no unit"),
         (
             lambda: noise(0 * pA, 1 * pA, seed=1.5, duration=1 * second),
-            "seed = 1.5 must be an integer",
+            "seed = 1.5; allowed: a whole number >= 0",
         ),
         (lambda: from_array([1, np.nan] * pA, dt=1 * ms), "NaN"),
     ],

@@ -39,8 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate_command.add_arguments(simulate)
     simulate.set_defaults(handler=simulate_command.run)
-    models = commands.add_parser("models", help="list the catalogue's models")
-    models.set_defaults(handler=lambda _: print(simulate_command.describe_defaults()))
+    models = commands.add_parser(
+        "models", help="list the catalogue's models and the variables they can record"
+    )
+    models.set_defaults(handler=lambda _: print(simulate_command.describe_models()))
     return parser
 
 

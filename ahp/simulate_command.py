@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,33 @@ from ahp_models import (
 )
 from ahp_models.backends.runtime import CODEGEN_TARGETS
 from ahp_models.files import atomic_write_text
-from ahp_models.parameters import read_json_object
 from ahp_models.quantities import lookup_unit, parse_quantity
 
 __all__ = ["add_arguments", "run"]
 
 PROTOCOLS = ("long_square", "short_square", "ramp", "noise", "array")
+DEFAULT_AMPLITUDES = "150,200,250"
+NOISE_DEFAULTS = {"mean": "100 pA", "std": "50 pA", "seed": 0, "duration": "3 s"}
+_SQUARE = {"amplitudes", "relative_to_rheobase", "onset", "width", "duration"}
+#: The stimulus options each protocol reads; giving another one is an error, not ignored.
+PROTOCOL_OPTIONS = {
+    "long_square": _SQUARE,
+    "short_square": _SQUARE,
+    "ramp": {"slope", "onset", "duration"},
+    "noise": {"mean", "std", "tau", "seed", "onset", "width", "duration"},
+    "array": {"current_file", "current_unit"},
+}
+#: Files `ahp simulate` may write into --out; ones this run does not write are removed, so a
+#: folder never mixes the outputs of two runs.
+OUTPUT_FILES = (
+    "spikes.csv",
+    "traces.npz",
+    "traces.csv",
+    "parameters.json",
+    "run.json",
+    "summary.csv",
+    "figure.png",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,9 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stim.add_argument("--protocol", default="long_square", choices=PROTOCOLS)
     stim.add_argument(
         "--amplitudes",
-        default="150,200,250",
-        help="step amplitudes in pA, comma separated, one sweep each (negative first value: "
-        "--amplitudes=-20,0,20)",
+        help=f"step amplitudes in pA, comma separated, one sweep each (default "
+        f"{DEFAULT_AMPLITUDES}; negative first value: --amplitudes=-20,0,20)",
     )
     stim.add_argument(
         "--relative-to-rheobase",
@@ -70,17 +89,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stim.add_argument("--onset", help="stimulus onset (default: Allen's 1.02 s)")
     stim.add_argument("--width", help="step width (default: 1 s long, 3 ms short square)")
     stim.add_argument("--duration", help="sweep length")
-    stim.add_argument("--slope", default="25 pA/s", help="ramp slope")
-    stim.add_argument("--mean", default="100 pA", help="noise mean")
-    stim.add_argument("--std", default="50 pA", help="noise standard deviation")
+    stim.add_argument("--slope", help="ramp slope (default Allen's 25 pA/s)")
+    stim.add_argument("--mean", help=f"noise mean (default {NOISE_DEFAULTS['mean']})")
+    stim.add_argument("--std", help=f"noise standard deviation (default {NOISE_DEFAULTS['std']})")
     stim.add_argument("--tau", help="noise correlation time (white noise if absent)")
-    stim.add_argument("--seed", type=int, default=0, help="noise seed")
+    stim.add_argument("--seed", type=int, help="noise seed (default 0)")
     stim.add_argument(
         "--current-file",
         type=Path,
         help="protocol 'array': .npy or .csv with one column per neuron of current samples",
     )
-    stim.add_argument("--current-unit", default="pA", help="unit of --current-file values")
+    stim.add_argument("--current-unit", help="unit of --current-file values (default pA)")
     stim.add_argument("--dt", default="0.1 ms", help="time step (and stimulus sampling step)")
     run_group = parser.add_argument_group("run and output")
     run_group.add_argument("--backend", default="runtime", choices=BACKENDS)
@@ -108,19 +127,18 @@ def _model(args: argparse.Namespace) -> NeuronModel:
 
 def _params(model: NeuronModel, args: argparse.Namespace) -> ParameterSet:
     if args.params is not None:
-        data = read_json_object(args.params)
-        params = model.params_class.from_dict(data, source=str(args.params))
+        params = model.params_class.from_json(args.params)
     else:
         params = model.default_params()
     overrides = {}
     for item in args.overrides:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ParameterError(f"--set {item!r}: expected NAME=VALUE, e.g. tau_ahp='300 ms'")
-        value = value.strip()
-        if value.startswith("["):
-            value = json.loads(value) if value.endswith("]") else value
-        overrides[name.strip()] = value
+            raise ParameterError(
+                f"--set {item!r}: expected NAME=VALUE, e.g. tau_ahp='300 ms' or "
+                "tau_ahp='[30, 300] ms'"
+            )
+        overrides[name.strip()] = value.strip()
     if not overrides:
         return params
     merged = params.to_dict()
@@ -128,10 +146,8 @@ def _params(model: NeuronModel, args: argparse.Namespace) -> ParameterSet:
     return model.params_class.from_dict(merged, source="--set")
 
 
-def _quantity(text: str | None, unit: Quantity, name: str, default: Any = None) -> Any:
-    if text is None:
-        return default
-    return parse_quantity(text, unit, field=f"--{name}")
+def _quantity(text: str | None, unit: Quantity, name: str) -> Any:
+    return None if text is None else parse_quantity(text, unit, field=f"--{name}")
 
 
 def _amplitudes(text: str) -> Quantity:
@@ -147,51 +163,61 @@ def _amplitudes(text: str) -> Quantity:
 
 
 def _current_file(path: Path, unit_name: str) -> np.ndarray:
+    """Samples in rows, one column per neuron (a single column is shared by all)."""
     if not path.is_file():
         raise StimulusError(f"--current-file {path}: no such file")
     if path.suffix == ".npy":
         values = np.load(path, allow_pickle=False)  # never unpickle: no code from files
     else:
         try:
-            values = np.loadtxt(path, delimiter=",", ndmin=1)
+            values = np.loadtxt(path, delimiter=",", ndmin=2)
         except ValueError as err:
             raise StimulusError(f"--current-file {path}: not a numeric CSV ({err})") from None
-    return np.asarray(values, dtype=float) * lookup_unit(unit_name)
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    return values * lookup_unit(unit_name)
 
 
-def build_stimulus(args: argparse.Namespace, model: NeuronModel, params: ParameterSet) -> Stimulus:
+def build_stimulus(
+    args: argparse.Namespace, model: NeuronModel, params: ParameterSet, dt: Quantity
+) -> Stimulus:
     """Make the stimulus the command-line options describe."""
-    dt = _quantity(args.dt, second, "dt")
-    onset = _quantity(args.onset, second, "onset")
-    width = _quantity(args.width, second, "width")
-    duration = _quantity(args.duration, second, "duration")
-    timing = {k: v for k, v in {"onset": onset, "width": width}.items() if v is not None}
+    given = {
+        name
+        for options in PROTOCOL_OPTIONS.values()
+        for name in options
+        if getattr(args, name) not in (None, False)
+    }
+    unused = given - PROTOCOL_OPTIONS[args.protocol]
+    if unused:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in sorted(unused))
+        raise StimulusError(f"--protocol {args.protocol} does not use {flags}")
+    timing = {
+        name: _quantity(getattr(args, name), second, name)
+        for name in ("onset", "width", "duration")
+        if getattr(args, name) is not None
+    }
     if args.protocol in ("long_square", "short_square"):
         rheobase = model.rheobase(params, dt) if args.relative_to_rheobase else None
         maker = long_square if args.protocol == "long_square" else short_square
-        return maker(
-            _amplitudes(args.amplitudes), **timing, duration=duration, dt=dt, rheobase=rheobase
-        )
+        amplitudes = _amplitudes(args.amplitudes or DEFAULT_AMPLITUDES)
+        return maker(amplitudes, dt=dt, rheobase=rheobase, **timing)
     if args.protocol == "ramp":
-        return ramp(
-            args.slope,
-            onset=onset if onset is not None else 1.02 * second,
-            duration=duration if duration is not None else 10 * second,
-            dt=dt,
-        )
+        slope = {} if args.slope is None else {"slope": args.slope}
+        return ramp(**slope, dt=dt, **timing)
     if args.protocol == "noise":
         return noise(
-            args.mean,
-            args.std,
-            seed=args.seed,
-            duration=duration if duration is not None else 3 * second,
+            args.mean or NOISE_DEFAULTS["mean"],
+            args.std or NOISE_DEFAULTS["std"],
+            seed=NOISE_DEFAULTS["seed"] if args.seed is None else args.seed,
             dt=dt,
             tau=_quantity(args.tau, second, "tau"),
-            **timing,
+            **{"duration": NOISE_DEFAULTS["duration"], **timing},
         )
     if args.current_file is None:
         raise StimulusError("--protocol array needs --current-file")
-    return from_array(_current_file(args.current_file, args.current_unit), dt=dt)
+    return from_array(_current_file(args.current_file, args.current_unit or "pA"), dt=dt)
 
 
 def summarize(result: SimulationResult, stimulus: Stimulus) -> pd.DataFrame:
@@ -217,12 +243,13 @@ def _run_record(args: argparse.Namespace, model: NeuronModel, stimulus: Stimulus
     import ahp_models
 
     info = {key: str(value) for key, value in stimulus.info.items() if value is not None}
+    if stimulus.protocol.endswith("square"):
+        info["amplitudes_pA"] = (stimulus.amplitudes_si(stimulus.n_neurons or 1) / 1e-12).tolist()
     return {
         "model": model.name,
         "options": model.options,
         "protocol": stimulus.protocol,
         "stimulus": info,
-        "amplitudes_pA": (stimulus.amplitudes_si(stimulus.n_neurons or 1) / float(pA)).tolist(),
         "dt": args.dt,
         "backend": args.backend,
         "codegen_target": args.codegen_target,
@@ -235,14 +262,15 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp simulate`` with parsed arguments; return the files written."""
     model = _model(args)
     params = _params(model, args)
-    stimulus = build_stimulus(args, model, params)
+    dt = _quantity(args.dt, second, "dt")
+    stimulus = build_stimulus(args, model, params, dt)
     record = [name.strip() for name in args.record.split(",") if name.strip()]
     result = simulate(
         model,
         params,
         stimulus,
         backend=args.backend,
-        dt=_quantity(args.dt, second, "dt"),
+        dt=dt,
         record=record,
         record_dt=_quantity(args.record_dt, second, "record-dt"),
         codegen_target=args.codegen_target,
@@ -268,12 +296,20 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             result, labels=labels, title=f"{model.title}: {stimulus.protocol} ({args.backend})"
         )
         written["figure"] = save_figure(figure, out / "figure", formats=("png",))[0]
+    for stale in set(OUTPUT_FILES) - {path.name for path in written.values()}:
+        (out / stale).unlink(missing_ok=True)
     print(summary.to_string(index=False))
     for kind, path in written.items():
         print(f"{kind:>11}: {path}")
     return written
 
 
-def describe_defaults(names: Sequence[str] = tuple(MODELS)) -> str:
-    """Return the catalogue with each model's title, for ``ahp models``."""
-    return "\n".join(f"{name:15s} {MODELS[name].title}" for name in names)
+def describe_models() -> str:
+    """Return the catalogue: each model's title and recordable variables, for ``ahp models``."""
+    lines = []
+    for name, cls in MODELS.items():
+        lines.append(f"{name}: {cls.title}")
+        for variable in cls().recordable().values():
+            unit = "" if variable.unit_name == "1" else f" ({variable.unit_name})"
+            lines.append(f"    {variable.name}{unit}: {variable.description}")
+    return "\n".join(lines)

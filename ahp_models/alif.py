@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import Quantity, ms, mV, second
+from brian2 import Quantity, ms, mV
 
 from ahp_models.integration import decay_factor
 from ahp_models.membrane import (
@@ -68,8 +68,10 @@ class AlifParams(MembraneParams):
         AlifParams
             Parameters with ``delta_theta = beta * (1 - exp(-dt / tau_a))``.
         """
-        rho = float(np.exp(-float(parse_quantity(dt, second, field="dt") / tau_a)))
-        return cls(tau_a=tau_a, delta_theta=beta * (1.0 - rho), **membrane)
+        step = parse_quantity(dt, "ms", field="dt")
+        adaptation = parse_quantity(tau_a, "ms", field="tau_a")
+        rho = np.exp(-np.asarray(step / adaptation, dtype=float))
+        return cls(tau_a=adaptation, delta_theta=beta * (1.0 - rho), **membrane)
 
 
 class Alif(NeuronModel):

@@ -11,6 +11,12 @@ from pathlib import Path
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds.
@@ -33,6 +39,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     )
     os.close(handle)
     temporary_path = Path(temporary)
+    # mkstemp creates the file private (0600); give it the permissions a new file gets
+    os.chmod(temporary_path, 0o666 & ~_current_umask())
     try:
         yield temporary_path
         os.replace(temporary_path, destination)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from brian2 import Quantity, second
 
-from ahp_models.files import atomic_path, atomic_write_text
+from ahp_models.files import atomic_write_bytes, atomic_write_text
 from ahp_models.quantities import lookup_unit
 
 __all__ = ["SimulationResult"]
@@ -90,16 +90,19 @@ class SimulationResult:
         Parameters
         ----------
         t_start, t_stop : Quantity, optional
-            Window; default the whole simulation.
+            Window; default the whole simulation. Spike times lie on the time-step grid, so the
+            edges are compared in whole steps (rounded to the nearest step): a spike exactly at
+            ``t_stop`` is outside whatever the floating-point rounding of the edges.
 
         Returns
         -------
         numpy.ndarray
             Integer counts, shape ``(n_neurons,)``.
         """
-        start = -np.inf if t_start is None else float(t_start / second)
-        stop = np.inf if t_stop is None else float(t_stop / second)
-        inside = (self.spike_time_s >= start) & (self.spike_time_s < stop)
+        steps = np.round(self.spike_time_s / self.dt_s)
+        start = -np.inf if t_start is None else np.round(float(t_start / second) / self.dt_s)
+        stop = np.inf if t_stop is None else np.round(float(t_stop / second) / self.dt_s)
+        inside = (steps >= start) & (steps < stop)
         return np.bincount(self.spike_neuron[inside], minlength=self.n_neurons)
 
     def spikes_frame(self) -> pd.DataFrame:
@@ -167,8 +170,7 @@ class SimulationResult:
             np.savez_compressed(
                 buffer, t_s=self.trace_time_s, neuron=self.recorded_neurons, **arrays
             )
-            with atomic_path(written["traces_npz"]) as temporary:
-                temporary.write_bytes(buffer.getvalue())
+            atomic_write_bytes(written["traces_npz"], buffer.getvalue())
             if csv_traces:
                 written["traces_csv"] = out / "traces.csv"
                 atomic_write_text(written["traces_csv"], self.traces_frame().to_csv(index=False))

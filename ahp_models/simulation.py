@@ -27,7 +27,7 @@ from brian2 import Quantity, second
 
 from ahp_models.backends.cuda import BackendUnavailable, cuda_build_settings, gpu_available
 from ahp_models.backends.runtime import run_runtime
-from ahp_models.backends.standalone import StandaloneSimulator
+from ahp_models.backends.standalone import DEVICES, StandaloneSimulator
 from ahp_models.catalogue import resolve_model
 from ahp_models.model import NeuronModel
 from ahp_models.network import RecordSpec, prepare_run, time_steps
@@ -38,7 +38,7 @@ from ahp_models.stimuli import Stimulus
 
 __all__ = ["BACKENDS", "CompiledSimulation", "compile_simulator", "simulate"]
 
-BACKENDS = ("runtime", "cpp_standalone", "cuda_standalone")
+BACKENDS = ("runtime", *DEVICES)
 _CACHE_SIZE = 8
 _compiled: collections.OrderedDict[tuple, StandaloneSimulator] = collections.OrderedDict()
 
@@ -160,8 +160,8 @@ def compile_simulator(
     CompiledSimulation
         The compiled simulation.
     """
-    if backend not in BACKENDS[1:]:
-        raise ValueError(f"backend = {backend!r}; allowed: {', '.join(BACKENDS[1:])}")
+    if backend not in DEVICES:
+        raise ValueError(f"backend = {backend!r}; allowed: {', '.join(DEVICES)}")
     instance = resolve_model(model, **model_options)
     dt_s = _dt_seconds(dt, stimulus)
     n_steps = time_steps(stimulus.duration if duration is None else duration, dt_s)

@@ -38,6 +38,7 @@ from brian2 import (
 from brian2.devices.device import reset_device
 
 from ahp_models import LifAhp, LifAhpParams, compile_simulator, long_square, simulate
+from ahp_models.model import brian_unit_text
 from ahp_models.network import AMPLITUDE_NAME, cpp_compile_args, prepare_run
 
 DT_S = 1e-4
@@ -154,22 +155,11 @@ def run_stock(method: str, params: LifAhpParams, stimulus: object, n_neurons: in
             device.reinit()
             device.activate(build_on_run=False, directory=work)
             model = LifAhp()
+            parameters = model.parameter_units()
             equations = (
                 model.differential_equations()
                 + "\nI_ext = I_amp : amp\nI_amp : amp (constant)\n"
-                + "\n".join(
-                    f"{n} : {u} (constant)"
-                    for n, u in {
-                        "E_L": "volt",
-                        "R": "ohm",
-                        "tau_m": "second",
-                        "V_th": "volt",
-                        "V_reset": "volt",
-                        "t_ref": "second",
-                        "tau_ahp": "second",
-                        "b_ahp": "amp",
-                    }.items()
-                )
+                + "\n".join(f"{n} : {brian_unit_text(u)} (constant)" for n, u in parameters.items())
             )
             group = NeuronGroup(
                 n_neurons,

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -35,8 +36,9 @@ class BackendUnavailable(RuntimeError):
     """The CUDA backend cannot be used here (package, compiler or GPU missing)."""
 
 
+@functools.lru_cache(maxsize=1)
 def gpu_available() -> bool:
-    """Return True if ``nvidia-smi`` lists at least one GPU."""
+    """Return True if ``nvidia-smi`` lists at least one GPU (asked once per process)."""
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return False
@@ -66,9 +68,6 @@ def curand_directories() -> tuple[Path, Path]:
             include, lib = flavour / "include", flavour / "lib"
             if (include / "curand.h").is_file() and any(lib.glob("libcurand.so*")):
                 return include, lib
-        legacy = Path(root) / "curand"
-        if (legacy / "include" / "curand.h").is_file():
-            return legacy / "include", legacy / "lib"
     raise BackendUnavailable(
         "cuRAND headers not found: install the cuda extra (pip install 'ahp-toolkit[cuda]'), "
         "which brings the nvidia-curand package"

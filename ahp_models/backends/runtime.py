@@ -42,6 +42,7 @@ def run_runtime(
         raise ValueError(
             f"codegen_target = {codegen_target!r}; allowed: {', '.join(CODEGEN_TARGETS)}"
         )
+    started = time.perf_counter()
     set_device("runtime")
     try:
         settings = {
@@ -58,9 +59,9 @@ def run_runtime(
                 record,
             )
             handles.group.set_states(inputs.group_values(), units=False)
-            started = time.perf_counter()
+            loop_started = time.perf_counter()
             handles.network.run(inputs.n_steps * inputs.dt_s * second)
-            network_run = time.perf_counter() - started
+            network_run = time.perf_counter() - loop_started
             traces = {}
             trace_time_s = np.zeros(0)
             if handles.traces is not None:

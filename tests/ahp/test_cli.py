@@ -106,6 +106,13 @@ def test_noise_and_array_protocols(tmp_path):
         == 0
     )
     assert pd.read_csv(out / "spikes.csv").shape[0] > 0
+    per_neuron = tmp_path / "two.csv"
+    np.savetxt(per_neuron, np.tile([[300.0, 500.0]], (3000, 1)), delimiter=",")
+    out = tmp_path / "two"
+    args = ["simulate", "--protocol", "array", "--current-file", str(per_neuron), "--no-figure"]
+    assert main([*args, "--out", str(out), "--codegen-target", "numpy"]) == 0
+    counts = pd.read_csv(out / "summary.csv").spike_count.tolist()
+    assert len(counts) == 2 and counts[0] < counts[1]
     current = tmp_path / "current.csv"
     np.savetxt(current, np.r_[np.zeros(100), np.full(2900, 400.0)], delimiter=",")
     out = tmp_path / "array"
@@ -128,8 +135,10 @@ def test_noise_and_array_protocols(tmp_path):
         (["--set", "tau_mm=1 ms"], "unknown parameter(s) ['tau_mm']"),
         (["--set", "b_ahp"], "expected NAME=VALUE"),
         (["--amplitudes", "1,x"], "--amplitudes '1,x': expected numbers in pA"),
-        (["--backend", "cuda_standalone"], "needs an NVIDIA GPU"),
         (["--record", "w"], "cannot record ['w']"),
+        (["--protocol", "ramp", "--width", "1 s"], "--protocol ramp does not use --width"),
+        (["--seed", "3"], "--protocol long_square does not use --seed"),
+        (["--dt", "0 ms"], "dt = 0. s must be > 0"),
     ],
 )
 def test_bad_input_exits_with_a_clear_message(tmp_path, capsys, extra, fragment):
@@ -137,6 +146,24 @@ def test_bad_input_exits_with_a_clear_message(tmp_path, capsys, extra, fragment)
     error = capsys.readouterr().err
     assert error.startswith("ahp simulate: error:")
     assert fragment in error
+
+
+def test_cuda_without_a_gpu_is_refused_before_building(tmp_path, capsys, monkeypatch):
+    import ahp_models.simulation as simulation
+
+    monkeypatch.setattr(simulation, "gpu_available", lambda: False)
+    monkeypatch.setattr(simulation, "cuda_build_settings", lambda: ({}, None))
+    assert main(["simulate", "--out", str(tmp_path), *FAST, "--backend", "cuda_standalone"]) == 2
+    assert "needs an NVIDIA GPU and none is visible" in capsys.readouterr().err
+
+
+def test_rerun_in_the_same_folder_leaves_no_stale_outputs(tmp_path):
+    out = tmp_path / "run"
+    assert main(["simulate", "--record", "v", "--out", str(out), *FAST]) == 0
+    assert (out / "figure.png").exists() and (out / "traces.npz").exists()
+    assert main(["simulate", "--record", "", "--out", str(out), *FAST]) == 0
+    assert not (out / "figure.png").exists() and not (out / "traces.npz").exists()
+    assert (out / "spikes.csv").exists()
 
 
 def test_malformed_parameter_file(tmp_path, capsys):

@@ -204,6 +204,27 @@ def test_conductance_step_is_second_order():
     assert np.all((ratios > 3.5) & (ratios < 4.5)), ratios
 
 
+def test_glif3_exact_scheme_is_the_two_exponential_solution():
+    from ahp_models import Glif3, Glif3Params
+
+    params = Glif3Params(R=200 * Mohm, asc_tau=np.array([20.0, 5.0]) * ms)
+    stim = long_square([0] * pA, onset=0 * ms, width=80 * ms, duration=80 * ms)
+    result = run(
+        Glif3(scheme="exact"),
+        params,
+        stim,
+        record="v",
+        initial_state={"I_asc_1": -50 * pA, "I_asc_2": 30 * pA},
+    )
+    t = result.trace_time_s
+    tau_m = 200e6 * 95e-12  # R C = 19 ms
+    dv = sum(
+        200e6 * i0 * tau * (np.exp(-t / tau) - np.exp(-t / tau_m)) / (tau - tau_m)
+        for i0, tau in ((-50e-12, 0.020), (30e-12, 0.005))
+    )
+    np.testing.assert_allclose(result.traces_si["v"][0], -0.073 + dv, rtol=0, atol=1e-13)
+
+
 def test_loihi_form_follows_the_papers_recurrence():
     params = LoihiAhpParams(tau_v=20 * ms, tau_ahp=700 * ms, b_ahp=0.756, input_gain=0.02 / pA)
     current = np.r_[np.zeros(10), np.full(590, 150.0), np.zeros(200)]

@@ -19,6 +19,7 @@ from ahp_models import (
     noise,
     simulate,
 )
+from ahp_models.backends.standalone import SimulationError
 
 STIMULUS = long_square([120, 180, 260, 420] * pA, onset=30 * ms, width=400 * ms, duration=500 * ms)
 
@@ -130,6 +131,21 @@ def test_parallel_runs_of_one_compiled_simulation():
     assert len({tuple(r.spike_counts()) for r in parallel}) == 4
 
 
+def test_unreadable_inputs_fail_loudly(monkeypatch):
+    # Brian2's binaries print "Error reading" and exit 0 when an argument file is missing; a run
+    # must not silently continue with the compiled defaults.
+    compiled = compile_simulator("lif_ahp", n_neurons=4, stimulus=STIMULUS)
+    simulator = compiled.simulator
+    original = simulator._arguments
+
+    def with_missing_file(inputs, run_dir):
+        return [*original(inputs, run_dir), "neurons.tau_m=runs/missing.dat"]
+
+    monkeypatch.setattr(simulator, "_arguments", with_missing_file)
+    with pytest.raises(SimulationError, match=r"Error reading|Could not read"):
+        compiled.run(LifAhpParams(), STIMULUS)
+
+
 def test_compiled_structure_is_enforced():
     compiled = compile_simulator("lif_ahp", n_neurons=4, stimulus=STIMULUS)
     with pytest.raises(ParameterError, match=r"sizes disagree: \{'stimulus': 3, 'n_neurons': 4\}"):
@@ -140,6 +156,10 @@ def test_compiled_structure_is_enforced():
     longer = long_square([1, 2, 3, 4] * pA, onset=30 * ms, width=400 * ms, duration=600 * ms)
     with pytest.raises(StimulusError, match="compiled for stimulus waveforms of shape"):
         compiled.run(LifAhpParams(), longer)
+    # same number of samples, twice the sampling step: would play the stimulus at half speed
+    slower = STIMULUS.__class__(STIMULUS.waveform, 2 * STIMULUS.dt, STIMULUS.amplitude)
+    with pytest.raises(StimulusError, match=r"sampled every 0\.1 ms, got \(5000,\) every 0\.2 ms"):
+        compiled.run(LifAhpParams(), slower)
     with pytest.raises(ParameterError, match="takes LifAhpParams"):
         compiled.run(get_model("alif").default_params(), STIMULUS)
 
@@ -147,13 +167,11 @@ def test_compiled_structure_is_enforced():
 def test_simulate_reuses_compiled_projects():
     from ahp_models import simulation
 
-    before = len(simulation._compiled)
     a = simulate("alif", None, STIMULUS, backend="cpp_standalone")
-    cached = len(simulation._compiled)
-    builds = [s.build_count for s in simulation._compiled.values()]
+    first = next(reversed(simulation._compiled.values()))
     b = simulate("alif", {"delta_theta": "4 mV"}, STIMULUS, backend="cpp_standalone")
-    assert len(simulation._compiled) == cached <= before + 1
-    assert [s.build_count for s in simulation._compiled.values()] == builds
+    assert next(reversed(simulation._compiled.values())) is first
+    assert first.build_count == 1 and first.run_count >= 2
     assert b.spike_counts().sum() < a.spike_counts().sum()
 
 

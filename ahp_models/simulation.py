@@ -30,7 +30,7 @@ from ahp_models.backends.runtime import run_runtime
 from ahp_models.backends.standalone import DEVICES, StandaloneSimulator
 from ahp_models.catalogue import resolve_model
 from ahp_models.model import NeuronModel
-from ahp_models.network import RecordSpec, prepare_run, time_steps
+from ahp_models.network import RecordSpec, population_size, prepare_run, time_steps
 from ahp_models.parameters import ParameterError, ParameterSet
 from ahp_models.quantities import QuantityError, parse_quantity
 from ahp_models.results import SimulationResult
@@ -163,6 +163,7 @@ def compile_simulator(
     if backend not in DEVICES:
         raise ValueError(f"backend = {backend!r}; allowed: {', '.join(DEVICES)}")
     instance = resolve_model(model, **model_options)
+    n_neurons = population_size(instance.default_params(), stimulus, n_neurons)
     dt_s = _dt_seconds(dt, stimulus)
     n_steps = time_steps(stimulus.duration if duration is None else duration, dt_s)
     spec = RecordSpec.from_arguments(record, record_neurons, record_dt)

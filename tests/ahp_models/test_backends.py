@@ -147,6 +147,8 @@ def test_unreadable_inputs_fail_loudly(monkeypatch):
 
 
 def test_compiled_structure_is_enforced():
+    with pytest.raises(ParameterError, match="n_neurons = 0; allowed: a whole number >= 1"):
+        compile_simulator("lif_ahp", n_neurons=0, stimulus=STIMULUS)
     compiled = compile_simulator("lif_ahp", n_neurons=4, stimulus=STIMULUS)
     with pytest.raises(ParameterError, match=r"sizes disagree: \{'stimulus': 3, 'n_neurons': 4\}"):
         compiled.run(

@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 CUDA_VENV := .venv-cuda
-ALLENSDK_GLIF := .cache/allensdk-glif
+REFERENCE := .cache/reference
 DEMO_OUT ?= demo_output
 NVCC := $(shell command -v nvcc)
 
@@ -18,14 +18,14 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-$(ALLENSDK_GLIF)/SOURCE.txt:
-	$(PY) tests/reference/fetch_allensdk_glif.py $(ALLENSDK_GLIF)
+$(REFERENCE)/ipfx/SOURCE.txt: tests/reference/fetch_reference_code.py
+	$(PY) tests/reference/fetch_reference_code.py $(REFERENCE)
 
 demo: install
 	$(VENV)/bin/ahp simulate --model lif_ahp --protocol long_square \
 		--amplitudes 150,200,250,300 --record v,I_ahp --out $(DEMO_OUT)
 
-test: install $(ALLENSDK_GLIF)/SOURCE.txt
+test: install $(REFERENCE)/ipfx/SOURCE.txt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q

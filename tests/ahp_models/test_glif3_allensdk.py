@@ -2,7 +2,7 @@
 
 allensdk cannot be installed beside numpy 2 (it pins numpy < 1.24), but its GLIF simulator is
 two numpy-only files. ``make test`` extracts them unchanged from the published wheel
-(``tests/reference/fetch_allensdk_glif.py``, checksum-pinned); this test runs them with stand-ins
+(``tests/reference/fetch_reference_code.py``, checksum-pinned); this test runs them with stand-ins
 for the two imports they use only to print a neuron as JSON.
 """
 
@@ -22,7 +22,7 @@ from brian2 import amp, second
 from ahp_models import Glif3Params, from_array, simulate
 
 ROOT = Path(__file__).resolve().parents[2]
-ALLENSDK_GLIF = ROOT / ".cache" / "allensdk-glif"
+ALLENSDK_GLIF = ROOT / ".cache" / "reference" / "allensdk-glif"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def glif_neuron_class(request):
     if not (ALLENSDK_GLIF / "glif_neuron.py").is_file():
         pytest.skip(
             f"allensdk GLIF source not found in {ALLENSDK_GLIF}; `make test` fetches it "
-            "(python tests/reference/fetch_allensdk_glif.py .cache/allensdk-glif)"
+            "(python tests/reference/fetch_reference_code.py .cache/reference)"
         )
     json_utilities = types.ModuleType("allensdk.core.json_utilities")
     json_utilities.json_handler = str

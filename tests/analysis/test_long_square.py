@@ -1,9 +1,9 @@
-"""Cell features of long-square series: Allen's rules by hand, ipfx's code, simulations, real data."""
+"""Cell features of long-square series: Allen's rules, ipfx's code, simulations, real data."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from brian2 import Mohm, mV, ms, pA, second
+from brian2 import Mohm, ms, mV, pA, second
 
 from ahp_models import LifAhpParams, long_square, simulate
 from analysis.long_square import f_i_features, features_of_simulation, long_square_features
@@ -123,7 +123,7 @@ def test_simulated_lif_without_adaptation_has_zero_adaptation_index():
     assert cell.hero_sweep == 5  # 250 pA: the lowest spiking amplitude in (249, 271)
     assert cell.adaptation == pytest.approx(0.0, abs=1e-12)
     drive = 100e6 * 250e-12
-    period = 0.020 * np.log((drive + 0.005) / (drive - 0.020))
+    period = 0.020 * np.log((drive - 0.005) / (drive - 0.020))  # (RI+E_L-V_reset)/(RI+E_L-V_th)
     assert cell.avg_isi == pytest.approx((0.002 + np.floor(period / 1e-4) * 1e-4) * 1e3)
     adapting = simulate("lif_ahp", params.replace(b_ahp=20 * pA), stimulus, codegen_target="numpy")
     assert features_of_simulation(adapting, stimulus).cell.adaptation > 0.01

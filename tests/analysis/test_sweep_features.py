@@ -78,7 +78,7 @@ def test_bad_spike_trains_are_rejected(times, fragment):
 
 
 def test_bad_window():
-    with pytest.raises(SpikeTrainError, match="end = 1.02 s must come after start = 2.02 s"):
+    with pytest.raises(SpikeTrainError, match=r"end = 1\.02 s must come after start = 2\.02 s"):
         sweep_features([] * second, END, START)
 
 

@@ -16,6 +16,7 @@ from brian2 import (
     um,
 )
 
+from ahp_models.network import brian_prefs
 from analysis.spike_detection import DetectionSettings, detect_spikes
 from analysis.spike_trains import SpikeTrainError
 from analysis.sweep_features import sweep_features

@@ -6,11 +6,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ahp import simulate_command
+from ahp import allen_summary_command, simulate_command
 from ahp_models import ParameterError, StimulusError
 from ahp_models.backends.cuda import BackendUnavailable
 from ahp_models.backends.standalone import BuildError, SimulationError
 from ahp_models.quantities import QuantityError
+from analysis.allen_tables import AllenTableError
+from analysis.spike_trains import SpikeTrainError
 
 __all__ = ["main"]
 
@@ -22,6 +24,8 @@ USER_ERRORS = (
     BackendUnavailable,
     BuildError,
     SimulationError,
+    AllenTableError,
+    SpikeTrainError,
 )
 
 
@@ -39,6 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     simulate_command.add_arguments(simulate)
     simulate.set_defaults(handler=simulate_command.run)
+    summary = commands.add_parser(
+        "allen-summary",
+        help="adaptation and feature statistics of the Allen Cell Types tables",
+        description="Fractions of adapting cells and feature quantiles by species and cell class, "
+        "with distribution figures (PNG and SVG).",
+    )
+    allen_summary_command.add_arguments(summary)
+    summary.set_defaults(handler=allen_summary_command.run)
     models = commands.add_parser(
         "models", help="list the catalogue's models and the variables they can record"
     )

@@ -1,4 +1,4 @@
-"""Figures of simulations: traces of recorded variables with spikes, in one consistent style.
+"""Figures in one consistent style: traces, f-I curves, ISI adaptation, feature distributions.
 
 Figures are built with matplotlib's object API (`matplotlib.figure.Figure`), not pyplot: no
 backend is selected or changed, so this works on headless servers and leaves a notebook's
@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from ahp_models.files import atomic_write_bytes
 from ahp_models.quantities import lookup_unit
 from ahp_models.results import SimulationResult
+from analysis.spike_trains import as_spike_times
 
-__all__ = ["STYLE", "plot_simulation", "save_figure"]
+__all__ = [
+    "STYLE",
+    "plot_f_i_curves",
+    "plot_feature_distribution",
+    "plot_isi_adaptation",
+    "plot_simulation",
+    "save_figure",
+]
 
 #: The project's figure style (matplotlib rcParams).
 STYLE = {
@@ -157,3 +167,161 @@ def save_figure(
         atomic_write_bytes(target, buffer.getvalue())
         written.append(target)
     return written
+
+
+def plot_feature_distribution(
+    cells: pd.DataFrame,
+    feature: str = "adaptation",
+    *,
+    by: str = "species",
+    top: int = 12,
+    thresholds: Sequence[float] = (0.05, 0.1),
+    unit: str = "",
+) -> Figure:
+    """Distribution of a feature per cell class: box plot, points and group sizes.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        One row per cell with columns ``feature`` and ``by``.
+    feature : str
+        The feature to show.
+    by : str
+        The grouping column (``species``, ``dendrite_type``, ``cre_line``...).
+    top : int
+        Show at most the ``top`` largest groups.
+    thresholds : sequence of float
+        Vertical reference lines (with the fraction of each group above them).
+    unit : str
+        Unit for the axis label.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    present = cells[[by, feature]].dropna()
+    sizes = present[by].value_counts().head(top)
+    groups = sorted(sizes.index, key=lambda g: present.loc[present[by] == g, feature].median())
+    values = [present.loc[present[by] == g, feature].to_numpy() for g in groups]
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(7.5, 0.45 * len(groups) + 1.6))
+        axis = figure.subplots()
+        axis.boxplot(
+            values,
+            orientation="horizontal",
+            widths=0.6,
+            showfliers=False,
+            medianprops={"color": "black"},
+        )
+        rng = np.random.default_rng(0)  # jitter only; the same picture every time
+        colors = _colors(len(groups))
+        for k, data in enumerate(values):
+            axis.scatter(
+                data,
+                k + 1 + rng.uniform(-0.2, 0.2, data.size),
+                s=4,
+                alpha=0.35,
+                color=colors[k],
+                linewidths=0,
+            )
+        labels = []
+        for group, data in zip(groups, values, strict=True):
+            above = ", ".join(f">{level:g}: {np.mean(data > level):.0%}" for level in thresholds)
+            labels.append(
+                f"{group} (n={data.size}; {above})" if thresholds else f"{group} (n={data.size})"
+            )
+        axis.set_yticks(range(1, len(groups) + 1), labels)
+        for level in thresholds:
+            axis.axvline(level, color="grey", linestyle="--", linewidth=0.8)
+        everything = np.concatenate(values)
+        low, high = np.quantile(everything, [0.005, 0.995])
+        pad = 0.05 * (high - low or 1.0)
+        axis.set_xlim(low - pad, high + pad)
+        outside = int(np.sum((everything < low - pad) | (everything > high + pad)))
+        if outside:  # zoomed to the bulk: say how many points the axis leaves out
+            axis.text(
+                1.0,
+                -0.08 - 0.3 / max(len(groups), 1),
+                f"{outside} of {everything.size} values lie beyond the axis",
+                transform=axis.transAxes,
+                ha="right",
+                va="top",
+                fontsize=7,
+                color="grey",
+            )
+        axis.set_xlabel(f"{feature} ({unit})" if unit and unit != "1" else feature)
+        axis.set_title(f"{feature} by {by.replace('_', ' ')}")
+        figure.tight_layout()
+    return figure
+
+
+def plot_f_i_curves(curves: Mapping[str, pd.DataFrame], *, title: str | None = None) -> Figure:
+    """f-I curves, e.g. a fitted model against the cell it was fitted to.
+
+    Parameters
+    ----------
+    curves : mapping of str to pandas.DataFrame
+        Label -> table with ``amplitude_pA`` and ``avg_rate_Hz`` (as `LongSquareFeatures.f_i_curve`
+        gives). Labels containing "data" are drawn as markers, others as lines.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    colors = _colors(len(curves))
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(5.0, 3.6))
+        axis = figure.subplots()
+        for color, (label, curve) in zip(colors, curves.items(), strict=True):
+            curve = curve.sort_values("amplitude_pA", kind="stable")
+            style = {"marker": "o", "linestyle": "none"} if "data" in label.lower() else {}
+            axis.plot(curve.amplitude_pA, curve.avg_rate_Hz, color=color, label=label, **style)
+        axis.set_xlabel("stimulus amplitude (pA)")
+        axis.set_ylabel("rate in the stimulus window (Hz)")
+        axis.legend()
+        if title:
+            axis.set_title(title)
+        figure.tight_layout()
+    return figure
+
+
+def plot_isi_adaptation(trains: Mapping[str, Any], *, title: str | None = None) -> Figure:
+    """Interspike interval against its position in the train: adaptation at a glance.
+
+    Parameters
+    ----------
+    trains : mapping of str to Quantity
+        Label -> spike times of one sweep (e.g. the hero sweeps of model and cell).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
+    """
+    colors = _colors(len(trains))
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(5.0, 3.6))
+        axis = figure.subplots()
+        for color, (label, train) in zip(colors, trains.items(), strict=True):
+            isis_ms = np.diff(as_spike_times(train, label)) * 1e3
+            axis.plot(
+                np.arange(1, isis_ms.size + 1),
+                isis_ms,
+                marker="o",
+                markersize=3,
+                color=color,
+                label=label,
+            )
+        axis.set_xlabel("interval number")
+        axis.set_ylabel("interspike interval (ms)")
+        axis.legend()
+        if title:
+            axis.set_title(title)
+        figure.tight_layout()
+    return figure

@@ -1,0 +1,69 @@
+"""Figures: drawn from the data given (checked through the artists), saved as PNG and SVG."""
+
+import numpy as np
+import pandas as pd
+from brian2 import ms, pA, second
+
+from ahp_models import LifAhpParams, long_square, simulate
+from analysis.figures import (
+    plot_f_i_curves,
+    plot_feature_distribution,
+    plot_isi_adaptation,
+    plot_simulation,
+    save_figure,
+)
+from analysis.long_square import ALLEN_CELL_COLUMNS, features_of_simulation
+
+
+def test_f_i_curves_of_model_and_data(tmp_path):
+    stimulus = long_square(
+        np.arange(100, 300, 40.0) * pA, onset=50 * ms, width=1 * second, duration=1.1 * second
+    )
+    result = simulate("lif_ahp", LifAhpParams(), stimulus, codegen_target="numpy")
+    model = features_of_simulation(result, stimulus).f_i_curve
+    data = pd.DataFrame({"amplitude_pA": [120.0, 200.0, 280.0], "avg_rate_Hz": [2.0, 15.0, 30.0]})
+    figure = plot_f_i_curves({"model": model, "cell data": data}, title="f-I")
+    model_line, data_line = figure.axes[0].get_lines()
+    np.testing.assert_array_equal(model_line.get_ydata(), model.avg_rate_Hz)
+    assert data_line.get_linestyle() == "None" and data_line.get_marker() == "o"
+    files = save_figure(figure, tmp_path / "fi", ("png", "svg"))
+    assert [f.name for f in files] == ["fi.png", "fi.svg"]
+    assert files[0].read_bytes()[:4] == b"\x89PNG" and "<svg" in files[1].read_text()[:500]
+
+
+def test_isi_adaptation_plots_the_intervals():
+    trains = {"adapting": [0.1, 0.11, 0.13, 0.17] * second, "regular": [0.1, 0.2, 0.3] * second}
+    figure = plot_isi_adaptation(trains)
+    adapting, regular = figure.axes[0].get_lines()
+    np.testing.assert_allclose(adapting.get_ydata(), [10, 20, 40])
+    np.testing.assert_allclose(regular.get_ydata(), [100, 100])
+
+
+def test_feature_distribution_labels_groups_with_sizes():
+    cells = pd.DataFrame(
+        {
+            "adaptation": [0.01, 0.2, 0.3, 0.0, -0.01, np.nan],
+            "species": ["mouse", "human", "human", "mouse", "mouse", "human"],
+        }
+    )
+    figure = plot_feature_distribution(cells, by="species")
+    labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert labels == ["mouse (n=3; >0.05: 0%, >0.1: 0%)", "human (n=2; >0.05: 100%, >0.1: 100%)"]
+
+
+def test_simulated_and_real_cells_share_one_table(allen_dir):
+    stimulus = long_square(np.arange(100, 400, 20.0) * pA)
+    result = simulate("lif_ahp", LifAhpParams(), stimulus, codegen_target="numpy")
+    simulated = features_of_simulation(result, stimulus).cell[list(ALLEN_CELL_COLUMNS)]
+    real = pd.read_csv(allen_dir / "allen_ephys_features.csv")[list(ALLEN_CELL_COLUMNS)].head(3)
+    table = pd.concat([real, simulated.to_frame().T.astype(float)], ignore_index=True)
+    assert list(table.columns) == list(ALLEN_CELL_COLUMNS)
+    assert table.dtypes.map(lambda d: d.kind == "f").all()
+    assert 0 < table.latency.iloc[-1] < 1 and 1 < table.avg_isi.iloc[-1] < 1000  # s and ms
+
+
+def test_simulation_figure_has_one_panel_per_variable():
+    stimulus = long_square([150, 250] * pA, onset=20 * ms, width=200 * ms, duration=300 * ms)
+    result = simulate("lif_ahp", None, stimulus, record=["v", "I_ahp"], codegen_target="numpy")
+    figure = plot_simulation(result, labels=["150 pA", "250 pA"])
+    assert [a.get_ylabel() for a in figure.axes] == ["v (mV)", "I_ahp (pA)", "neuron"]

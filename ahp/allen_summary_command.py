@@ -20,6 +20,7 @@ from analysis.allen_tables import (
 __all__ = ["add_arguments", "run"]
 
 GROUPINGS = ("species", "dendrite_type", "cre_line", "layer", "area")
+AI_LEVELS = (0.05, 0.1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,10 +45,14 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp allen-summary``; return the files written."""
     from analysis.figures import plot_feature_distribution, save_figure
 
-    groupings = [g.strip() for g in args.by.split(",") if g.strip()]
+    groupings = list(dict.fromkeys(g.strip() for g in args.by.split(",") if g.strip()))
     unknown = sorted(set(groupings) - set(GROUPINGS))
-    if unknown:
-        raise AllenTableError(f"--by {unknown}: allowed groupings are {', '.join(GROUPINGS)}")
+    if unknown or not groupings:
+        raise AllenTableError(
+            f"--by {args.by!r}: give one or more of {', '.join(GROUPINGS)}, comma separated"
+        )
+    if args.top < 1:
+        raise AllenTableError(f"--top {args.top}: allowed: a whole number >= 1")
     cells = load_cells(args.data)
     if args.species:
         cells = select(cells, species=args.species)
@@ -55,10 +60,15 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     written: dict[str, Path] = {}
     summaries = []
     for grouping in groupings:
-        summary = adaptation_summary(cells, by=grouping)
+        summary = adaptation_summary(cells, thresholds=AI_LEVELS, by=grouping)
         summaries.append(summary.rename(columns={grouping: "group"}).assign(grouping=grouping))
         figure = plot_feature_distribution(
-            cells, "adaptation", by=grouping, top=args.top, unit=FEATURE_UNITS["adaptation"][0]
+            cells,
+            "adaptation",
+            by=grouping,
+            top=args.top,
+            thresholds=AI_LEVELS,
+            unit=FEATURE_UNITS["adaptation"][0],
         )
         for path in save_figure(figure, out / f"adaptation_by_{grouping}", ("png", "svg")):
             written[path.name] = path
@@ -68,8 +78,15 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     quantiles = feature_quantiles(cells)
     written["feature_quantiles.csv"] = out / "feature_quantiles.csv"
     atomic_write_text(written["feature_quantiles.csv"], quantiles.to_csv(index=False))
+    for stale in out.glob("adaptation_by_*.*"):  # figures of groupings not asked for this time
+        if stale.name not in written:
+            stale.unlink()
     by_species = table[table.grouping == "species"] if "species" in groupings else table
-    print(f"{len(cells)} cells from {args.data}")
+    print(
+        f"{len(cells)} cells from {args.data} ({cells.attrs.get('only_in_features', 0)} only in "
+        f"the feature table, {cells.attrs.get('only_in_specimens', 0)} only in the specimen "
+        "table, not used)"
+    )
     print(by_species.drop(columns="grouping").to_string(index=False, float_format="%.3f"))
     print(quantiles.to_string(index=False, float_format="%.4g"))
     for name, path in written.items():

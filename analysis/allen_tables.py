@@ -60,14 +60,15 @@ class AllenTableError(ValueError):
     """An Allen table that is missing, malformed, or holds values in the wrong units."""
 
 
-def _read_table(path: str | os.PathLike) -> pd.DataFrame:
+def _read_table(path: str | os.PathLike, text_columns: Iterable[str] = ()) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise AllenTableError(f"{path}: no such file")
     try:
         if path.suffix.lower() == ".json":
-            return pd.read_json(path, orient="records")
-        return pd.read_csv(path)
+            return pd.read_json(path, orient="records", dtype={c: str for c in text_columns})
+        # class labels stay text: layer "5" must not become 5.0 when a value is missing
+        return pd.read_csv(path, dtype={c: str for c in text_columns})
     except (ValueError, pd.errors.ParserError) as err:
         raise AllenTableError(f"{path}: cannot be read as a table ({err})") from None
 
@@ -110,7 +111,7 @@ def read_ephys_features(path: str | os.PathLike) -> pd.DataFrame:
                 f"{path}: column {column!r}, specimen {table.specimen_id.iloc[row]}: "
                 f"{table[column].iloc[row]!r} is not a number"
             )
-        outside = values.notna() & ((values < low) | (values > high))
+        outside = values.notna() & ~((values >= low) & (values <= high) & np.isfinite(values))
         if outside.any():
             row = int(np.flatnonzero(outside)[0])
             raise AllenTableError(
@@ -136,7 +137,8 @@ def read_specimens(path: str | os.PathLike) -> pd.DataFrame:
         ``specimen_id``, ``species`` (``mouse`` or ``human``), ``layer``, ``dendrite_type``,
         ``cre_line``, ``area``.
     """
-    table = _read_table(path)
+    labels = [c for c in SPECIMEN_COLUMNS if c != "specimen__id"]
+    table = _read_table(path, text_columns=labels)
     _require(table, SPECIMEN_COLUMNS, path)
     table = table[list(SPECIMEN_COLUMNS)].rename(columns=SPECIMEN_COLUMNS)
     unknown = sorted(set(table.species.dropna()) - set(SPECIES))
@@ -145,7 +147,6 @@ def read_specimens(path: str | os.PathLike) -> pd.DataFrame:
             f"{path}: column 'donor__species' holds {unknown}; known: {sorted(SPECIES)}"
         )
     table["species"] = table.species.map(SPECIES)
-    table["layer"] = table.layer.astype("string")
     return table
 
 
@@ -161,17 +162,31 @@ def load_cells(directory: str | os.PathLike) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per cell present in both tables: the specimen columns, then the features.
+        ``attrs["only_in_features"]`` and ``attrs["only_in_specimens"]`` count the cells found
+        in one table only.
     """
     folder = Path(directory)
     features = read_ephys_features(folder / FEATURE_FILE)
     specimens = read_specimens(folder / SPECIMEN_FILE)
     for name, table in (("features", features), ("specimens", specimens)):
+        ids = pd.to_numeric(table.specimen_id, errors="coerce")
+        if ids.isna().any() or (ids % 1 != 0).any():
+            row = int(np.flatnonzero(ids.isna() | (ids % 1 != 0))[0])
+            raise AllenTableError(
+                f"{folder}: the {name} table has specimen id {table.specimen_id.iloc[row]!r}; "
+                "ids must be whole numbers"
+            )
+        table["specimen_id"] = ids.astype("int64")
         duplicated = table.specimen_id[table.specimen_id.duplicated()]
         if len(duplicated):
             raise AllenTableError(
                 f"{folder}: the {name} table lists specimen {duplicated.iloc[0]} twice"
             )
-    return specimens.merge(features, on="specimen_id", how="inner", validate="one_to_one")
+    cells = specimens.merge(features, on="specimen_id", how="inner", validate="one_to_one")
+    # cells in only one table cannot be analysed; they are counted, not silently dropped
+    cells.attrs["only_in_features"] = int((~features.specimen_id.isin(cells.specimen_id)).sum())
+    cells.attrs["only_in_specimens"] = int((~specimens.specimen_id.isin(cells.specimen_id)).sum())
+    return cells
 
 
 def select(
@@ -219,6 +234,19 @@ def select(
     return cells[mask]
 
 
+#: Label of cells without a value in a grouping column (e.g. human cells have no Cre line).
+UNKNOWN = "unknown"
+
+
+def _groups(cells: pd.DataFrame, by: str):
+    """Groups of cells by a column; cells without a value form the group `UNKNOWN`."""
+    if by not in cells.columns:
+        raise AllenTableError(f"cannot group by {by!r}; columns: {sorted(cells.columns)}")
+    if cells.empty:
+        raise AllenTableError(f"no cells to group by {by!r}")
+    return cells.groupby(cells[by].astype(object).fillna(UNKNOWN), sort=True)
+
+
 def adaptation_summary(
     cells: pd.DataFrame, thresholds: Sequence[float] = (0.05, 0.1), by: str = "species"
 ) -> pd.DataFrame:
@@ -239,7 +267,7 @@ def adaptation_summary(
         Per group: ``n_cells``, ``n_with_ai``, ``median_ai`` and the fractions.
     """
     rows = []
-    for group, members in cells.groupby(by, observed=True):
+    for group, members in _groups(cells, by):
         defined = members.adaptation.dropna()
         row = {
             by: group,
@@ -286,8 +314,11 @@ def feature_quantiles(
     pandas.DataFrame
         One row per (group, feature) with the unit and a column per quantile (``q05``...).
     """
+    unknown = sorted(set(features) - set(FEATURE_UNITS))
+    if unknown:
+        raise AllenTableError(f"unknown feature(s) {unknown}; known: {sorted(FEATURE_UNITS)}")
     rows = []
-    for group, members in cells.groupby(by, observed=True):
+    for group, members in _groups(cells, by):
         for feature in features:
             values = members[feature].dropna()
             row = {

@@ -200,7 +200,14 @@ def plot_feature_distribution(
     matplotlib.figure.Figure
         The figure.
     """
-    present = cells[[by, feature]].dropna()
+    if top < 1:
+        raise ValueError(f"top = {top}; allowed: >= 1")
+    if by not in cells.columns or feature not in cells.columns:
+        raise KeyError(f"cells need columns {by!r} and {feature!r}; have {sorted(cells.columns)}")
+    present = cells[[by, feature]].dropna(subset=[feature]).astype({by: object})
+    present[by] = present[by].fillna("unknown")  # cells without a class are shown, not dropped
+    if present.empty:
+        raise ValueError(f"no cell has a value of {feature!r} to draw")
     sizes = present[by].value_counts().head(top)
     groups = sorted(sizes.index, key=lambda g: present.loc[present[by] == g, feature].median())
     values = [present.loc[present[by] == g, feature].to_numpy() for g in groups]
@@ -272,6 +279,8 @@ def plot_f_i_curves(curves: Mapping[str, pd.DataFrame], *, title: str | None = N
     matplotlib.figure.Figure
         The figure.
     """
+    if not curves:
+        raise ValueError("plot_f_i_curves needs at least one curve")
     colors = _colors(len(curves))
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(5.0, 3.6))
@@ -304,6 +313,8 @@ def plot_isi_adaptation(trains: Mapping[str, Any], *, title: str | None = None) 
     matplotlib.figure.Figure
         The figure.
     """
+    if not trains:
+        raise ValueError("plot_isi_adaptation needs at least one spike train")
     colors = _colors(len(trains))
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(5.0, 3.6))

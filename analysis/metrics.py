@@ -29,7 +29,7 @@ __all__ = [
 
 
 def coincidences(data_s: np.ndarray, model_s: np.ndarray, window_s: float) -> int:
-    """Number of one-to-one matched spike pairs closer than ``window_s`` (both sorted).
+    """Number of one-to-one matched spike pairs at most ``window_s`` apart (both sorted).
 
     Each spike takes part in at most one coincidence; matching goes forward in time and pairs a
     data spike with the earliest unmatched model spike within the window, which maximises the
@@ -109,6 +109,12 @@ def gamma_factor(
 def _sample_indices(spike_s: np.ndarray, dt_s: float, n_samples: int, name: str) -> np.ndarray:
     # Teeter et al. truncate t/dt; a tolerance keeps on-grid times on their own sample
     indices = np.floor(spike_s / dt_s + 1e-6).astype(int)
+    shared = np.flatnonzero(np.diff(indices) == 0)
+    if shared.size:  # a binary train would silently merge them
+        raise SpikeTrainError(
+            f"{name}: spikes at {spike_s[shared[0]]:g} s and {spike_s[shared[0] + 1]:g} s fall "
+            f"in the same sample of dt = {dt_s:g} s; use a finer dt"
+        )
     if indices.size and indices[-1] >= n_samples:
         raise SpikeTrainError(
             f"{name} has a spike at {spike_s[-1]:g} s, after the end of the recording "
@@ -118,7 +124,13 @@ def _sample_indices(spike_s: np.ndarray, dt_s: float, n_samples: int, name: str)
 
 
 def _convolved(trains: Sequence[np.ndarray], dt_s: float, sigma_s: float, n: int, mode: str):
-    window = gaussian(int(10 * sigma_s / dt_s), sigma_s / dt_s)
+    length = int(10 * sigma_s / dt_s)
+    if length < 1:
+        raise SpikeTrainError(
+            f"sigma = {sigma_s:g} s is too small for dt = {dt_s:g} s: the Gaussian window of "
+            "10 sigma must span at least one sample"
+        )
+    window = gaussian(length, sigma_s / dt_s)
     if window.size > n:
         raise SpikeTrainError(
             f"the recording ({n} samples) is shorter than the Gaussian window of 10 sigma "
@@ -141,7 +153,8 @@ def _pairwise_explained_variance(first: np.ndarray, second: np.ndarray) -> float
 
 
 def _prepare(data: Sequence[Any], model: Any, duration: Any, dt: Any, sigma: Any):
-    if isinstance(data, np.ndarray) or hasattr(data, "dim") or not len(data):
+    data = None if isinstance(data, np.ndarray) or hasattr(data, "dim") else list(data)
+    if not data:
         raise SpikeTrainError("data must be a non-empty list of spike trains (repeated sweeps)")
     dt_s, duration_s = as_seconds(dt, "dt"), as_seconds(duration, "duration")
     sigma_s = as_seconds(sigma, "sigma")
@@ -154,6 +167,14 @@ def _prepare(data: Sequence[Any], model: Any, duration: Any, dt: Any, sigma: Any
     ]
     model_indices = _sample_indices(as_spike_times(model, "model"), dt_s, n, "model")
     return data_indices, model_indices, dt_s, sigma_s, n
+
+
+def _model_explained_variance(data_indices, model_indices, dt_s, sigma_s, n) -> float:
+    convolved_data = _convolved(data_indices, dt_s, sigma_s, n, "same")
+    convolved_model = _convolved([model_indices], dt_s, sigma_s, n, "same")[0]
+    return float(
+        np.mean([_pairwise_explained_variance(d, convolved_model) for d in convolved_data])
+    )
 
 
 def explained_variance(
@@ -184,12 +205,7 @@ def explained_variance(
     float
         The explained variance.
     """
-    data_indices, model_indices, dt_s, sigma_s, n = _prepare(data, model, duration, dt, sigma)
-    convolved_data = _convolved(data_indices, dt_s, sigma_s, n, "same")
-    convolved_model = _convolved([model_indices], dt_s, sigma_s, n, "same")[0]
-    return float(
-        np.mean([_pairwise_explained_variance(d, convolved_model) for d in convolved_data])
-    )
+    return _model_explained_variance(*_prepare(data, model, duration, dt, sigma))
 
 
 def explained_variance_ratio(
@@ -220,11 +236,12 @@ def explained_variance_ratio(
     float
         The ratio.
     """
-    data_indices, _, dt_s, sigma_s, n = _prepare(data, model, duration, dt, sigma)
+    data_indices, model_indices, dt_s, sigma_s, n = _prepare(data, model, duration, dt, sigma)
     full = _convolved(data_indices, dt_s, sigma_s, n, "full")
     psth = full.mean(axis=0)
     intrinsic = float(np.mean([_pairwise_explained_variance(d, psth) for d in full]))
-    return explained_variance(data, model, duration, dt, sigma) / intrinsic
+    model_ev = _model_explained_variance(data_indices, model_indices, dt_s, sigma_s, n)
+    return model_ev / intrinsic
 
 
 def _exponential_cross_sum(a: np.ndarray, b: np.ndarray, tau: float) -> float:

@@ -17,6 +17,9 @@ indexes (``tests/analysis/test_spike_detection.py``):
    (or peak) searched again, or are dropped; the last spike is marked ``clipped`` if the
    voltage does not return to within 1 mV of its threshold before the window ends.
 
+ipfx also marks a spike clipped when its later trough analysis finds no fast trough; trough
+features are not computed here, so only the last-spike rule applies to ``clipped``.
+
 Simulated integrate-and-fire neurons have no spike shape: use their spike times directly (they
 are threshold-crossing times).
 """
@@ -68,6 +71,27 @@ class DetectionSettings:
     clip_tolerance_mv: float = 1.0
 
 
+#: scipy's filtfilt pads with 3 * (order + 1) samples for a 4-pole filter
+_FILTFILT_PADDING = 15
+
+_COLUMNS = {
+    "threshold_index": int,
+    "threshold_t_s": float,
+    "threshold_v_mV": float,
+    "peak_index": int,
+    "peak_t_s": float,
+    "peak_v_mV": float,
+    "upstroke_index": int,
+    "upstroke_V_per_s": float,
+    "clipped": bool,
+}
+
+
+def _no_spikes() -> pd.DataFrame:
+    """An empty result with the same (typed) columns as a non-empty one."""
+    return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in _COLUMNS.items()})
+
+
 def _time_index(t_s: np.ndarray, when_s: float) -> int:
     """Index of the sample closest to ``when_s`` (ipfx's ``find_time_index``)."""
     return int(np.argmin(np.abs(t_s - when_s)))
@@ -92,6 +116,11 @@ def voltage_derivative(t_s: np.ndarray, v_mv: np.ndarray, filter_khz: float | No
     """
     steps = np.diff(t_s)
     if filter_khz:
+        if t_s.size <= _FILTFILT_PADDING:
+            raise SpikeTrainError(
+                f"a filtered dV/dt needs more than {_FILTFILT_PADDING} samples, the trace has "
+                f"{t_s.size}; use DetectionSettings(filter_khz=None) for short traces"
+            )
         if not np.allclose(steps, steps[0]):
             raise SpikeTrainError("filtering dV/dt needs evenly spaced samples")
         nyquist_hz = 0.5 / steps[0]
@@ -227,22 +256,11 @@ def detect_spikes(
             f"window [{start_s:g}, {end_s:g}] s must lie inside the trace "
             f"[{t_s[0]:g}, {t_s[-1]:g}] s with start < end"
         )
-    columns = [
-        "threshold_index",
-        "threshold_t_s",
-        "threshold_v_mV",
-        "peak_index",
-        "peak_t_s",
-        "peak_v_mV",
-        "upstroke_index",
-        "upstroke_V_per_s",
-        "clipped",
-    ]
     dvdt = voltage_derivative(t_s, v_mv, settings.filter_khz)
     first, last = _time_index(t_s, start_s), _time_index(t_s, end_s)
     spikes = _putative(dvdt, first, last, settings.dv_cutoff_v_per_s)
     if not spikes.size:
-        return pd.DataFrame(columns=columns)
+        return _no_spikes()
     peaks = _peaks(v_mv, spikes, last)
     merged = np.array(
         [np.any(dvdt[p:s] < 0) for p, s in zip(peaks[:-1], spikes[1:], strict=True)], dtype=bool
@@ -253,12 +271,12 @@ def detect_spikes(
     )
     spikes, peaks = spikes[keep], peaks[keep]
     if not spikes.size:
-        return pd.DataFrame(columns=columns)
+        return _no_spikes()
     upstrokes = _upstrokes(dvdt, spikes, peaks)
     thresholds = _refined_thresholds(dvdt, upstrokes, settings.thresh_frac)
     thresholds, peaks, upstrokes = _checked(t_s, v_mv, dvdt, thresholds, peaks, upstrokes, settings)
     if not thresholds.size:
-        return pd.DataFrame(columns=columns)
+        return _no_spikes()
     upstrokes = _upstrokes(dvdt, thresholds, peaks)
     clipped = np.zeros(thresholds.size, dtype=bool)
     tail = v_mv[peaks[-1] : last + 1]

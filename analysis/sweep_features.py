@@ -22,7 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from brian2 import second
 
+from ahp_models.quantities import QuantityError, parse_quantity
 from analysis.spike_trains import SpikeTrainError, as_seconds, as_spike_times
 
 __all__ = ["SWEEP_FEATURE_COLUMNS", "adaptation_index", "sweep_features"]
@@ -40,23 +42,33 @@ SWEEP_FEATURE_COLUMNS = (
 )
 
 
-def adaptation_index(isis_s: np.ndarray) -> float:
+def _norm_diff(isis: np.ndarray) -> float:
+    """Mean of (ISI[n+1] - ISI[n]) / (ISI[n+1] + ISI[n]) over positive ISIs; NaN below two."""
+    if isis.size < 2:
+        return float("nan")
+    return float(np.mean(np.diff(isis) / (isis[1:] + isis[:-1])))
+
+
+def adaptation_index(isis: Any) -> float:
     """Allen's adaptation index (``norm_diff``) of interspike intervals.
 
     Parameters
     ----------
-    isis_s : numpy.ndarray
-        Interspike intervals (any time unit, all positive).
+    isis : Quantity
+        Interspike intervals (times, all > 0).
 
     Returns
     -------
     float
         Mean of ``(ISI[n+1] - ISI[n]) / (ISI[n+1] + ISI[n])``; NaN with fewer than two ISIs.
     """
-    isis_s = np.asarray(isis_s, dtype=float)
-    if isis_s.size < 2:
-        return float("nan")
-    return float(np.mean(np.diff(isis_s) / (isis_s[1:] + isis_s[:-1])))
+    try:
+        values = np.atleast_1d(np.asarray(parse_quantity(isis, "s", field="isis") / second))
+    except QuantityError as err:
+        raise SpikeTrainError(str(err)) from None
+    if values.ndim != 1 or not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise SpikeTrainError(f"isis must be a 1-D array of positive, finite times, got {isis!r}")
+    return _norm_diff(values.astype(float))
 
 
 def sweep_features(spike_times: Any, start: Any, end: Any) -> dict[str, float]:
@@ -99,5 +111,5 @@ def sweep_features(spike_times: Any, start: Any, end: Any) -> dict[str, float]:
         "mean_isi_s": float(isis.mean()) if isis.size else nan,
         "median_isi_s": float(np.median(isis)) if isis.size else nan,
         "isi_cv": float(isis.std() / isis.mean()) if isis.size else nan,
-        "adaptation_index": adaptation_index(isis),
+        "adaptation_index": _norm_diff(isis),
     }

@@ -20,6 +20,28 @@ def test_allen_summary_reproduces_the_fractions_and_draws(allen_dir, tmp_path, c
     assert "feature_quantiles.csv" in capsys.readouterr().out
 
 
-def test_allen_summary_errors(tmp_path, capsys):
-    assert main(["allen-summary", "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
-    assert "allen_ephys_features.csv: no such file" in capsys.readouterr().err
+def test_allen_summary_of_human_cells_only(allen_dir, tmp_path):
+    out = tmp_path / "summary"
+    assert main(["allen-summary", "--data", str(allen_dir), "--out", str(out)]) == 0
+    assert (out / "adaptation_by_dendrite_type.png").exists()
+    args = ["allen-summary", "--data", str(allen_dir), "--out", str(out), "--species", "human"]
+    assert main([*args, "--by", "cre_line,cre_line"]) == 0
+    summary = pd.read_csv(out / "adaptation_summary.csv")
+    assert summary.group.tolist() == ["unknown"]  # humans have no Cre line; counted, not lost
+    assert summary.n_cells.tolist() == [413]
+    assert not (out / "adaptation_by_dendrite_type.png").exists()  # stale figure removed
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ([], "allen_ephys_features.csv: no such file"),
+        (["--by", ""], "--by '': give one or more of species"),
+        (["--by", "genotype"], "give one or more of species"),
+        (["--top", "0"], "--top 0: allowed: a whole number >= 1"),
+    ],
+)
+def test_allen_summary_errors(tmp_path, capsys, extra, fragment):
+    args = ["allen-summary", "--data", str(tmp_path), "--out", str(tmp_path / "o"), *extra]
+    assert main(args) == 2
+    assert fragment in capsys.readouterr().err

@@ -101,6 +101,34 @@ def test_small_tables_join_and_select(tmp_path):
         select(cells, cre_line="Sst")
 
 
+def test_cells_without_a_class_form_an_unknown_group(allen_dir):
+    cells = load_cells(allen_dir)
+    by_cre = adaptation_summary(cells, by="cre_line").set_index("cre_line")
+    assert by_cre.n_cells.sum() == len(cells)  # nobody dropped
+    assert by_cre.loc["unknown", "n_cells"] == cells.cre_line.isna().sum() >= 413  # all humans
+    with pytest.raises(AllenTableError, match="cannot group by 'lineage'"):
+        adaptation_summary(cells, by="lineage")
+    with pytest.raises(AllenTableError, match=r"unknown feature\(s\) \['sag'\]"):
+        feature_quantiles(cells, features=["sag"])
+
+
+def test_layers_stay_text_and_ids_must_match(tmp_path):
+    features, specimens = write_tables(tmp_path)
+    specimens["structure__layer"] = ["5", None, "4"]  # numeric-looking with a gap
+    write_tables(tmp_path, features, specimens)
+    cells = load_cells(tmp_path)
+    assert list(select(cells, layer="5").specimen_id) == [1]
+    specimens["specimen__id"] = ["1", "2", "x3"]
+    write_tables(tmp_path, features, specimens)
+    with pytest.raises(AllenTableError, match="specimens table has specimen id 'x3'"):
+        load_cells(tmp_path)
+    features.loc[3] = features.loc[0]
+    features.loc[3, "specimen_id"] = 99  # a cell with features but no specimen entry
+    write_tables(tmp_path, features, specimens.assign(specimen__id=[1, 2, 3]))
+    cells = load_cells(tmp_path)
+    assert len(cells) == 3 and cells.attrs["only_in_features"] == 1
+
+
 def test_json_records_are_read(tmp_path):
     features, _ = write_tables(tmp_path)
     features.to_json(tmp_path / "features.json", orient="records")
@@ -120,6 +148,10 @@ def test_json_records_are_read(tmp_path):
             r"column 'tau', specimen 2: 'fast' is not a number",
         ),
         (lambda f, s: pd.concat([f, f.iloc[[0]]]), "lists specimen 1 twice"),
+        (
+            lambda f, s: f.assign(f_i_curve_slope=[0.1, np.inf, 0.2]),
+            r"column 'f_i_curve_slope' .* specimen 2: inf is outside",
+        ),
     ],
 )
 def test_bad_feature_tables(tmp_path, change, fragment):

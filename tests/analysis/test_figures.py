@@ -12,7 +12,7 @@ from analysis.figures import (
     plot_simulation,
     save_figure,
 )
-from analysis.long_square import ALLEN_CELL_COLUMNS, features_of_simulation
+from analysis.long_square import features_of_simulation
 
 
 def test_f_i_curves_of_model_and_data(tmp_path):
@@ -49,17 +49,6 @@ def test_feature_distribution_labels_groups_with_sizes():
     figure = plot_feature_distribution(cells, by="species")
     labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
     assert labels == ["mouse (n=3; >0.05: 0%, >0.1: 0%)", "human (n=2; >0.05: 100%, >0.1: 100%)"]
-
-
-def test_simulated_and_real_cells_share_one_table(allen_dir):
-    stimulus = long_square(np.arange(100, 400, 20.0) * pA)
-    result = simulate("lif_ahp", LifAhpParams(), stimulus, codegen_target="numpy")
-    simulated = features_of_simulation(result, stimulus).cell[list(ALLEN_CELL_COLUMNS)]
-    real = pd.read_csv(allen_dir / "allen_ephys_features.csv")[list(ALLEN_CELL_COLUMNS)].head(3)
-    table = pd.concat([real, simulated.to_frame().T.astype(float)], ignore_index=True)
-    assert list(table.columns) == list(ALLEN_CELL_COLUMNS)
-    assert table.dtypes.map(lambda d: d.kind == "f").all()
-    assert 0 < table.latency.iloc[-1] < 1 and 1 < table.avg_isi.iloc[-1] < 1000  # s and ms
 
 
 def test_simulation_figure_has_one_panel_per_variable():

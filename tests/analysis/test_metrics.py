@@ -135,3 +135,8 @@ def test_explained_variance_limits_and_errors():
         explained_variance([train], short, 50 * ms, 1 * ms)
     with pytest.raises(SpikeTrainError, match="non-empty list of spike trains"):
         explained_variance(train, train, 1 * second, 1 * ms)
+    with pytest.raises(SpikeTrainError, match=r"sigma = 1e-05 s is too small for dt = 0.001 s"):
+        explained_variance([train], train, 1 * second, 1 * ms, sigma=0.01 * ms)
+    doublet = [0.1, 0.1004, 0.5] * second  # two spikes in one 1 ms sample
+    with pytest.raises(SpikeTrainError, match=r"data\[0\]: spikes at 0.1 s and 0.1004 s fall"):
+        explained_variance([doublet], train, 1 * second, 1 * ms)

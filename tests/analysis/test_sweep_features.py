@@ -55,9 +55,14 @@ def test_window_is_inclusive_and_excludes_outside_spikes():
     assert features["mean_isi_s"] == pytest.approx(0.5)
 
 
-def test_adaptation_sign():
-    assert adaptation_index(np.array([10.0, 20.0, 40.0])) == pytest.approx(1 / 3)
-    assert adaptation_index(np.array([40.0, 20.0, 10.0])) == pytest.approx(-1 / 3)
+def test_adaptation_sign_and_units():
+    assert adaptation_index([10.0, 20.0, 40.0] * ms) == pytest.approx(1 / 3)
+    assert adaptation_index([40.0, 20.0, 10.0] * ms) == pytest.approx(-1 / 3)
+    assert np.isnan(adaptation_index([10.0] * ms))
+    with pytest.raises(SpikeTrainError, match="has no unit"):
+        adaptation_index([10.0, 20.0])
+    with pytest.raises(SpikeTrainError, match="positive, finite times"):
+        adaptation_index([10.0, 0.0] * ms)
 
 
 @pytest.mark.parametrize(

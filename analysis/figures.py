@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +263,33 @@ def plot_feature_distribution(
     return figure
 
 
+def _line_figure(
+    items: Mapping[str, Any],
+    draw: Callable[[Any, str, Any, Any], None],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None,
+    empty_message: str,
+) -> Figure:
+    """One axis with a line per item (``draw(axis, label, item, color)``), in the house style."""
+    if not items:
+        raise ValueError(empty_message)
+    colors = _colors(len(items))
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(5.0, 3.6))
+        axis = figure.subplots()
+        for color, (label, item) in zip(colors, items.items(), strict=True):
+            draw(axis, label, item, color)
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel(ylabel)
+        axis.legend()
+        if title:
+            axis.set_title(title)
+        figure.tight_layout()
+    return figure
+
+
 def plot_f_i_curves(curves: Mapping[str, pd.DataFrame], *, title: str | None = None) -> Figure:
     """f-I curves, e.g. a fitted model against the cell it was fitted to.
 
@@ -279,23 +306,20 @@ def plot_f_i_curves(curves: Mapping[str, pd.DataFrame], *, title: str | None = N
     matplotlib.figure.Figure
         The figure.
     """
-    if not curves:
-        raise ValueError("plot_f_i_curves needs at least one curve")
-    colors = _colors(len(curves))
-    with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(5.0, 3.6))
-        axis = figure.subplots()
-        for color, (label, curve) in zip(colors, curves.items(), strict=True):
-            curve = curve.sort_values("amplitude_pA", kind="stable")
-            style = {"marker": "o", "linestyle": "none"} if "data" in label.lower() else {}
-            axis.plot(curve.amplitude_pA, curve.avg_rate_Hz, color=color, label=label, **style)
-        axis.set_xlabel("stimulus amplitude (pA)")
-        axis.set_ylabel("rate in the stimulus window (Hz)")
-        axis.legend()
-        if title:
-            axis.set_title(title)
-        figure.tight_layout()
-    return figure
+
+    def draw(axis: Any, label: str, curve: pd.DataFrame, color: Any) -> None:
+        curve = curve.sort_values("amplitude_pA", kind="stable")
+        style = {"marker": "o", "linestyle": "none"} if "data" in label.lower() else {}
+        axis.plot(curve.amplitude_pA, curve.avg_rate_Hz, color=color, label=label, **style)
+
+    return _line_figure(
+        curves,
+        draw,
+        xlabel="stimulus amplitude (pA)",
+        ylabel="rate in the stimulus window (Hz)",
+        title=title,
+        empty_message="plot_f_i_curves needs at least one curve",
+    )
 
 
 def plot_isi_adaptation(trains: Mapping[str, Any], *, title: str | None = None) -> Figure:
@@ -313,26 +337,23 @@ def plot_isi_adaptation(trains: Mapping[str, Any], *, title: str | None = None) 
     matplotlib.figure.Figure
         The figure.
     """
-    if not trains:
-        raise ValueError("plot_isi_adaptation needs at least one spike train")
-    colors = _colors(len(trains))
-    with matplotlib.rc_context(STYLE):
-        figure = Figure(figsize=(5.0, 3.6))
-        axis = figure.subplots()
-        for color, (label, train) in zip(colors, trains.items(), strict=True):
-            isis_ms = np.diff(as_spike_times(train, label)) * 1e3
-            axis.plot(
-                np.arange(1, isis_ms.size + 1),
-                isis_ms,
-                marker="o",
-                markersize=3,
-                color=color,
-                label=label,
-            )
-        axis.set_xlabel("interval number")
-        axis.set_ylabel("interspike interval (ms)")
-        axis.legend()
-        if title:
-            axis.set_title(title)
-        figure.tight_layout()
-    return figure
+
+    def draw(axis: Any, label: str, train: Any, color: Any) -> None:
+        isis_ms = np.diff(as_spike_times(train, label)) * 1e3
+        axis.plot(
+            np.arange(1, isis_ms.size + 1),
+            isis_ms,
+            marker="o",
+            markersize=3,
+            color=color,
+            label=label,
+        )
+
+    return _line_figure(
+        trains,
+        draw,
+        xlabel="interval number",
+        ylabel="interspike interval (ms)",
+        title=title,
+        empty_message="plot_isi_adaptation needs at least one spike train",
+    )

@@ -312,6 +312,42 @@ class ParameterSet:
             values[name] = np.stack(columns) * spec.unit
         return cls(**values)
 
+    @classmethod
+    def concatenate(cls, sets: Sequence[Self], repeat: int = 1) -> Self:
+        """Join parameter sets into one population, each neuron repeated ``repeat`` times.
+
+        Parameters
+        ----------
+        sets : sequence of ParameterSet
+            Sets of this class (shared or per-neuron values; a shared set counts as one neuron).
+        repeat : int
+            Consecutive copies of every neuron (e.g. one per stimulus amplitude).
+
+        Returns
+        -------
+        ParameterSet
+            A set of ``repeat * sum(n_k)`` neurons: set 1's neurons first, each repeated.
+        """
+        if not sets:
+            raise ParameterError(f"{cls.__name__}.concatenate needs at least one parameter set")
+        currents = {s.n_currents for s in sets}
+        if len(currents) > 1:
+            raise ParameterError(
+                f"{cls.__name__}.concatenate: the sets have different numbers of currents "
+                f"{sorted(currents)}"
+            )
+        values = {}
+        for name, spec in cls.specs().items():
+            parts = []
+            for s in sets:
+                shape = (s.n_neurons or 1, *((s.n_currents,) if spec.per_current else ()))
+                magnitude = np.asarray(getattr(s, name) / spec.unit, dtype=float)
+                if spec.per_current and magnitude.ndim == 1:
+                    magnitude = magnitude[None, :]
+                parts.append(np.repeat(np.broadcast_to(magnitude, shape), repeat, axis=0))
+            values[name] = np.concatenate(parts) * spec.unit
+        return cls(**values)
+
     # -- files ------------------------------------------------------------------------------
     @classmethod
     def _unknown_message(cls, unknown: set[str]) -> str:

@@ -63,8 +63,12 @@ def population_sweep_features(
     if not end_s > start_s:
         raise SpikeTrainError(f"window end {end_s:g} s must come after start {start_s:g} s")
     inside = (spike_time_s >= start_s) & (spike_time_s <= end_s)
-    order = np.lexsort((spike_time_s[inside], spike_neuron[inside]))
-    neuron, time = spike_neuron[inside][order], spike_time_s[inside][order]
+    neuron, time = spike_neuron[inside], spike_time_s[inside]
+    if np.all(np.diff(time) >= 0):  # simulators report spikes in time order: sort by neuron only
+        order = np.argsort(neuron, kind="stable")
+    else:
+        order = np.lexsort((time, neuron))
+    neuron, time = neuron[order], time[order]
     count = np.bincount(neuron, minlength=n_neurons)
     nan = np.full(n_neurons, np.nan)
 

@@ -1,0 +1,389 @@
+"""Batched CMA-ES fits: many cells, every candidate, every amplitude, one compiled population.
+
+A `FitEngine` compiles one C++ standalone simulation of ``slots x popsize x n_amplitudes``
+neurons. Each slot fits one cell with its own CMA-ES (pycma, ask/tell); every generation asks all
+active cells for their candidates, runs the population once through ``run_args`` (no
+recompilation), computes every sweep's and candidate's Allen features in one vectorised pass,
+and tells each cell its costs. When a cell stops (target cost reached, CMA-ES converged, or the
+generation limit), its slot takes the next cell, so the compiled population stays full.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cma
+import numpy as np
+import pandas as pd
+from brian2 import Quantity, ms, pA, second
+from brian2.units.fundamentalunits import get_dimensions
+
+from ahp_models import CompiledSimulation, compile_simulator, long_square
+from ahp_models.parameters import ParameterSet
+from analysis.population_features import population_cell_features, population_sweep_features
+from fitting.objective import feature_errors, sweep_count_errors, total_cost
+from fitting.space import FitSpace, space_for
+from fitting.targets import FEATURES, CellTargets
+
+__all__ = ["CellFit", "FitEngine", "FitSettings"]
+
+#: Restarts of cells whose best cost is below this refine locally (smaller step, from the best).
+NEAR_MISS_COST = 20.0
+LOCAL_STEP = 0.3
+ONSET_S = 0.02  # a LIF at rest does nothing before the step: keep the pre-step short
+WIDTH_S = 1.0
+
+
+def _joined(values: list[Quantity], repeat: int) -> Quantity:
+    """Concatenate quantities of one dimension, each element repeated ``repeat`` times."""
+    magnitudes = np.concatenate([np.asarray(v, dtype=float) for v in values])
+    return Quantity(np.repeat(magnitudes, repeat, axis=0), dim=get_dimensions(values[0]))
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How to fit.
+
+    Attributes
+    ----------
+    model : str
+        Fittable catalogue model (``lif_ahp`` or ``lif_multi_ahp``).
+    popsize : int
+        CMA-ES population per cell and generation.
+    max_generations : int
+        Generation limit per CMA-ES run (a cell may run 1 + max_restarts of them).
+    target_cost : float
+        A cell stops once its best cost falls below this (sum of squared normalised errors).
+    restart_cost : float
+        A cell whose CMA-ES run ends above this cost restarts (the best result so far is
+        kept): alternately around its best point with a smaller step if it is a near miss
+        (cost below `NEAR_MISS_COST`), else from the space's next restart point.
+    max_restarts : int
+        Restarts per cell.
+    sigma0 : float
+        Initial CMA-ES step in the unit cube.
+    seed : int
+        Seed of every random choice (each cell's CMA-ES seed derives from it and the specimen).
+    slots : int
+        Cells fitted side by side in one population.
+    dt_ms : float
+        Simulation step.
+    """
+
+    model: str = "lif_ahp"
+    popsize: int = 12
+    max_generations: int = 60
+    target_cost: float = 1.0
+    restart_cost: float = 4.0
+    max_restarts: int = 3
+    sigma0: float = 0.25
+    seed: int = 0
+    slots: int = 16
+    dt_ms: float = 0.1
+
+    def cell_seed(self, specimen_id: int) -> int:
+        """The CMA-ES seed of one cell (positive, stable across runs and machines)."""
+        return zlib.crc32(f"{self.seed}:{specimen_id}".encode()) % (2**31 - 2) + 1
+
+
+@dataclass
+class CellFit:
+    """The outcome of fitting one cell."""
+
+    specimen_id: int
+    model: str
+    cost: float
+    generations: int
+    evaluations: int
+    stop_reason: str
+    seed: int
+    free: dict[str, float]
+    parameters: ParameterSet
+    model_features: dict[str, float]
+    target_features: dict[str, float]
+    errors: dict[str, float]
+    seconds: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_row(self) -> dict[str, Any]:
+        """A flat results-table row: parameters with units in their names, features, errors."""
+        row: dict[str, Any] = {
+            "specimen_id": self.specimen_id,
+            **self.metadata,
+            "model": self.model,
+        }
+        for name, spec in self.parameters.specs().items():
+            values = np.ravel(np.asarray(getattr(self.parameters, name) / spec.unit, dtype=float))
+            unit = "" if spec.unit_name == "1" else f"_{spec.unit_name.replace('/', '_per_')}"
+            if values.size == 1:
+                row[f"{name}{unit}"] = float(values[0])
+            else:
+                row.update({f"{name}_{k + 1}{unit}": float(v) for k, v in enumerate(values)})
+        for feature in FEATURES:
+            row[f"model_{feature}"] = self.model_features.get(feature, np.nan)
+            row[f"cell_{feature}"] = self.target_features.get(feature, np.nan)
+            row[f"error_{feature}"] = self.errors.get(feature, np.nan)
+        if "sweeps" in self.errors:
+            row["error_sweep_counts"] = self.errors["sweeps"]
+        row.update(
+            {
+                "cost": self.cost,
+                "generations": self.generations,
+                "evaluations": self.evaluations,
+                "stop_reason": self.stop_reason,
+                "seed": self.seed,
+                "seconds": self.seconds,
+            }
+        )
+        return row
+
+
+@dataclass
+class _Slot:
+    targets: CellTargets
+    strategy: cma.CMAEvolutionStrategy
+    started: float
+    generations: int = 0
+    run_generations: int = 0
+    restarts: int = 0
+    best_cost: float = np.inf
+    best_unit: np.ndarray | None = None
+    best_features: dict[str, float] = field(default_factory=dict)
+    best_errors: dict[str, float] = field(default_factory=dict)
+    pending: list[np.ndarray] | None = None
+
+
+class FitEngine:
+    """Fits cells with the same number of protocol amplitudes in one compiled population.
+
+    Parameters
+    ----------
+    settings : FitSettings
+        How to fit.
+    n_amplitudes : int
+        Number of long squares simulated per candidate (11 for Allen's grid).
+    directory : str, optional
+        Where to compile (a temporary directory by default).
+    """
+
+    def __init__(self, settings: FitSettings, n_amplitudes: int, directory: str | None = None):
+        self.settings = settings
+        self.space: FitSpace = space_for(settings.model, settings.dt_ms)
+        self.n_amplitudes = int(n_amplitudes)
+        self.per_slot = settings.popsize * self.n_amplitudes
+        self.n_neurons = settings.slots * self.per_slot
+        self.stimulus_template = self._stimulus(np.zeros(self.n_neurons))
+        self.simulation: CompiledSimulation = compile_simulator(
+            self.space.model(),
+            n_neurons=self.n_neurons,
+            stimulus=self.stimulus_template,
+            dt=settings.dt_ms * ms,
+            directory=directory,
+        )
+
+    def _stimulus(self, amplitudes_pa: np.ndarray):
+        return long_square(
+            amplitudes_pa * pA,
+            onset=ONSET_S * second,
+            width=WIDTH_S * second,
+            duration=(ONSET_S + WIDTH_S) * second,
+            dt=self.settings.dt_ms * ms,
+        )
+
+    def _strategy(
+        self, targets: CellTargets, restart: int, start: np.ndarray | None = None
+    ) -> cma.CMAEvolutionStrategy:
+        """A CMA-ES run: from the space's start (or restart) point, or locally from ``start``."""
+        options = {
+            "bounds": [0.0, 1.0],
+            "popsize": self.settings.popsize,
+            "verbose": -9,
+            "seed": self.settings.cell_seed(targets.specimen_id) + restart,
+            "tolfun": 1e-4,
+        }
+        if start is not None:
+            return cma.CMAEvolutionStrategy(start, self.settings.sigma0 * LOCAL_STEP, options)
+        return cma.CMAEvolutionStrategy(
+            self.space.initial_unit(restart), self.settings.sigma0, options
+        )
+
+    def _new_slot(self, targets: CellTargets) -> _Slot:
+        amplitudes = targets.protocol_amplitudes()
+        if amplitudes.size != self.n_amplitudes:
+            raise ValueError(
+                f"specimen {targets.specimen_id}: {amplitudes.size} amplitudes, this engine "
+                f"simulates {self.n_amplitudes}"
+            )
+        return _Slot(targets, self._strategy(targets, 0), time.perf_counter())
+
+    def _evaluate(self, slots: list[_Slot | None]) -> None:
+        """Ask every active slot for candidates, simulate them all, tell the costs."""
+        active = [s for s in slots if s is not None]
+        parts, amplitudes = [], []
+        for slot in slots:
+            source = slot if slot is not None else active[0]  # idle slots repeat an active one
+            if slot is not None:
+                slot.pending = slot.strategy.ask()
+            parts.append(self.space.values(np.array(source.pending), source.targets))
+            amplitudes.append(np.tile(source.targets.protocol_amplitudes(), self.settings.popsize))
+        # one validated parameter set for the whole population, each candidate once per amplitude
+        params = self.space.model().params_class(
+            **{
+                name: _joined([part[name] for part in parts], self.n_amplitudes)
+                for name in parts[0]
+            }
+        )
+        amplitudes = np.concatenate(amplitudes)
+        result = self.simulation.run(params, self._stimulus(amplitudes))
+        sweeps = population_sweep_features(
+            result.spike_neuron, result.spike_time_s, self.n_neurons, ONSET_S, ONSET_S + WIDTH_S
+        )
+        cells = population_cell_features(sweeps, amplitudes.reshape(-1, self.n_amplitudes))
+        counts = sweeps.spike_count.to_numpy().reshape(-1, self.n_amplitudes)
+        for k, slot in enumerate(slots):
+            if slot is None:
+                continue
+            rows = slice(k * self.settings.popsize, (k + 1) * self.settings.popsize)
+            features = cells.iloc[rows].reset_index(drop=True)
+            errors = feature_errors(features, slot.targets)
+            extra = {}
+            if slot.targets.sweeps is not None:
+                extra["sweeps"] = sweep_count_errors(counts[rows], slot.targets)
+            costs = total_cost(errors, extra)
+            slot.strategy.tell(slot.pending, costs.tolist())
+            slot.generations += 1
+            slot.run_generations += 1
+            best = int(np.argmin(costs))
+            if costs[best] < slot.best_cost:
+                slot.best_cost = float(costs[best])
+                slot.best_unit = np.array(slot.pending[best])
+                slot.best_features = {f: float(features[f].iloc[best]) for f in FEATURES}
+                slot.best_errors = {f: float(errors[f].iloc[best]) for f in errors.columns}
+                slot.best_errors.update({name: float(v[best]) for name, v in extra.items()})
+
+    def _stop_reason(self, slot: _Slot) -> str | None:
+        """Why the cell stops now, or None; restarts the CMA-ES run when that is due."""
+        if slot.best_cost < self.settings.target_cost:
+            return "target_cost"
+        stop = slot.strategy.stop()
+        if slot.run_generations >= self.settings.max_generations:
+            reason = "max_generations"
+        elif stop:
+            reason = "cma:" + ",".join(sorted(stop))
+        else:
+            return None
+        if (
+            slot.best_cost > self.settings.restart_cost
+            and slot.restarts < self.settings.max_restarts
+        ):
+            slot.restarts += 1
+            slot.run_generations = 0
+            # a near miss is refined around its best point; a poor fit tries another region
+            local = slot.best_cost < NEAR_MISS_COST and slot.restarts % 2 == 1
+            start = slot.best_unit if local else None
+            slot.strategy = self._strategy(slot.targets, slot.restarts, start)
+            return None
+        return reason if not slot.restarts else f"{reason} after {slot.restarts} restarts"
+
+    def _finish(self, slot: _Slot, reason: str) -> CellFit:
+        parameters = self.space.parameters(slot.best_unit, slot.targets)
+        values = self.space.physical(slot.best_unit)
+        return CellFit(
+            specimen_id=slot.targets.specimen_id,
+            model=self.settings.model,
+            cost=slot.best_cost,
+            generations=slot.generations,
+            evaluations=slot.generations * self.settings.popsize,
+            stop_reason=reason,
+            seed=self.settings.cell_seed(slot.targets.specimen_id),
+            free={name: float(v[0]) for name, v in values.items()},
+            parameters=parameters,
+            model_features=slot.best_features,
+            target_features=dict(slot.targets.features),
+            errors=slot.best_errors,
+            seconds=time.perf_counter() - slot.started,
+            metadata=dict(slot.targets.metadata),
+        )
+
+    def fit(self, cells: Iterable[CellTargets]) -> Iterator[CellFit]:
+        """Fit cells, yielding each result as soon as its cell stops.
+
+        Parameters
+        ----------
+        cells : iterable of CellTargets
+            The cells (all with this engine's number of amplitudes).
+
+        Yields
+        ------
+        CellFit
+            One per cell, in the order they finish.
+        """
+        queue = iter(cells)
+        slots: list[_Slot | None] = [None] * self.settings.slots
+        exhausted = False
+
+        def refill() -> None:
+            nonlocal exhausted
+            for k in range(len(slots)):
+                if slots[k] is None and not exhausted:
+                    try:
+                        slots[k] = self._new_slot(next(queue))
+                    except StopIteration:
+                        exhausted = True
+
+        refill()
+        while any(slot is not None for slot in slots):
+            self._evaluate(slots)
+            for k, slot in enumerate(slots):
+                if slot is None:
+                    continue
+                reason = self._stop_reason(slot)
+                if reason:
+                    yield self._finish(slot, reason)
+                    slots[k] = None
+            refill()
+
+    def close(self) -> None:
+        """Remove the compiled project."""
+        self.simulation.close()
+
+
+def fit_cells(
+    cells: Iterable[CellTargets],
+    settings: FitSettings = FitSettings(),
+    on_result: Callable[[CellFit], None] | None = None,
+) -> pd.DataFrame:
+    """Fit cells (grouped by their number of protocol amplitudes) and return the results table.
+
+    Parameters
+    ----------
+    cells : iterable of CellTargets
+        The cells.
+    settings : FitSettings
+        How to fit.
+    on_result : callable, optional
+        Called with each `CellFit` as it finishes (e.g. to checkpoint it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell (`CellFit.to_row`).
+    """
+    groups: dict[int, list[CellTargets]] = {}
+    for cell in cells:
+        groups.setdefault(cell.protocol_amplitudes().size, []).append(cell)
+    rows = []
+    for n_amplitudes, members in groups.items():
+        engine = FitEngine(settings, n_amplitudes)
+        try:
+            for fit in engine.fit(members):
+                if on_result is not None:
+                    on_result(fit)
+                rows.append(fit.to_row())
+        finally:
+            engine.close()
+    return pd.DataFrame(rows)

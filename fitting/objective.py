@@ -1,0 +1,99 @@
+"""The fitting objective: per-feature errors normalised by a tolerance.
+
+Each feature's error is divided by its tolerance. The tolerances are half of the acceptance
+thresholds of a good fit (10 pA, 10 %, 0.02), so that the optimiser aims well inside them; a
+cost (sum of squares) of 1 therefore means every feature is within half its threshold:
+
+========================  ====================================  ============================
+feature                   normalised error                      tolerance
+========================  ====================================  ============================
+threshold_i_long_square   (model - cell) / 5 pA                 half Allen's 10 pA step
+f_i_curve_slope           (model - cell) / (0.05 |cell|)        5 %
+avg_isi                   (model - cell) / (0.05 cell)          5 %
+latency                   (model - cell) / (0.2 cell + 2 ms)    20 % (Allen's timing noise)
+adaptation                (model - cell) / 0.01                 0.01 absolute
+per-sweep spike counts    RMS over sweeps of (model - cell) /   2 spikes or 10 %
+                          max(2, 0.1 cell)
+========================  ====================================  ============================
+
+The cost is the sum of squared normalised errors over the features the cell has (Allen's NaN
+features are left out). A feature the cell has but the model lacks (no hero sweep, fewer than
+three spikes for an adaptation index) costs `MISSING_PENALTY` squared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from fitting.targets import FEATURES, CellTargets
+
+__all__ = ["MISSING_PENALTY", "feature_errors", "sweep_count_errors", "total_cost"]
+
+MISSING_PENALTY = 10.0
+
+
+def _tolerance(feature: str, cell_value: float) -> float:
+    if feature == "threshold_i_long_square":
+        return 5.0
+    if feature == "adaptation":
+        return 0.01
+    if feature == "latency":
+        return 0.2 * abs(cell_value) + 0.002
+    return 0.05 * abs(cell_value) or 1e-9
+
+
+def feature_errors(model: pd.DataFrame, targets: CellTargets) -> pd.DataFrame:
+    """Normalised errors of candidates' features against one cell's.
+
+    Parameters
+    ----------
+    model : pandas.DataFrame
+        One row per candidate with the `FEATURES` columns (Allen's units).
+    targets : CellTargets
+        The cell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per feature the cell has: normalised error (NaN model values replaced by
+        `MISSING_PENALTY`).
+    """
+    errors = {}
+    for feature in FEATURES:
+        cell_value = targets.features[feature]
+        if not np.isfinite(cell_value):
+            continue
+        error = (model[feature].to_numpy() - cell_value) / _tolerance(feature, cell_value)
+        errors[feature] = np.where(np.isfinite(error), error, MISSING_PENALTY)
+    return pd.DataFrame(errors, index=model.index)
+
+
+def sweep_count_errors(model_counts: np.ndarray, targets: CellTargets) -> np.ndarray:
+    """RMS normalised spike-count error over the cell's measured sweeps, per candidate.
+
+    Parameters
+    ----------
+    model_counts : numpy.ndarray
+        Shape ``(n_candidates, n_sweeps)``: model spikes in each measured sweep's window.
+    targets : CellTargets
+        The cell (with ``sweeps``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per candidate.
+    """
+    cell_counts = targets.sweeps.spike_count.to_numpy()
+    scale = np.maximum(2.0, 0.1 * cell_counts)
+    return np.sqrt(np.mean(((model_counts - cell_counts) / scale) ** 2, axis=1))
+
+
+def total_cost(errors: pd.DataFrame, extra: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """Sum of squared normalised errors per candidate (features and optional extra terms)."""
+    cost = (errors.to_numpy() ** 2).sum(axis=1)
+    for values in (extra or {}).values():
+        cost = cost + np.asarray(values) ** 2
+    return cost

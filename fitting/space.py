@@ -1,0 +1,207 @@
+"""The searched parameters of each fittable model, their bounds and how they become parameters.
+
+The optimiser works in the unit cube; each free parameter maps it to its physical range
+(logarithmically for time constants). Passive properties come from Allen's measurements: E_L is
+the resting potential, R the input resistance; tau_m may move around Allen's tau (it sets the
+latency, which Allen's exponential fit of hyperpolarising steps does not constrain for spiking).
+The threshold is expressed through the model's rheobase, ``(V_th - E_L) / R = rheobase + offset``,
+so every candidate starts at the cell's rheobase; AHP increments are relative to the rheobase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from brian2 import Mohm, ms, mV, pA
+
+from ahp_models import LifAhp, LifMultiAhp, NeuronModel
+from ahp_models.parameters import ParameterSet
+from fitting.targets import CellTargets
+
+__all__ = [
+    "FITTABLE_MODELS",
+    "FitSpace",
+    "FreeParameter",
+    "LifAhpSpace",
+    "MultiAhpSpace",
+    "space_for",
+]
+
+
+@dataclass(frozen=True)
+class FreeParameter:
+    """One searched parameter.
+
+    Attributes
+    ----------
+    name : str
+        Name (with its unit).
+    low, high : float
+        Bounds.
+    log : bool
+        Search its logarithm (for scale parameters spanning decades).
+    initial : float
+        Starting value.
+    """
+
+    name: str
+    low: float
+    high: float
+    log: bool
+    initial: float
+
+    def physical(self, unit_cube: np.ndarray) -> np.ndarray:
+        """Map values in [0, 1] to the parameter's range."""
+        u = np.clip(unit_cube, 0.0, 1.0)
+        if self.log:
+            return np.exp(np.log(self.low) + u * (np.log(self.high) - np.log(self.low)))
+        return self.low + u * (self.high - self.low)
+
+    def unit(self, value: float) -> float:
+        """Map a physical value to [0, 1]."""
+        if self.log:
+            return float(
+                (np.log(value) - np.log(self.low)) / (np.log(self.high) - np.log(self.low))
+            )
+        return float((value - self.low) / (self.high - self.low))
+
+
+class FitSpace:
+    """Base class: the free parameters of a model and their mapping to a `ParameterSet`."""
+
+    model_name: ClassVar[str]
+    common: ClassVar[tuple[FreeParameter, ...]] = (
+        FreeParameter("rheobase_offset_pA", -15.0, 5.0, False, -5.0),
+        FreeParameter("tau_m_scale", 0.2, 5.0, True, 1.0),
+        FreeParameter("reset_depth_mV", 0.3, 60.0, True, 8.0),
+        FreeParameter("t_ref_ms", 0.3, 50.0, True, 2.0),
+    )
+
+    def __init__(self, dt_ms: float = 0.1) -> None:
+        self.dt_ms = float(dt_ms)
+
+    @property
+    def free(self) -> tuple[FreeParameter, ...]:
+        """All searched parameters, in the order of the optimiser's vector."""
+        return self.common + self.ahp_parameters()
+
+    def ahp_parameters(self) -> tuple[FreeParameter, ...]:
+        """The model's adaptation parameters."""
+        raise NotImplementedError
+
+    def model(self) -> NeuronModel:
+        """The catalogue model fitted."""
+        raise NotImplementedError
+
+    #: Alternative starting values for restarts: each replaces some initial values.
+    restart_points: ClassVar[tuple[dict[str, float], ...]] = ()
+
+    def initial_unit(self, restart: int = 0) -> np.ndarray:
+        """The starting point in the unit cube (``restart`` > 0: the restart points in turn)."""
+        values = {p.name: p.initial for p in self.free}
+        if restart and self.restart_points:
+            values.update(self.restart_points[(restart - 1) % len(self.restart_points)])
+        return np.array([p.unit(values[p.name]) for p in self.free])
+
+    def physical(self, unit_cube: np.ndarray) -> dict[str, np.ndarray]:
+        """Physical values of candidates, shape ``(n_candidates, n_free)`` -> name: values."""
+        unit_cube = np.atleast_2d(unit_cube)
+        return {p.name: p.physical(unit_cube[:, k]) for k, p in enumerate(self.free)}
+
+    def membrane(self, values: dict[str, np.ndarray], targets: CellTargets) -> dict:
+        """LIF membrane parameter values (quantities, one per candidate) of the candidates."""
+        rheobase = targets.rheobase_pA + values["rheobase_offset_pA"]
+        threshold_mv = targets.vrest_mV + targets.ri_MOhm * rheobase * 1e-3  # MOhm * pA = uV
+        t_ref_ms = np.maximum(np.round(values["t_ref_ms"] / self.dt_ms), 1) * self.dt_ms
+        return {
+            "E_L": np.full(rheobase.size, targets.vrest_mV) * mV,
+            "R": np.full(rheobase.size, targets.ri_MOhm) * Mohm,
+            "tau_m": targets.tau_ms * values["tau_m_scale"] * ms,
+            "V_th": threshold_mv * mV,
+            "V_reset": (threshold_mv - values["reset_depth_mV"]) * mV,
+            "t_ref": t_ref_ms * ms,
+        }
+
+    def values(self, unit_cube: np.ndarray, targets: CellTargets) -> dict:
+        """Parameter values of candidates (quantities, one per candidate), not yet validated:
+        the engine joins all cells' candidates and validates them as one `ParameterSet`."""
+        raise NotImplementedError
+
+    def parameters(self, unit_cube: np.ndarray, targets: CellTargets) -> ParameterSet:
+        """The validated `ParameterSet` of candidates (one value per candidate)."""
+        return self.model().params_class(**self.values(unit_cube, targets))
+
+
+class LifAhpSpace(FitSpace):
+    """LIF with one AHP current: membrane plus ``tau_ahp`` and ``b_ahp``."""
+
+    model_name = "lif_ahp"
+    # slow and strong adaptation, then fast and strong: the basins CMA-ES misses from the
+    # default start (measured on real cells with adaptation index > 0.2)
+    restart_points = (
+        {"tau_ahp_ms": 1500.0, "b_ahp_per_rheobase": 0.3, "t_ref_ms": 2.0},
+        {"tau_ahp_ms": 60.0, "b_ahp_per_rheobase": 0.8, "reset_depth_mV": 4.0},
+    )
+
+    def ahp_parameters(self) -> tuple[FreeParameter, ...]:
+        return (
+            # up to 30 s: slow AHPs (sAHP, Na/K pump) adapting over the whole 1 s step
+            FreeParameter("tau_ahp_ms", 10.0, 30000.0, True, 200.0),
+            FreeParameter("b_ahp_per_rheobase", 0.0, 6.0, False, 0.1),
+        )
+
+    def model(self) -> NeuronModel:
+        return LifAhp()
+
+    def values(self, unit_cube: np.ndarray, targets: CellTargets) -> dict:
+        values = self.physical(unit_cube)
+        return {
+            **self.membrane(values, targets),
+            "tau_ahp": values["tau_ahp_ms"] * ms,
+            "b_ahp": values["b_ahp_per_rheobase"] * targets.rheobase_pA * pA,
+        }
+
+
+class MultiAhpSpace(FitSpace):
+    """LIF with a fast and a slow AHP current (``lif_multi_ahp`` with two currents)."""
+
+    model_name = "lif_multi_ahp"
+    restart_points = (
+        {"tau_slow_ms": 2000.0, "b_slow_per_rheobase": 0.3},
+        {"tau_fast_ms": 30.0, "b_fast_per_rheobase": 0.8, "reset_depth_mV": 4.0},
+    )
+
+    def ahp_parameters(self) -> tuple[FreeParameter, ...]:
+        return (
+            FreeParameter("tau_fast_ms", 5.0, 300.0, True, 50.0),
+            FreeParameter("b_fast_per_rheobase", 0.0, 6.0, False, 0.05),
+            FreeParameter("tau_slow_ms", 100.0, 30000.0, True, 800.0),
+            FreeParameter("b_slow_per_rheobase", 0.0, 6.0, False, 0.05),
+        )
+
+    def model(self) -> NeuronModel:
+        return LifMultiAhp(n_currents=2)
+
+    def values(self, unit_cube: np.ndarray, targets: CellTargets) -> dict:
+        values = self.physical(unit_cube)
+        taus = np.stack([values["tau_fast_ms"], values["tau_slow_ms"]], axis=1)
+        increments = np.stack(
+            [values["b_fast_per_rheobase"], values["b_slow_per_rheobase"]], axis=1
+        )
+        return {
+            **self.membrane(values, targets),
+            "tau_ahp": taus * ms,
+            "b_ahp": increments * targets.rheobase_pA * pA,
+        }
+
+
+FITTABLE_MODELS = {space.model_name: space for space in (LifAhpSpace, MultiAhpSpace)}
+
+
+def space_for(model_name: str, dt_ms: float = 0.1) -> FitSpace:
+    """The fit space of a catalogue model name."""
+    if model_name not in FITTABLE_MODELS:
+        raise ValueError(f"cannot fit model {model_name!r}; fittable: {', '.join(FITTABLE_MODELS)}")
+    return FITTABLE_MODELS[model_name](dt_ms)

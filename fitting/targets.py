@@ -1,0 +1,161 @@
+"""What a fit must reproduce for one cell: Allen's features, passive properties, sweeps.
+
+A `CellTargets` is built from one row of the joined Allen tables (`analysis.allen_tables`), and
+optionally from per-sweep spike counts (``osb_longsquare_sweeps.csv`` or an NWB file). Cells that
+cannot be fitted raise `UnfittableCell` naming the reason; whole-database runs record that reason
+instead of fitting (nothing is silently skipped).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FEATURES", "CellTargets", "UnfittableCell", "allen_grid"]
+
+#: The fitted features: Allen's column name -> unit.
+FEATURES = {
+    "threshold_i_long_square": "pA",
+    "f_i_curve_slope": "spikes/s/pA",
+    "avg_isi": "ms",
+    "latency": "s",
+    "adaptation": "1",
+}
+#: Passive properties taken from Allen's table: column -> unit.
+PASSIVE = {"vrest": "mV", "ri": "MOhm", "tau": "ms"}
+
+
+class UnfittableCell(ValueError):
+    """A cell lacks what a fit needs (e.g. no rheobase or no passive properties)."""
+
+
+@dataclass(frozen=True)
+class CellTargets:
+    """Targets of one cell.
+
+    Attributes
+    ----------
+    specimen_id : int
+        Allen specimen id.
+    features : dict of str to float
+        `FEATURES` values in Allen's units; NaN where Allen has none (that term is left out).
+    vrest_mV, ri_MOhm, tau_ms : float
+        Allen's resting potential, input resistance and membrane time constant.
+    sweeps : pandas.DataFrame or None
+        Measured long squares if available: ``amplitude_pA`` and ``spike_count`` (spikes in
+        the 1 s step).
+    metadata : dict
+        Species, Cre line... carried into the results table.
+    """
+
+    specimen_id: int
+    features: Mapping[str, float]
+    vrest_mV: float
+    ri_MOhm: float
+    tau_ms: float
+    sweeps: pd.DataFrame | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def rheobase_pA(self) -> float:
+        """Allen's rheobase (``threshold_i_long_square``)."""
+        return float(self.features["threshold_i_long_square"])
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], sweeps: pd.DataFrame | None = None) -> CellTargets:
+        """Targets from a row of `analysis.allen_tables.load_cells`.
+
+        Parameters
+        ----------
+        row : mapping
+            The cell's row (features in Allen's units, checked by the table reader).
+        sweeps : pandas.DataFrame, optional
+            The cell's long squares (``amplitude_pA``, ``spike_count``).
+
+        Returns
+        -------
+        CellTargets
+            The targets.
+
+        Raises
+        ------
+        UnfittableCell
+            Without passive properties, a rheobase or at least one spiking feature.
+        """
+        specimen = int(row["specimen_id"])
+        passive = {name: float(row.get(name, math.nan)) for name in PASSIVE}
+        missing = [name for name, value in passive.items() if not math.isfinite(value)]
+        if missing:
+            raise UnfittableCell(f"specimen {specimen}: no {', '.join(missing)} in Allen's table")
+        if not passive["ri"] > 0 or not passive["tau"] > 0:
+            raise UnfittableCell(
+                f"specimen {specimen}: ri = {passive['ri']:g} MOhm and tau = {passive['tau']:g} "
+                "ms must be > 0"
+            )
+        features = {name: float(row.get(name, math.nan)) for name in FEATURES}
+        if not math.isfinite(features["threshold_i_long_square"]):
+            raise UnfittableCell(f"specimen {specimen}: no rheobase (threshold_i_long_square)")
+        if not features["threshold_i_long_square"] > 0:
+            raise UnfittableCell(
+                f"specimen {specimen}: rheobase {features['threshold_i_long_square']:g} pA is "
+                "not positive; the LIF models fire only for depolarising steps"
+            )
+        if sweeps is not None:
+            sweeps = _check_sweeps(sweeps, specimen)
+        metadata = {
+            k: row[k] for k in ("species", "cre_line", "dendrite_type", "layer", "area") if k in row
+        }
+        return cls(
+            specimen, features, passive["vrest"], passive["ri"], passive["tau"], sweeps, metadata
+        )
+
+    def protocol_amplitudes(self) -> np.ndarray:
+        """Amplitudes (pA) of the simulated long squares: the cell's own sweeps if known, else
+        Allen's grid around its rheobase (`allen_grid`)."""
+        if self.sweeps is not None:
+            return self.sweeps.amplitude_pA.to_numpy(dtype=float)
+        return allen_grid(self.rheobase_pA)
+
+
+def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
+    missing = {"amplitude_pA", "spike_count"} - set(sweeps.columns)
+    if missing:
+        raise UnfittableCell(f"specimen {specimen}: sweeps lack column(s) {sorted(missing)}")
+    sweeps = sweeps[["amplitude_pA", "spike_count"]].astype(float).reset_index(drop=True)
+    bad = ~np.isfinite(sweeps.to_numpy()).all(axis=1) | (sweeps.spike_count < 0)
+    if bad.any():
+        raise UnfittableCell(
+            f"specimen {specimen}: sweep {int(np.flatnonzero(bad)[0])} has a non-finite amplitude "
+            "or a negative spike count"
+        )
+    if not (sweeps.spike_count > 0).any():
+        raise UnfittableCell(f"specimen {specimen}: no sweep has a spike")
+    return sweeps
+
+
+def allen_grid(rheobase_pa: float) -> np.ndarray:
+    """Allen's long-square amplitudes around a rheobase (DOMAIN.md §3).
+
+    Steps run from -110 pA in 20 pA increments to rheobase + 160 pA, and rheobase is refined to
+    10 pA; the suprathreshold part and the refinement give: rheobase - 20, rheobase - 10,
+    rheobase, and every grid step above rheobase up to rheobase + 160. The hero sweep then falls
+    where Allen's did (rheobase + 40 or + 50 depending on the grid's parity).
+
+    Parameters
+    ----------
+    rheobase_pa : float
+        The cell's rheobase (pA).
+
+    Returns
+    -------
+    numpy.ndarray
+        11 amplitudes (pA), increasing.
+    """
+    grid = np.arange(-110.0, rheobase_pa + 160.0 + 1e-9, 20.0)
+    above = grid[grid > rheobase_pa + 1e-9][:8]
+    return np.concatenate([[rheobase_pa - 20.0, rheobase_pa - 10.0, rheobase_pa], above])

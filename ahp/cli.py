@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ahp import allen_summary_command, simulate_command
+from ahp import allen_summary_command, fit_command, simulate_command
 from ahp_models import ParameterError, StimulusError
 from ahp_models.backends.cuda import BackendUnavailable
 from ahp_models.backends.standalone import BuildError, SimulationError
 from ahp_models.quantities import QuantityError
 from analysis.allen_tables import AllenTableError
 from analysis.spike_trains import SpikeTrainError
+from fitting.batch import FitRunError
 
 __all__ = ["main"]
 
@@ -26,6 +27,7 @@ USER_ERRORS = (
     SimulationError,
     AllenTableError,
     SpikeTrainError,
+    FitRunError,
 )
 
 
@@ -51,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     allen_summary_command.add_arguments(summary)
     summary.set_defaults(handler=allen_summary_command.run)
+    fit = commands.add_parser(
+        "fit",
+        help="fit AHP neurons to Allen cells (resumable, parallel)",
+        description="Fit a selection of Allen cells; checkpoints every cell, resumes a killed "
+        "run, writes one results table.",
+    )
+    fit_command.add_arguments(fit)
+    fit.set_defaults(handler=fit_command.run)
     models = commands.add_parser(
         "models", help="list the catalogue's models and the variables they can record"
     )

@@ -25,7 +25,12 @@ from brian2.units.fundamentalunits import get_dimensions
 from ahp_models import CompiledSimulation, compile_simulator, long_square
 from ahp_models.parameters import ParameterSet
 from analysis.population_features import population_cell_features, population_sweep_features
-from fitting.objective import feature_errors, sweep_count_errors, total_cost
+from fitting.objective import (
+    feature_errors,
+    sweep_count_errors,
+    sweep_latency_errors,
+    total_cost,
+)
 from fitting.space import FitSpace, space_for
 from fitting.targets import FEATURES, CellTargets
 
@@ -127,8 +132,9 @@ class CellFit:
             row[f"model_{feature}"] = self.model_features.get(feature, np.nan)
             row[f"cell_{feature}"] = self.target_features.get(feature, np.nan)
             row[f"error_{feature}"] = self.errors.get(feature, np.nan)
-        if "sweeps" in self.errors:
-            row["error_sweep_counts"] = self.errors["sweeps"]
+        for term in ("sweeps", "latencies"):
+            if term in self.errors:
+                row[f"error_{term}"] = self.errors[term]
         row.update(
             {
                 "cost": self.cost,
@@ -244,6 +250,7 @@ class FitEngine:
         )
         cells = population_cell_features(sweeps, amplitudes.reshape(-1, self.n_amplitudes))
         counts = sweeps.spike_count.to_numpy().reshape(-1, self.n_amplitudes)
+        latencies = sweeps.latency_s.to_numpy().reshape(-1, self.n_amplitudes)
         for k, slot in enumerate(slots):
             if slot is None:
                 continue
@@ -253,6 +260,8 @@ class FitEngine:
             extra = {}
             if slot.targets.sweeps is not None:
                 extra["sweeps"] = sweep_count_errors(counts[rows], slot.targets)
+                if "latency_s" in slot.targets.sweeps:
+                    extra["latencies"] = sweep_latency_errors(latencies[rows], slot.targets)
             costs = total_cost(errors, extra)
             slot.strategy.tell(slot.pending, costs.tolist())
             slot.generations += 1

@@ -14,6 +14,8 @@ latency                   (model - cell) / (0.2 cell + 2 ms)    20 % (Allen's ti
 adaptation                (model - cell) / 0.01                 0.01 absolute
 per-sweep spike counts    RMS over sweeps of (model - cell) /   2 spikes or 10 %
                           max(2, 0.1 cell)
+per-sweep latencies       RMS over sweeps where both spike of   10 % or 1 ms
+                          (model - cell) / (0.1 cell + 1 ms)
 ========================  ====================================  ============================
 
 The cost is the sum of squared normalised errors over the features the cell has (Allen's NaN
@@ -30,7 +32,13 @@ import pandas as pd
 
 from fitting.targets import FEATURES, CellTargets
 
-__all__ = ["MISSING_PENALTY", "feature_errors", "sweep_count_errors", "total_cost"]
+__all__ = [
+    "MISSING_PENALTY",
+    "feature_errors",
+    "sweep_count_errors",
+    "sweep_latency_errors",
+    "total_cost",
+]
 
 MISSING_PENALTY = 10.0
 
@@ -89,6 +97,30 @@ def sweep_count_errors(model_counts: np.ndarray, targets: CellTargets) -> np.nda
     cell_counts = targets.sweeps.spike_count.to_numpy()
     scale = np.maximum(2.0, 0.1 * cell_counts)
     return np.sqrt(np.mean(((model_counts - cell_counts) / scale) ** 2, axis=1))
+
+
+def sweep_latency_errors(model_latency_s: np.ndarray, targets: CellTargets) -> np.ndarray:
+    """RMS normalised first-spike latency error over sweeps where cell and model both spike.
+
+    Parameters
+    ----------
+    model_latency_s : numpy.ndarray
+        Shape ``(n_candidates, n_sweeps)``: model latency (s), NaN where the model is silent.
+    targets : CellTargets
+        The cell (with a ``latency_s`` column in ``sweeps``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per candidate (0 if no sweep has both).
+    """
+    cell = targets.sweeps.latency_s.to_numpy()
+    scale = 0.1 * cell + 0.001
+    squared = ((model_latency_s - cell) / scale) ** 2
+    both = np.isfinite(squared)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(both.any(axis=1), np.nansum(squared, axis=1) / both.sum(axis=1), 0.0)
+    return np.sqrt(mean)
 
 
 def total_cost(errors: pd.DataFrame, extra: Mapping[str, np.ndarray] | None = None) -> np.ndarray:

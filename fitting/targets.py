@@ -47,8 +47,9 @@ class CellTargets:
     vrest_mV, ri_MOhm, tau_ms : float
         Allen's resting potential, input resistance and membrane time constant.
     sweeps : pandas.DataFrame or None
-        Measured long squares if available: ``amplitude_pA`` and ``spike_count`` (spikes in
-        the 1 s step).
+        Measured long squares if available: ``amplitude_pA``, ``spike_count`` (spikes in the
+        1 s step) and optionally ``latency_s`` (first spike after the step's onset, NaN for a
+        silent sweep).
     metadata : dict
         Species, Cre line... carried into the results table.
     """
@@ -126,8 +127,10 @@ def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
     missing = {"amplitude_pA", "spike_count"} - set(sweeps.columns)
     if missing:
         raise UnfittableCell(f"specimen {specimen}: sweeps lack column(s) {sorted(missing)}")
-    sweeps = sweeps[["amplitude_pA", "spike_count"]].astype(float).reset_index(drop=True)
-    bad = ~np.isfinite(sweeps.to_numpy()).all(axis=1) | (sweeps.spike_count < 0)
+    columns = ["amplitude_pA", "spike_count"] + (["latency_s"] if "latency_s" in sweeps else [])
+    sweeps = sweeps[columns].astype(float).reset_index(drop=True)
+    values = sweeps[["amplitude_pA", "spike_count"]].to_numpy()
+    bad = ~np.isfinite(values).all(axis=1) | (sweeps.spike_count < 0)
     if bad.any():
         raise UnfittableCell(
             f"specimen {specimen}: sweep {int(np.flatnonzero(bad)[0])} has a non-finite amplitude "
@@ -135,6 +138,15 @@ def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
         )
     if not (sweeps.spike_count > 0).any():
         raise UnfittableCell(f"specimen {specimen}: no sweep has a spike")
+    if "latency_s" in sweeps:
+        wrong = (sweeps.spike_count > 0) != np.isfinite(sweeps.latency_s)
+        wrong |= sweeps.latency_s < 0
+        if wrong.any():
+            raise UnfittableCell(
+                f"specimen {specimen}: sweep {int(np.flatnonzero(wrong)[0])} has "
+                f"latency_s={sweeps.latency_s.iloc[int(np.flatnonzero(wrong)[0])]!r}; it must be "
+                ">= 0 for spiking sweeps and NaN for silent ones"
+            )
     return sweeps
 
 

@@ -1,0 +1,112 @@
+"""`ahp fit`: fit AHP neurons to Allen cells, resumably, on local cores or a Dask cluster."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from analysis.allen_tables import load_cells, select
+from fitting.batch import FitRunError, fit_database
+from fitting.engine import FitSettings
+from fitting.space import FITTABLE_MODELS
+from fitting.sweep_tables import read_sweep_summaries
+
+__all__ = ["add_arguments", "run"]
+
+
+def _specimens(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected specimen ids, comma separated"
+        ) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``ahp fit``."""
+    data = parser.add_argument_group("cells")
+    data.add_argument(
+        "--allen",
+        type=Path,
+        required=True,
+        help="folder with allen_ephys_features.csv and the specimen table",
+    )
+    data.add_argument("--specimen", type=_specimens, help="specimen ids, comma separated")
+    data.add_argument("--species", choices=("mouse", "human"))
+    for name in ("cre-line", "dendrite-type", "layer", "area"):
+        data.add_argument(f"--{name}", help=f"only cells with this {name.replace('-', ' ')}")
+    data.add_argument("--limit", type=int, help="at most this many cells (after filtering)")
+    data.add_argument(
+        "--sweeps",
+        type=Path,
+        help="per-sweep summaries (osb_longsquare_sweeps.csv layout): fit the "
+        "whole f-I curve of the cells listed there",
+    )
+    fit = parser.add_argument_group("fit")
+    fit.add_argument("--model", choices=sorted(FITTABLE_MODELS), default="lif_ahp")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument(
+        "--generations",
+        type=int,
+        default=FitSettings.max_generations,
+        help="generations per CMA-ES run",
+    )
+    fit.add_argument("--popsize", type=int, default=FitSettings.popsize)
+    fit.add_argument("--restarts", type=int, default=FitSettings.max_restarts)
+    run_group = parser.add_argument_group("run")
+    run_group.add_argument("--out", type=Path, default=Path("fit_output"))
+    run_group.add_argument(
+        "--workers", type=int, default=0, help="local worker processes (0: this process)"
+    )
+    run_group.add_argument("--scheduler", help="address of a Dask scheduler")
+    run_group.add_argument("--format", choices=("csv", "parquet"), default="csv")
+
+
+def run(args: argparse.Namespace) -> Path:
+    """Run ``ahp fit``; return the results table's path."""
+    for name, value in (
+        ("--limit", args.limit),
+        ("--generations", args.generations),
+        ("--popsize", args.popsize),
+        ("--workers", args.workers + 1),
+        ("--restarts", args.restarts + 1),
+    ):
+        if value is not None and value < 1:
+            raise FitRunError(f"{name} {value}: must be at least 1 (workers and restarts: 0)")
+    cells = load_cells(args.allen)
+    cells = select(
+        cells,
+        species=args.species,
+        cre_line=args.cre_line,
+        dendrite_type=args.dendrite_type,
+        layer=args.layer,
+        area=args.area,
+    )
+    if args.specimen:
+        unknown = sorted(set(args.specimen) - set(cells.specimen_id))
+        if unknown:
+            raise FitRunError(f"--specimen {unknown}: not among the selected cells")
+        cells = cells[cells.specimen_id.isin(args.specimen)]
+    if args.limit:
+        cells = cells.head(args.limit)
+    sweeps = read_sweep_summaries(args.sweeps) if args.sweeps else None
+    if sweeps is not None and not args.specimen:
+        cells = cells[cells.specimen_id.isin(sweeps)]
+    settings = FitSettings(
+        model=args.model,
+        seed=args.seed,
+        max_generations=args.generations,
+        popsize=args.popsize,
+        max_restarts=args.restarts,
+    )
+    fit_database(
+        cells,
+        args.out,
+        settings,
+        sweeps=sweeps,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        output_format=args.format,
+    )
+    return args.out / f"fit_results.{args.format}"

@@ -26,9 +26,10 @@ from ahp_models import CompiledSimulation, compile_simulator, long_square
 from ahp_models.parameters import ParameterSet
 from analysis.population_features import population_cell_features, population_sweep_features
 from fitting.objective import (
+    SWEEP_TERMS,
     feature_errors,
     sweep_count_errors,
-    sweep_latency_errors,
+    sweep_term_errors,
     total_cost,
 )
 from fitting.space import FitSpace, space_for
@@ -77,6 +78,8 @@ class FitSettings:
         Cells fitted side by side in one population.
     dt_ms : float
         Simulation step.
+    fixed : tuple of (str, float)
+        Free parameters held at a value instead of searched (`fitting.space.space_for`).
     """
 
     model: str = "lif_ahp"
@@ -89,6 +92,7 @@ class FitSettings:
     seed: int = 0
     slots: int = 16
     dt_ms: float = 0.1
+    fixed: tuple[tuple[str, float], ...] = ()
 
     def cell_seed(self, specimen_id: int) -> int:
         """The CMA-ES seed of one cell (positive, stable across runs and machines)."""
@@ -132,9 +136,9 @@ class CellFit:
             row[f"model_{feature}"] = self.model_features.get(feature, np.nan)
             row[f"cell_{feature}"] = self.target_features.get(feature, np.nan)
             row[f"error_{feature}"] = self.errors.get(feature, np.nan)
-        for term in ("sweeps", "latencies"):
+        for term in ("spike_count", *SWEEP_TERMS):
             if term in self.errors:
-                row[f"error_{term}"] = self.errors[term]
+                row[f"error_sweep_{term}"] = self.errors[term]
         row.update(
             {
                 "cost": self.cost,
@@ -178,7 +182,7 @@ class FitEngine:
 
     def __init__(self, settings: FitSettings, n_amplitudes: int, directory: str | None = None):
         self.settings = settings
-        self.space: FitSpace = space_for(settings.model, settings.dt_ms)
+        self.space: FitSpace = space_for(settings.model, settings.dt_ms, dict(settings.fixed))
         self.n_amplitudes = int(n_amplitudes)
         self.per_slot = settings.popsize * self.n_amplitudes
         self.n_neurons = settings.slots * self.per_slot
@@ -250,7 +254,6 @@ class FitEngine:
         )
         cells = population_cell_features(sweeps, amplitudes.reshape(-1, self.n_amplitudes))
         counts = sweeps.spike_count.to_numpy().reshape(-1, self.n_amplitudes)
-        latencies = sweeps.latency_s.to_numpy().reshape(-1, self.n_amplitudes)
         for k, slot in enumerate(slots):
             if slot is None:
                 continue
@@ -259,9 +262,11 @@ class FitEngine:
             errors = feature_errors(features, slot.targets)
             extra = {}
             if slot.targets.sweeps is not None:
-                extra["sweeps"] = sweep_count_errors(counts[rows], slot.targets)
-                if "latency_s" in slot.targets.sweeps:
-                    extra["latencies"] = sweep_latency_errors(latencies[rows], slot.targets)
+                extra["spike_count"] = sweep_count_errors(counts[rows], slot.targets)
+                for column in SWEEP_TERMS:
+                    if column in slot.targets.sweeps:
+                        model_values = sweeps[column].to_numpy().reshape(-1, self.n_amplitudes)
+                        extra[column] = sweep_term_errors(column, model_values[rows], slot.targets)
             costs = total_cost(errors, extra)
             slot.strategy.tell(slot.pending, costs.tolist())
             slot.generations += 1

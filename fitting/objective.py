@@ -14,8 +14,9 @@ latency                   (model - cell) / (0.2 cell + 2 ms)    20 % (Allen's ti
 adaptation                (model - cell) / 0.01                 0.01 absolute
 per-sweep spike counts    RMS over sweeps of (model - cell) /   2 spikes or 10 %
                           max(2, 0.1 cell)
-per-sweep latencies       RMS over sweeps where both spike of   10 % or 1 ms
-                          (model - cell) / (0.1 cell + 1 ms)
+per-sweep latency,        RMS over sweeps where both have it    latency 10 % + 1 ms, ISIs
+first and mean ISI,       of (model - cell) / tolerance         5 %, adaptation index 0.01
+adaptation index          (`SWEEP_TERMS`; where measured)
 ========================  ====================================  ============================
 
 The cost is the sum of squared normalised errors over the features the cell has (Allen's NaN
@@ -34,9 +35,10 @@ from fitting.targets import FEATURES, CellTargets
 
 __all__ = [
     "MISSING_PENALTY",
+    "SWEEP_TERMS",
     "feature_errors",
     "sweep_count_errors",
-    "sweep_latency_errors",
+    "sweep_term_errors",
     "total_cost",
 ]
 
@@ -99,24 +101,40 @@ def sweep_count_errors(model_counts: np.ndarray, targets: CellTargets) -> np.nda
     return np.sqrt(np.mean(((model_counts - cell_counts) / scale) ** 2, axis=1))
 
 
-def sweep_latency_errors(model_latency_s: np.ndarray, targets: CellTargets) -> np.ndarray:
-    """RMS normalised first-spike latency error over sweeps where cell and model both spike.
+#: Optional per-sweep columns (`fitting.targets.SWEEP_COLUMNS`, named as in
+#: `analysis.population_features.population_sweep_features`) fitted where a cell has them:
+#: column -> (relative, absolute) tolerance.
+SWEEP_TERMS = {
+    "latency_s": (0.1, 0.001),
+    "first_isi_s": (0.05, 0.0),
+    "mean_isi_s": (0.05, 0.0),
+    "adaptation_index": (0.0, 0.01),
+}
+
+
+def sweep_term_errors(column: str, model_values: np.ndarray, targets: CellTargets) -> np.ndarray:
+    """RMS normalised error of one per-sweep feature over sweeps where cell and model have it.
 
     Parameters
     ----------
-    model_latency_s : numpy.ndarray
-        Shape ``(n_candidates, n_sweeps)``: model latency (s), NaN where the model is silent.
+    column : str
+        A `SWEEP_TERMS` column present in ``targets.sweeps``.
+    model_values : numpy.ndarray
+        Shape ``(n_candidates, n_sweeps)``: the model's values (NaN where undefined, e.g. a
+        silent sweep's latency or the adaptation index below 3 spikes).
     targets : CellTargets
-        The cell (with a ``latency_s`` column in ``sweeps``).
+        The cell.
 
     Returns
     -------
     numpy.ndarray
-        One value per candidate (0 if no sweep has both).
+        One value per candidate (0 if no sweep has both; the spike-count term then carries the
+        mismatch).
     """
-    cell = targets.sweeps.latency_s.to_numpy()
-    scale = 0.1 * cell + 0.001
-    squared = ((model_latency_s - cell) / scale) ** 2
+    relative, absolute = SWEEP_TERMS[column]
+    cell = targets.sweeps[column].to_numpy(dtype=float)
+    scale = relative * np.abs(cell) + absolute
+    squared = ((model_values - cell) / scale) ** 2
     both = np.isfinite(squared)
     with np.errstate(invalid="ignore"):
         mean = np.where(both.any(axis=1), np.nansum(squared, axis=1) / both.sum(axis=1), 0.0)

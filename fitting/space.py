@@ -10,6 +10,7 @@ so every candidate starts at the cell's rheobase; AHP increments are relative to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -79,13 +80,25 @@ class FitSpace:
         FreeParameter("t_ref_ms", 0.3, 50.0, True, 2.0),
     )
 
-    def __init__(self, dt_ms: float = 0.1) -> None:
+    def __init__(self, dt_ms: float = 0.1, fixed: Mapping[str, float] | None = None) -> None:
         self.dt_ms = float(dt_ms)
+        self.fixed = dict(fixed or {})
+        bounds = {p.name: p for p in self.common + self.ahp_parameters()}
+        for name, value in self.fixed.items():
+            if name not in bounds:
+                raise ValueError(
+                    f"cannot fix {name!r}: {self.model_name} searches {', '.join(bounds)}"
+                )
+            if not bounds[name].low <= value <= bounds[name].high:
+                raise ValueError(
+                    f"fixed {name} = {value!r} lies outside its range "
+                    f"[{bounds[name].low:g}, {bounds[name].high:g}]"
+                )
 
     @property
     def free(self) -> tuple[FreeParameter, ...]:
-        """All searched parameters, in the order of the optimiser's vector."""
-        return self.common + self.ahp_parameters()
+        """The searched parameters (all but the fixed ones), in the optimiser's vector order."""
+        return tuple(p for p in self.common + self.ahp_parameters() if p.name not in self.fixed)
 
     def ahp_parameters(self) -> tuple[FreeParameter, ...]:
         """The model's adaptation parameters."""
@@ -102,13 +115,16 @@ class FitSpace:
         """The starting point in the unit cube (``restart`` > 0: the restart points in turn)."""
         values = {p.name: p.initial for p in self.free}
         if restart and self.restart_points:
-            values.update(self.restart_points[(restart - 1) % len(self.restart_points)])
+            point = self.restart_points[(restart - 1) % len(self.restart_points)]
+            values.update({k: v for k, v in point.items() if k in values})
         return np.array([p.unit(values[p.name]) for p in self.free])
 
     def physical(self, unit_cube: np.ndarray) -> dict[str, np.ndarray]:
         """Physical values of candidates, shape ``(n_candidates, n_free)`` -> name: values."""
         unit_cube = np.atleast_2d(unit_cube)
-        return {p.name: p.physical(unit_cube[:, k]) for k, p in enumerate(self.free)}
+        values = {p.name: p.physical(unit_cube[:, k]) for k, p in enumerate(self.free)}
+        n_candidates = unit_cube.shape[0]
+        return values | {name: np.full(n_candidates, v) for name, v in self.fixed.items()}
 
     def membrane(self, values: dict[str, np.ndarray], targets: CellTargets) -> dict:
         """LIF membrane parameter values (quantities, one per candidate) of the candidates."""
@@ -200,8 +216,26 @@ class MultiAhpSpace(FitSpace):
 FITTABLE_MODELS = {space.model_name: space for space in (LifAhpSpace, MultiAhpSpace)}
 
 
-def space_for(model_name: str, dt_ms: float = 0.1) -> FitSpace:
-    """The fit space of a catalogue model name."""
+def space_for(
+    model_name: str, dt_ms: float = 0.1, fixed: Mapping[str, float] | None = None
+) -> FitSpace:
+    """The fit space of a catalogue model name, with some parameters held at given values.
+
+    Parameters
+    ----------
+    model_name : str
+        A `FITTABLE_MODELS` name.
+    dt_ms : float
+        Simulation step (the refractory period is rounded to it).
+    fixed : mapping, optional
+        Free-parameter name -> value held fixed (e.g. ``{"tau_m_scale": 1.0}`` to take Allen's
+        membrane time constant as measured).
+
+    Returns
+    -------
+    FitSpace
+        The space.
+    """
     if model_name not in FITTABLE_MODELS:
         raise ValueError(f"cannot fit model {model_name!r}; fittable: {', '.join(FITTABLE_MODELS)}")
-    return FITTABLE_MODELS[model_name](dt_ms)
+    return FITTABLE_MODELS[model_name](dt_ms, fixed)

@@ -17,7 +17,7 @@ from brian2 import ms, pA, second
 from ahp_models import long_square, model_for_params, simulate
 from ahp_models.parameters import ParameterSet
 from analysis.population_features import population_cell_features, population_sweep_features
-from fitting.targets import FEATURES, CellTargets, allen_grid
+from fitting.targets import FEATURES, SWEEP_COLUMNS, CellTargets, allen_grid
 
 __all__ = ["SyntheticCell", "record_cells"]
 
@@ -54,6 +54,7 @@ def record_cells(
     *,
     dt_ms: float = 0.1,
     metadata: list[dict] | None = None,
+    sweep_columns: tuple[str, ...] = tuple(SWEEP_COLUMNS),
 ) -> list[SyntheticCell]:
     """Record synthetic cells on Allen's protocol.
 
@@ -67,12 +68,15 @@ def record_cells(
         Simulation step.
     metadata : list of dict, optional
         Per-cell metadata (species, class...) for the targets.
+    sweep_columns : tuple of str
+        Per-sweep features recorded besides the spike count (`fitting.targets.SWEEP_COLUMNS`;
+        all by default, as an NWB recording gives them).
 
     Returns
     -------
     list of SyntheticCell
         The cells, with their measured features, passive properties (E_L, R, tau_m as Allen's
-        vrest, ri, tau) and per-sweep spike counts.
+        vrest, ri, tau) and per-sweep spike counts and ``sweep_columns``.
     """
     n_cells = params.n_neurons or 1
     specimen_ids = np.asarray(specimen_ids)
@@ -99,7 +103,10 @@ def record_cells(
             ri_MOhm=float(p["R"][k] / 1e6),
             tau_ms=float(p["tau_m"][k] * 1e3),
             sweeps=pd.DataFrame(
-                {"amplitude_pA": grids[k], "spike_count": sweeps.spike_count.to_numpy()[rows]}
+                {
+                    "amplitude_pA": grids[k],
+                    **{c: sweeps[c].to_numpy()[rows] for c in ("spike_count", *sweep_columns)},
+                }
             ),
             metadata=(metadata or [{}] * n_cells)[k],
         )

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FEATURES", "CellTargets", "UnfittableCell", "allen_grid"]
+__all__ = ["FEATURES", "SWEEP_COLUMNS", "CellTargets", "UnfittableCell", "allen_grid"]
 
 #: The fitted features: Allen's column name -> unit.
 FEATURES = {
@@ -48,8 +48,9 @@ class CellTargets:
         Allen's resting potential, input resistance and membrane time constant.
     sweeps : pandas.DataFrame or None
         Measured long squares if available: ``amplitude_pA``, ``spike_count`` (spikes in the
-        1 s step) and optionally ``latency_s`` (first spike after the step's onset, NaN for a
-        silent sweep).
+        1 s step) and optionally the `SWEEP_COLUMNS` (``latency_s`` after the step's onset,
+        first and mean ISI in s, adaptation index; NaN where undefined or unmeasured), each fitted
+        where given (`fitting.objective.SWEEP_TERMS`).
     metadata : dict
         Species, Cre line... carried into the results table.
     """
@@ -123,12 +124,23 @@ class CellTargets:
         return allen_grid(self.rheobase_pA)
 
 
+#: Optional per-sweep columns: name -> (spikes needed for a value, lowest, highest allowed).
+#: Times are in s within the 1 s step, so a value above 1 is a unit error (ms for s).
+SWEEP_COLUMNS = {
+    "latency_s": (1, 0.0, 1.0),
+    "first_isi_s": (2, 0.0, 1.0),
+    "mean_isi_s": (2, 0.0, 1.0),
+    "adaptation_index": (3, -1.0, 1.0),
+}
+
+
 def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
     missing = {"amplitude_pA", "spike_count"} - set(sweeps.columns)
     if missing:
         raise UnfittableCell(f"specimen {specimen}: sweeps lack column(s) {sorted(missing)}")
-    columns = ["amplitude_pA", "spike_count"] + (["latency_s"] if "latency_s" in sweeps else [])
-    sweeps = sweeps[columns].astype(float).reset_index(drop=True)
+    optional = [c for c in SWEEP_COLUMNS if c in sweeps.columns]
+    sweeps = sweeps[["amplitude_pA", "spike_count", *optional]].astype(float)
+    sweeps = sweeps.reset_index(drop=True)
     values = sweeps[["amplitude_pA", "spike_count"]].to_numpy()
     bad = ~np.isfinite(values).all(axis=1) | (sweeps.spike_count < 0)
     if bad.any():
@@ -138,14 +150,19 @@ def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
         )
     if not (sweeps.spike_count > 0).any():
         raise UnfittableCell(f"specimen {specimen}: no sweep has a spike")
-    if "latency_s" in sweeps:
-        wrong = (sweeps.spike_count > 0) != np.isfinite(sweeps.latency_s)
-        wrong |= sweeps.latency_s < 0
+    for column in optional:
+        needed, low, high = SWEEP_COLUMNS[column]
+        value = sweeps[column]
+        defined = value.notna()
+        wrong = (defined & (sweeps.spike_count < needed)) | ~np.isfinite(value) & defined
+        wrong |= (value < low) | (value > high)
         if wrong.any():
+            row = int(np.flatnonzero(wrong)[0])
             raise UnfittableCell(
-                f"specimen {specimen}: sweep {int(np.flatnonzero(wrong)[0])} has "
-                f"latency_s={sweeps.latency_s.iloc[int(np.flatnonzero(wrong)[0])]!r}; it must be "
-                ">= 0 for spiking sweeps and NaN for silent ones"
+                f"specimen {specimen}: sweep {row} has {column}={value.iloc[row]!r} with "
+                f"{sweeps.spike_count.iloc[row]:g} spikes; allowed: NaN, or with at least "
+                f"{needed} spike(s) a value in [{low:g}, {high:g}]"
+                + (" (times are in seconds, not ms)" if column != "adaptation_index" else "")
             )
     return sweeps
 

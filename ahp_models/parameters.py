@@ -364,6 +364,35 @@ class ParameterSet:
             },
         }
 
+    def to_row(self) -> dict[str, float]:
+        """Return one neuron's values as flat table columns, the unit in each name.
+
+        Per-current fields become one column per current (``tau_ahp_1_ms``, ``tau_ahp_2_ms``).
+
+        Returns
+        -------
+        dict of str to float
+            Column name (``V_th_mV``, ``b_ahp_pA``, ``t_ref_ms``) -> value in that unit.
+
+        Raises
+        ------
+        ParameterError
+            If the set holds values for several neurons.
+        """
+        if self.n_neurons not in (None, 1):
+            raise ParameterError(
+                f"{type(self).__name__} holds {self.n_neurons} neurons; to_row takes one"
+            )
+        row = {}
+        for name, spec in self.specs().items():
+            values = np.ravel(np.asarray(getattr(self, name) / spec.unit, dtype=float))
+            unit = "" if spec.unit_name == "1" else f"_{spec.unit_name.replace('/', '_per_')}"
+            if values.size == 1:
+                row[f"{name}{unit}"] = float(values[0])
+            else:
+                row.update({f"{name}_{k + 1}{unit}": float(v) for k, v in enumerate(values)})
+        return row
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Self:
         """Build a parameter set from `to_dict` output or a plain ``{name: quantity}`` mapping.

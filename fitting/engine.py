@@ -125,13 +125,7 @@ class CellFit:
             **self.metadata,
             "model": self.model,
         }
-        for name, spec in self.parameters.specs().items():
-            values = np.ravel(np.asarray(getattr(self.parameters, name) / spec.unit, dtype=float))
-            unit = "" if spec.unit_name == "1" else f"_{spec.unit_name.replace('/', '_per_')}"
-            if values.size == 1:
-                row[f"{name}{unit}"] = float(values[0])
-            else:
-                row.update({f"{name}_{k + 1}{unit}": float(v) for k, v in enumerate(values)})
+        row.update(self.parameters.to_row())
         for feature in FEATURES:
             row[f"model_{feature}"] = self.model_features.get(feature, np.nan)
             row[f"cell_{feature}"] = self.target_features.get(feature, np.nan)

@@ -8,18 +8,22 @@ analysis code as real cells. Fitting them back tests whether a fit recovers know
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from brian2 import ms, pA, second
+from brian2 import Mohm, ms, mV, pA, second
 
-from ahp_models import long_square, model_for_params, simulate
+from ahp_models import LifAhpParams, long_square, model_for_params, simulate
+from ahp_models.files import atomic_write_text
 from ahp_models.parameters import ParameterSet
+from analysis.allen_tables import FEATURE_FILE, SPECIMEN_FILE
 from analysis.population_features import population_cell_features, population_sweep_features
 from fitting.targets import FEATURES, SWEEP_COLUMNS, CellTargets, allen_grid
 
-__all__ = ["SyntheticCell", "record_cells"]
+__all__ = ["SyntheticCell", "draw_lif_ahp_cells", "record_cells", "write_allen_tables"]
 
 ONSET_S, WIDTH_S = 0.02, 1.0
 RHEOBASE_SEARCH_PA = np.arange(10.0, 1010.0, 10.0)
@@ -123,3 +127,91 @@ def _row(value, k: int, n_cells: int):
     if array.ndim == 0 or (array.ndim >= 1 and array.shape[0] != n_cells):
         return value
     return value[k]
+
+
+def draw_lif_ahp_cells(n_cells: int, seed: int) -> LifAhpParams:
+    """Draw LIF neurons with one AHP current whose ranges cover Allen's cortical cells.
+
+    Passive values follow Allen's mouse medians and spread (DOMAIN.md §3: tau 10-30 ms, ri
+    100-300 MOhm, rest -75 to -65 mV); thresholds lie 12-25 mV above rest, resets 5-15 mV below
+    threshold, refractory periods 1-4 ms. AHP time constants are log-uniform in 50-2000 ms and
+    increments uniform in 0-40 pA, which gives hero-sweep adaptation indices from about 0 to
+    0.3 (and a few cells too adapted for three spikes in the hero sweep, as in Allen's data).
+
+    Parameters
+    ----------
+    n_cells : int
+        Number of cells.
+    seed : int
+        Seed of the draw.
+
+    Returns
+    -------
+    LifAhpParams
+        One value per cell.
+    """
+    rng = np.random.default_rng(seed)
+    tau_ahp_ms = np.exp(rng.uniform(np.log(50.0), np.log(2000.0), n_cells))
+    rest_mv = rng.uniform(-75.0, -65.0, n_cells)
+    resistance_mohm = rng.uniform(100.0, 300.0, n_cells)
+    tau_m_ms = rng.uniform(10.0, 30.0, n_cells)
+    threshold_mv = rest_mv + rng.uniform(12.0, 25.0, n_cells)
+    reset_mv = threshold_mv - rng.uniform(5.0, 15.0, n_cells)
+    return LifAhpParams(
+        E_L=rest_mv * mV,
+        R=resistance_mohm * Mohm,
+        tau_m=tau_m_ms * ms,
+        V_th=threshold_mv * mV,
+        V_reset=reset_mv * mV,
+        t_ref=np.round(rng.uniform(1.0, 4.0, n_cells), 1) * ms,
+        tau_ahp=tau_ahp_ms * ms,
+        b_ahp=rng.uniform(0.0, 40.0, n_cells) * pA,
+    )
+
+
+def write_allen_tables(cells: list[SyntheticCell], folder: str | os.PathLike) -> Path:
+    """Write synthetic cells as Allen's two tables, so every Allen tool reads them.
+
+    The feature table has allensdk's column names and units; the specimen table marks the
+    cells as mouse, Cre line ``synthetic``. The cells' true parameters go to
+    ``true_parameters.csv`` beside them (`ParameterSet.to_row` columns), to compare fits with.
+
+    Parameters
+    ----------
+    cells : list of SyntheticCell
+        The cells (`record_cells`).
+    folder : str or os.PathLike
+        Output folder (created).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [c.targets.specimen_id for c in cells]
+    features = pd.DataFrame([c.targets.features for c in cells])
+    features["specimen_id"] = ids
+    features["vrest"] = [c.targets.vrest_mV for c in cells]
+    features["ri"] = [c.targets.ri_MOhm for c in cells]
+    features["tau"] = [c.targets.tau_ms for c in cells]
+    specimens = pd.DataFrame(
+        {
+            "specimen__id": ids,
+            "donor__species": "Mus musculus",
+            "structure__layer": "5",
+            "tag__dendrite_type": "spiny",
+            "line_name": "synthetic",
+            "structure_parent__acronym": "VISp",
+        }
+    )
+    truth = pd.DataFrame([c.parameters.to_row() for c in cells])
+    truth.insert(0, "specimen_id", ids)
+    for name, table in (
+        (FEATURE_FILE, features),
+        (SPECIMEN_FILE, specimens),
+        ("true_parameters.csv", truth),
+    ):
+        atomic_write_text(folder / name, table.to_csv(index=False))
+    return folder

@@ -159,7 +159,7 @@ def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
         if wrong.any():
             row = int(np.flatnonzero(wrong)[0])
             raise UnfittableCell(
-                f"specimen {specimen}: sweep {row} has {column}={value.iloc[row]!r} with "
+                f"specimen {specimen}: sweep {row} has {column}={float(value.iloc[row])!r} with "
                 f"{sweeps.spike_count.iloc[row]:g} spikes; allowed: NaN, or with at least "
                 f"{needed} spike(s) a value in [{low:g}, {high:g}]"
                 + (" (times are in seconds, not ms)" if column != "adaptation_index" else "")

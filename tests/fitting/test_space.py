@@ -1,0 +1,72 @@
+"""Fit spaces: bounds, the unit-cube mapping, fixed parameters and the rheobase construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from brian2 import Mohm, mV, pA
+
+from fitting.space import FreeParameter, LifAhpSpace, MultiAhpSpace, space_for
+from fitting.targets import CellTargets
+
+
+def _targets():
+    features = {
+        "threshold_i_long_square": 100.0,
+        "f_i_curve_slope": 0.2,
+        "avg_isi": 50.0,
+        "latency": 0.05,
+        "adaptation": 0.05,
+    }
+    return CellTargets(7, features, vrest_mV=-70.0, ri_MOhm=200.0, tau_ms=20.0)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_free_parameter_maps_the_unit_interval_onto_its_bounds(log):
+    parameter = FreeParameter("x", 2.0, 50.0, log, 10.0)
+    assert parameter.physical(np.array([0.0, 1.0])) == pytest.approx([2.0, 50.0])
+    assert parameter.physical(np.array([parameter.unit(10.0)]))[0] == pytest.approx(10.0)
+    middle = parameter.physical(np.array([0.5]))[0]
+    assert middle == pytest.approx(10.0 if log else 26.0)  # geometric vs arithmetic mean
+
+
+def test_candidates_sit_at_the_cells_rheobase_and_passive_values():
+    space = LifAhpSpace()
+    unit = np.stack([space.initial_unit(), space.initial_unit(1)])
+    params = space.parameters(unit, _targets())
+    # (V_th - E_L) / R = rheobase + offset (initial offset -5 pA)
+    rheobase = (params.V_th - params.E_L) / params.R
+    assert np.asarray(rheobase / pA) == pytest.approx([95.0, 95.0])
+    assert np.all(params.E_L == -70 * mV) and np.all(params.R == 200 * Mohm)
+    # b_ahp is relative to the rheobase: 0.1 and the first restart point's 0.3
+    assert np.asarray(params.b_ahp / pA) == pytest.approx([10.0, 30.0])
+
+
+def test_refractory_period_is_a_whole_number_of_steps():
+    space = LifAhpSpace(dt_ms=0.1)
+    unit = np.full((1, len(space.free)), 0.37)
+    t_ref_ms = space.membrane(space.physical(unit), _targets())["t_ref"] / 1e-3
+    assert float(t_ref_ms[0] * 10) == pytest.approx(round(float(t_ref_ms[0] * 10)))
+
+
+def test_fixed_parameters_leave_the_search_and_keep_their_value():
+    space = space_for("lif_ahp", fixed={"tau_m_scale": 1.0})
+    names = [p.name for p in space.free]
+    assert "tau_m_scale" not in names and len(names) == len(LifAhpSpace().free) - 1
+    params = space.parameters(np.full((3, len(names)), 0.8), _targets())
+    assert np.asarray(params.tau_m / 1e-3) == pytest.approx([20.0] * 3)
+
+
+def test_fixing_an_unknown_or_out_of_range_parameter_is_refused():
+    with pytest.raises(ValueError, match="cannot fix 'tau_fast_ms'"):
+        space_for("lif_ahp", fixed={"tau_fast_ms": 10.0})
+    with pytest.raises(ValueError, match=r"outside its range \[0.2, 5\]"):
+        space_for("lif_ahp", fixed={"tau_m_scale": 9.0})
+    with pytest.raises(ValueError, match="fittable: lif_ahp, lif_multi_ahp"):
+        space_for("glif3")
+
+
+def test_multi_ahp_candidates_have_one_value_per_current():
+    space = MultiAhpSpace()
+    params = space.parameters(np.full((4, len(space.free)), 0.5), _targets())
+    assert params.tau_ahp.shape == (4, 2) and params.b_ahp.shape == (4, 2)

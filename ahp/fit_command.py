@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     fit.add_argument("--popsize", type=int, default=FitSettings.popsize)
     fit.add_argument("--restarts", type=int, default=FitSettings.max_restarts)
+    fit.add_argument(
+        "--slots",
+        type=int,
+        default=FitSettings.slots,
+        help="cells fitted side by side in one compiled population per process",
+    )
     run_group = parser.add_argument_group("run")
     run_group.add_argument("--out", type=Path, default=Path("fit_output"))
     run_group.add_argument(
@@ -65,15 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> Path:
     """Run ``ahp fit``; return the results table's path."""
-    for name, value in (
-        ("--limit", args.limit),
-        ("--generations", args.generations),
-        ("--popsize", args.popsize),
-        ("--workers", args.workers + 1),
-        ("--restarts", args.restarts + 1),
+    for name, value, lowest in (
+        ("--limit", args.limit, 1),
+        ("--generations", args.generations, 1),
+        ("--popsize", args.popsize, 2),
+        ("--slots", args.slots, 1),
+        ("--workers", args.workers, 0),
+        ("--restarts", args.restarts, 0),
     ):
-        if value is not None and value < 1:
-            raise FitRunError(f"{name} {value}: must be at least 1 (workers and restarts: 0)")
+        if value is not None and value < lowest:
+            raise FitRunError(f"{name} {value}: must be at least {lowest}")
     cells = load_cells(args.allen)
     cells = select(
         cells,
@@ -99,6 +106,7 @@ def run(args: argparse.Namespace) -> Path:
         max_generations=args.generations,
         popsize=args.popsize,
         max_restarts=args.restarts,
+        slots=args.slots,
     )
     fit_database(
         cells,

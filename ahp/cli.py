@@ -6,14 +6,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ahp import allen_summary_command, fit_command, simulate_command
+from ahp import allen_summary_command, fetch_command, fit_command, simulate_command
 from ahp_models import ParameterError, StimulusError
 from ahp_models.backends.cuda import BackendUnavailable
 from ahp_models.backends.standalone import BuildError, SimulationError
 from ahp_models.quantities import QuantityError
 from analysis.allen_tables import AllenTableError
 from analysis.spike_trains import SpikeTrainError
+from fitting.allen_api import AllenApiError
 from fitting.batch import FitRunError
+from fitting.nwb import NwbError
 
 __all__ = ["main"]
 
@@ -28,6 +30,8 @@ USER_ERRORS = (
     AllenTableError,
     SpikeTrainError,
     FitRunError,
+    NwbError,
+    AllenApiError,
 )
 
 
@@ -61,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit_command.add_arguments(fit)
     fit.set_defaults(handler=fit_command.run)
+    fetch = commands.add_parser(
+        "fetch",
+        help="download the Allen Cell Types tables and NWB files into a local cache",
+        description="Fetch the specimen and feature tables (RMA API) and chosen cells' NWB "
+        "files; resumable, checked against sizes and a SHA-256 manifest, with an offline mode.",
+    )
+    fetch_command.add_arguments(fetch)
+    fetch.set_defaults(handler=fetch_command.run)
     models = commands.add_parser(
         "models", help="list the catalogue's models and the variables they can record"
     )

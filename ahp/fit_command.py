@@ -8,19 +8,29 @@ from pathlib import Path
 from analysis.allen_tables import load_cells, select
 from fitting.batch import FitRunError, fit_database
 from fitting.engine import FitSettings
+from fitting.nwb import read_nwb_folder
 from fitting.space import FITTABLE_MODELS
 from fitting.sweep_tables import read_sweep_summaries
 
 __all__ = ["add_arguments", "run"]
 
 
-def _specimens(text: str) -> list[int]:
+def specimen_ids(text: str) -> list[int]:
+    """Parse comma-separated specimen ids (an argparse type)."""
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected specimen ids, comma separated"
         ) from None
+
+
+def _nwb_sweeps(folder: Path) -> dict:
+    sweeps = read_nwb_folder(folder)
+    for specimen, table in sweeps.items():
+        for sweep, reason in table.attrs["skipped"].items():
+            print(f"fit: specimen {specimen}, long square sweep {sweep} left out: {reason}")
+    return sweeps
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,16 +42,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="folder with allen_ephys_features.csv and the specimen table",
     )
-    data.add_argument("--specimen", type=_specimens, help="specimen ids, comma separated")
+    data.add_argument("--specimen", type=specimen_ids, help="specimen ids, comma separated")
     data.add_argument("--species", choices=("mouse", "human"))
     for name in ("cre-line", "dendrite-type", "layer", "area"):
         data.add_argument(f"--{name}", help=f"only cells with this {name.replace('-', ' ')}")
     data.add_argument("--limit", type=int, help="at most this many cells (after filtering)")
-    data.add_argument(
+    per_sweep = data.add_mutually_exclusive_group()
+    per_sweep.add_argument(
         "--sweeps",
         type=Path,
         help="per-sweep summaries (osb_longsquare_sweeps.csv layout): fit the "
         "whole f-I curve of the cells listed there",
+    )
+    per_sweep.add_argument(
+        "--nwb",
+        type=Path,
+        help="folder of Allen NWB 1.x files (specimen_<id>/ephys.nwb, as `ahp fetch` writes): "
+        "fit the f-I curve, latencies, ISIs and adaptation of every long square they hold",
     )
     fit = parser.add_argument_group("fit")
     fit.add_argument("--model", choices=sorted(FITTABLE_MODELS), default="lif_ahp")
@@ -97,7 +114,11 @@ def run(args: argparse.Namespace) -> Path:
         cells = cells[cells.specimen_id.isin(args.specimen)]
     if args.limit:
         cells = cells.head(args.limit)
-    sweeps = read_sweep_summaries(args.sweeps) if args.sweeps else None
+    sweeps = None
+    if args.sweeps:
+        sweeps = read_sweep_summaries(args.sweeps)
+    elif args.nwb:
+        sweeps = _nwb_sweeps(args.nwb)
     if sweeps is not None and not args.specimen:
         cells = cells[cells.specimen_id.isin(sweeps)]
     settings = FitSettings(

@@ -53,6 +53,10 @@ SPECIMEN_COLUMNS = {
     "line_name": "cre_line",
     "structure_parent__acronym": "area",
 }
+#: Where `load_cells` looks, in this order: the toolkit's names (CSV, or the JSON records that
+#: `fitting.allen_api` caches), then allensdk ``CellTypesCache``'s own file names.
+FEATURE_FILES = (FEATURE_FILE, "allen_ephys_features.json", "ephys_features.csv")
+SPECIMEN_FILES = (SPECIMEN_FILE, "allen_cell_types_specimen_details.json", "cells.json")
 SPECIES = {"Mus musculus": "mouse", "Homo Sapiens": "human", "Homo sapiens": "human"}
 
 
@@ -150,13 +154,21 @@ def read_specimens(path: str | os.PathLike) -> pd.DataFrame:
     return table
 
 
+def _find(folder: Path, names: Sequence[str]) -> Path:
+    for name in names:
+        if (folder / name).is_file():
+            return folder / name
+    raise AllenTableError(f"{folder}: none of {list(names)} found")
+
+
 def load_cells(directory: str | os.PathLike) -> pd.DataFrame:
     """Join the feature and specimen tables of a folder on the specimen id.
 
     Parameters
     ----------
     directory : str or os.PathLike
-        Folder holding `FEATURE_FILE` and `SPECIMEN_FILE`.
+        Folder holding a feature table (`FEATURE_FILES`) and a specimen table
+        (`SPECIMEN_FILES`), CSV or JSON records.
 
     Returns
     -------
@@ -166,8 +178,8 @@ def load_cells(directory: str | os.PathLike) -> pd.DataFrame:
         in one table only.
     """
     folder = Path(directory)
-    features = read_ephys_features(folder / FEATURE_FILE)
-    specimens = read_specimens(folder / SPECIMEN_FILE)
+    features = read_ephys_features(_find(folder, FEATURE_FILES))
+    specimens = read_specimens(_find(folder, SPECIMEN_FILES))
     for name, table in (("features", features), ("specimens", specimens)):
         ids = pd.to_numeric(table.specimen_id, errors="coerce")
         if ids.isna().any() or (ids % 1 != 0).any():

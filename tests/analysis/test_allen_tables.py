@@ -167,5 +167,23 @@ def test_bad_specimen_tables(tmp_path):
     specimens.to_csv(tmp_path / SPECIMEN_FILE, index=False)
     with pytest.raises(AllenTableError, match=r"donor__species' holds \['Rattus norvegicus'\]"):
         read_specimens(tmp_path / SPECIMEN_FILE)
-    with pytest.raises(AllenTableError, match="no such file"):
+    with pytest.raises(AllenTableError, match=r"missing: none of \['allen_ephys_features.csv'"):
         load_cells(tmp_path / "missing")
+
+
+def test_json_records_and_allensdk_file_names_load_like_csv(tmp_path):
+    (tmp_path / "csv").mkdir()
+    features, specimens = write_tables(tmp_path / "csv")
+    expected = load_cells(tmp_path / "csv")
+    # what `fitting.allen_api` caches: the API's JSON records
+    cached = tmp_path / "cache"
+    cached.mkdir()
+    features.to_json(cached / "allen_ephys_features.json", orient="records")
+    specimens.to_json(cached / "allen_cell_types_specimen_details.json", orient="records")
+    pd.testing.assert_frame_equal(load_cells(cached), expected)
+    # allensdk CellTypesCache's names: ephys_features.csv and cells.json
+    sdk = tmp_path / "sdk"
+    sdk.mkdir()
+    features.to_csv(sdk / "ephys_features.csv", index=False)
+    specimens.to_json(sdk / "cells.json", orient="records")
+    pd.testing.assert_frame_equal(load_cells(sdk), expected)

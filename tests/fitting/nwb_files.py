@@ -1,0 +1,47 @@
+"""Small Allen NWB 1.x files for the tests, in allensdk's ``nwb_data_set`` layout."""
+
+from __future__ import annotations
+
+import numpy as np
+
+RATE_HZ = 50_000.0
+TEST_PULSE_S = (0.01, 0.02)  # -> index range of the experiment starts after it
+STEP_S = (1.02, 2.02)  # Allen's long square
+
+
+def spiking_trace(spike_times_s: np.ndarray, n_samples: int) -> np.ndarray:
+    """Membrane voltage (V): rest at -70 mV, each spike a 100 mV alpha-shaped transient that
+    starts at its time (0.3 ms rise), so Allen's threshold lies at the start."""
+    t_s = np.arange(n_samples) / RATE_HZ
+    v_mv = np.full(n_samples, -70.0)
+    for spike in spike_times_s:
+        x = np.clip((t_s - spike) / 3e-4, 0.0, None)
+        v_mv += 100.0 * x * np.exp(1.0 - x)
+    return v_mv * 1e-3
+
+
+def write_sweep(file, number, name, amplitude_pa, spikes_s, *, conversion=1.0, stated=None):
+    n_samples = int(2.5 * RATE_HZ)
+    t_s = np.arange(n_samples) / RATE_HZ
+    stimulus_a = np.zeros(n_samples)
+    stimulus_a[(t_s >= TEST_PULSE_S[0]) & (t_s < TEST_PULSE_S[1])] = 20e-12
+    stimulus_a[(t_s >= STEP_S[0] - 1e-9) & (t_s < STEP_S[1] - 1e-9)] = amplitude_pa * 1e-12
+    epoch = file.create_group(f"epochs/Sweep_{number}")
+    for part, data in (("stimulus", stimulus_a), ("response", spiking_trace(spikes_s, n_samples))):
+        series = epoch.create_group(f"{part}/timeseries")
+        dataset = series.create_dataset("data", data=(data / conversion).astype("float32"))
+        dataset.attrs["conversion"] = conversion
+        series.create_dataset("starting_time", data=0.0).attrs["rate"] = RATE_HZ
+        epoch[part].create_dataset("idx_start", data=0)
+        epoch[part].create_dataset("count", data=n_samples)
+    experiment = file.create_group(f"epochs/Experiment_{number}/stimulus")
+    first = int(0.05 * RATE_HZ)
+    experiment.create_dataset("idx_start", data=first)
+    experiment.create_dataset("count", data=n_samples - first)
+    presentation = file.create_group(f"stimulus/presentation/Sweep_{number}")
+    presentation.create_dataset("aibs_stimulus_name", data=name.encode())
+    stated = amplitude_pa if stated is None else stated
+    presentation.create_dataset("aibs_stimulus_amplitude_pa", data=stated)
+
+
+ADAPTING_S = STEP_S[0] + np.array([0.0312, 0.061, 0.1, 0.152, 0.221, 0.31, 0.42])

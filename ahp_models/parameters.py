@@ -9,6 +9,7 @@ hold one value per current, optionally per neuron too (shape ``(n_neurons, n_cur
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -119,6 +120,11 @@ def parameter(
 
 def _spec(f: dataclasses.Field) -> ParamSpec:
     return f.metadata["spec"]
+
+
+def _column_unit(unit_name: str) -> str:
+    """Unit suffix of a table column: ``_ms``, ``_pA``, ``_spikes_per_s``, none for 1."""
+    return "" if unit_name == "1" else f"_{unit_name.replace('/', '_per_')}"
 
 
 @dataclass(frozen=True)
@@ -386,12 +392,57 @@ class ParameterSet:
         row = {}
         for name, spec in self.specs().items():
             values = np.ravel(np.asarray(getattr(self, name) / spec.unit, dtype=float))
-            unit = "" if spec.unit_name == "1" else f"_{spec.unit_name.replace('/', '_per_')}"
+            unit = _column_unit(spec.unit_name)
             if values.size == 1:
                 row[f"{name}{unit}"] = float(values[0])
             else:
                 row.update({f"{name}_{k + 1}{unit}": float(v) for k, v in enumerate(values)})
         return row
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], *, source: str | None = None) -> Self:
+        """Build one neuron's set from `to_row` columns (e.g. a row of a fit results table).
+
+        Parameters
+        ----------
+        row : mapping
+            Column -> value in the unit the name gives; other columns are ignored.
+        source : str, optional
+            Where the row came from, named in error messages.
+
+        Returns
+        -------
+        ParameterSet
+            The validated set.
+        """
+        prefix = f"{source}: " if source else ""
+        values = {}
+        for name, spec in cls.specs().items():
+            unit = _column_unit(spec.unit_name)
+            if f"{name}{unit}" in row:
+                raw = [row[f"{name}{unit}"]]
+            else:
+                raw = list(
+                    itertools.takewhile(
+                        lambda v: v is not None,
+                        (row.get(f"{name}_{k}{unit}") for k in itertools.count(1)),
+                    )
+                )
+                if not raw:
+                    raise ParameterError(
+                        f"{prefix}no column {name}{unit} (or {name}_1{unit}, ...) for "
+                        f"{cls.__name__}"
+                    )
+            try:
+                numbers = np.asarray(raw, dtype=float)
+            except (TypeError, ValueError):
+                raise ParameterError(f"{prefix}{name}{unit}: {raw!r} is not a number") from None
+            single = f"{name}{unit}" in row
+            values[name] = (numbers[0] if single else numbers) * spec.unit
+        try:
+            return cls(**values)
+        except ParameterError as err:
+            raise ParameterError(f"{prefix}{err}") from None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> Self:

@@ -33,15 +33,13 @@ from fitting.objective import (
     total_cost,
 )
 from fitting.space import FitSpace, space_for
-from fitting.targets import FEATURES, CellTargets
+from fitting.targets import FEATURES, ONSET_S, WIDTH_S, CellTargets
 
 __all__ = ["CellFit", "FitEngine", "FitSettings"]
 
 #: Restarts of cells whose best cost is below this refine locally (smaller step, from the best).
 NEAR_MISS_COST = 20.0
 LOCAL_STEP = 0.3
-ONSET_S = 0.02  # a LIF at rest does nothing before the step: keep the pre-step short
-WIDTH_S = 1.0
 
 
 def _joined(values: list[Quantity], repeat: int) -> Quantity:

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from brian2 import Mohm, ms, mV, pA, second
+from brian2 import Mohm, ms, mV, pA
 
-from ahp_models import LifAhpParams, long_square, model_for_params, simulate
+from ahp_models import LifAhpParams
 from ahp_models.files import atomic_write_text
 from ahp_models.parameters import ParameterSet
 from analysis.allen_tables import FEATURE_FILE, SPECIMEN_FILE
-from analysis.population_features import population_cell_features, population_sweep_features
+from analysis.population_features import population_cell_features
+from fitting.evaluation import simulate_long_squares
 from fitting.targets import FEATURES, SWEEP_COLUMNS, CellTargets, allen_grid
 
 __all__ = ["SyntheticCell", "draw_lif_ahp_cells", "record_cells", "write_allen_tables"]
 
-ONSET_S, WIDTH_S = 0.02, 1.0
 RHEOBASE_SEARCH_PA = np.arange(10.0, 1010.0, 10.0)
 
 
@@ -35,21 +35,6 @@ class SyntheticCell:
 
     parameters: ParameterSet
     targets: CellTargets
-
-
-def _spike_counts(params: ParameterSet, amplitudes_pa: np.ndarray, dt_ms: float) -> pd.DataFrame:
-    """Simulate every (cell, amplitude) pair of a stacked parameter set; return sweep features."""
-    stimulus = long_square(
-        amplitudes_pa * pA,
-        onset=ONSET_S * second,
-        width=WIDTH_S * second,
-        duration=(ONSET_S + WIDTH_S) * second,
-        dt=dt_ms * ms,
-    )
-    result = simulate(model_for_params(params), params, stimulus, backend="cpp_standalone")
-    return population_sweep_features(
-        result.spike_neuron, result.spike_time_s, amplitudes_pa.size, ONSET_S, ONSET_S + WIDTH_S
-    )
 
 
 def record_cells(
@@ -87,14 +72,14 @@ def record_cells(
     repeat = RHEOBASE_SEARCH_PA.size
     # Allen's rheobase: the lowest 10 pA step with a spike in the 1 s window
     search = type(params).concatenate([params], repeat=repeat)
-    counts = _spike_counts(search, np.tile(RHEOBASE_SEARCH_PA, n_cells), dt_ms)
+    counts = simulate_long_squares(search, np.tile(RHEOBASE_SEARCH_PA, n_cells), dt_ms)
     spiking = counts.spike_count.to_numpy().reshape(n_cells, repeat) > 0
     if not spiking.any(axis=1).all():
         raise ValueError("a synthetic cell does not spike below 1 nA; choose other parameters")
     rheobases = RHEOBASE_SEARCH_PA[np.argmax(spiking, axis=1)]
     grids = np.stack([allen_grid(r) for r in rheobases])
     recorded = type(params).concatenate([params], repeat=grids.shape[1])
-    sweeps = _spike_counts(recorded, grids.ravel(), dt_ms)
+    sweeps = simulate_long_squares(recorded, grids.ravel(), dt_ms)
     cells = population_cell_features(sweeps, grids)
     p = params.si_arrays(n_cells)
     result = []

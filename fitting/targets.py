@@ -26,6 +26,9 @@ FEATURES = {
     "latency": "s",
     "adaptation": "1",
 }
+#: Allen's long square as simulated: a 1 s step; a LIF at rest does nothing before the step,
+#: so the pre-step stays short.
+ONSET_S, WIDTH_S = 0.02, 1.0
 #: Passive properties taken from Allen's table: column -> unit.
 PASSIVE = {"vrest": "mV", "ri": "MOhm", "tau": "ms"}
 

@@ -95,6 +95,24 @@ def test_json_round_trip_of_every_model(tmp_path, name):
     assert model_for_params(loaded) == model
 
 
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_table_row_round_trip_of_every_model(name):
+    params = get_model(name).default_params()
+    row = params.to_row()
+    loaded = type(params).from_row({**row, "specimen_id": 7, "cost": 0.5})  # others ignored
+    for field_name in params.specs():
+        assert np.allclose(
+            np.asarray(getattr(loaded, field_name)),
+            np.asarray(getattr(params, field_name)),
+            rtol=1e-15,
+            atol=0,
+        ), field_name
+    with pytest.raises(ParameterError, match=r"fits\.csv: no column"):
+        type(params).from_row(
+            {k: v for k, v in row.items() if k != next(iter(row))}, source="fits.csv"
+        )
+
+
 def test_malformed_json_file(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('{"model": "lif_ahp", "parameters": {"tau_m": "20 ms",}}')

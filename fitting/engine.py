@@ -40,6 +40,10 @@ __all__ = ["CellFit", "FitEngine", "FitSettings"]
 #: Restarts of cells whose best cost is below this refine locally (smaller step, from the best).
 NEAR_MISS_COST = 20.0
 LOCAL_STEP = 0.3
+#: A CMA-ES run whose best cost has not fallen by `STALL_IMPROVEMENT` (relative) for this many
+#: generations ends early: its generations are better spent on a restart elsewhere.
+STALL_GENERATIONS = 25
+STALL_IMPROVEMENT = 0.01
 
 
 def _joined(values: list[Quantity], repeat: int) -> Quantity:
@@ -152,6 +156,9 @@ class _Slot:
     generations: int = 0
     run_generations: int = 0
     restarts: int = 0
+    global_restarts: int = 0
+    run_best: float = np.inf
+    run_improved: int = 0
     best_cost: float = np.inf
     best_unit: np.ndarray | None = None
     best_features: dict[str, float] = field(default_factory=dict)
@@ -197,20 +204,21 @@ class FitEngine:
         )
 
     def _strategy(
-        self, targets: CellTargets, restart: int, start: np.ndarray | None = None
+        self, targets: CellTargets, run: int, start: np.ndarray | None = None, point: int = 0
     ) -> cma.CMAEvolutionStrategy:
-        """A CMA-ES run: from the space's start (or restart) point, or locally from ``start``."""
+        """CMA-ES run number ``run`` of a cell: locally from ``start``, else from the space's
+        start point (``point`` 0) or its restart point number ``point``."""
         options = {
             "bounds": [0.0, 1.0],
             "popsize": self.settings.popsize,
             "verbose": -9,
-            "seed": self.settings.cell_seed(targets.specimen_id) + restart,
+            "seed": self.settings.cell_seed(targets.specimen_id) + run,
             "tolfun": 1e-4,
         }
         if start is not None:
             return cma.CMAEvolutionStrategy(start, self.settings.sigma0 * LOCAL_STEP, options)
         return cma.CMAEvolutionStrategy(
-            self.space.initial_unit(restart), self.settings.sigma0, options
+            self.space.initial_unit(point), self.settings.sigma0, options
         )
 
     def _new_slot(self, targets: CellTargets) -> _Slot:
@@ -264,6 +272,8 @@ class FitEngine:
             slot.generations += 1
             slot.run_generations += 1
             best = int(np.argmin(costs))
+            if costs[best] < slot.run_best * (1.0 - STALL_IMPROVEMENT):
+                slot.run_best, slot.run_improved = float(costs[best]), slot.run_generations
             if costs[best] < slot.best_cost:
                 slot.best_cost = float(costs[best])
                 slot.best_unit = np.array(slot.pending[best])
@@ -278,6 +288,8 @@ class FitEngine:
         stop = slot.strategy.stop()
         if slot.run_generations >= self.settings.max_generations:
             reason = "max_generations"
+        elif slot.run_generations - slot.run_improved >= STALL_GENERATIONS:
+            reason = "stalled"
         elif stop:
             reason = "cma:" + ",".join(sorted(stop))
         else:
@@ -287,11 +299,17 @@ class FitEngine:
             and slot.restarts < self.settings.max_restarts
         ):
             slot.restarts += 1
-            slot.run_generations = 0
-            # a near miss is refined around its best point; a poor fit tries another region
+            slot.run_generations, slot.run_best, slot.run_improved = 0, np.inf, 0
+            # a near miss is refined around its best point; a poor fit tries another region,
+            # the space's restart points in turn
             local = slot.best_cost < NEAR_MISS_COST and slot.restarts % 2 == 1
-            start = slot.best_unit if local else None
-            slot.strategy = self._strategy(slot.targets, slot.restarts, start)
+            if local:
+                slot.strategy = self._strategy(slot.targets, slot.restarts, slot.best_unit)
+            else:
+                slot.global_restarts += 1
+                slot.strategy = self._strategy(
+                    slot.targets, slot.restarts, point=slot.global_restarts
+                )
             return None
         return reason if not slot.restarts else f"{reason} after {slot.restarts} restarts"
 

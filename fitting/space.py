@@ -154,11 +154,13 @@ class LifAhpSpace(FitSpace):
     """LIF with one AHP current: membrane plus ``tau_ahp`` and ``b_ahp``."""
 
     model_name = "lif_ahp"
-    # slow and strong adaptation, then fast and strong: the basins CMA-ES misses from the
-    # default start (measured on real cells with adaptation index > 0.2)
+    # slow and strong adaptation, fast and strong, then slow and weak: the basins CMA-ES misses
+    # from the default start (measured on real cells: adaptation index > 0.2, and small
+    # positive indices that a fast strong AHP fits with an index of 0)
     restart_points = (
         {"tau_ahp_ms": 1500.0, "b_ahp_per_rheobase": 0.3, "t_ref_ms": 2.0},
         {"tau_ahp_ms": 60.0, "b_ahp_per_rheobase": 0.8, "reset_depth_mV": 4.0},
+        {"tau_ahp_ms": 400.0, "b_ahp_per_rheobase": 0.05, "t_ref_ms": 1.0},
     )
 
     def ahp_parameters(self) -> tuple[FreeParameter, ...]:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.allen_tables import load_cells, select
 from fitting.batch import FitRunError, fit_database
 from fitting.engine import FitSettings
 from fitting.nwb import read_nwb_folder
+from fitting.report import write_fit_report
 from fitting.space import FITTABLE_MODELS
 from fitting.sweep_tables import read_sweep_summaries
 
@@ -80,6 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group = parser.add_argument_group("run")
     run_group.add_argument("--out", type=Path, default=Path("fit_output"))
     run_group.add_argument(
+        "--report-cells",
+        type=int,
+        default=6,
+        help="per-cell figures in the report (cells spread from best to worst cost)",
+    )
+    run_group.add_argument(
         "--workers", type=int, default=0, help="local worker processes (0: this process)"
     )
     run_group.add_argument("--scheduler", help="address of a Dask scheduler")
@@ -95,6 +104,7 @@ def run(args: argparse.Namespace) -> Path:
         ("--slots", args.slots, 1),
         ("--workers", args.workers, 0),
         ("--restarts", args.restarts, 0),
+        ("--report-cells", args.report_cells, 0),
     ):
         if value is not None and value < lowest:
             raise FitRunError(f"{name} {value}: must be at least {lowest}")
@@ -129,7 +139,7 @@ def run(args: argparse.Namespace) -> Path:
         max_restarts=args.restarts,
         slots=args.slots,
     )
-    fit_database(
+    results = fit_database(
         cells,
         args.out,
         settings,
@@ -138,4 +148,15 @@ def run(args: argparse.Namespace) -> Path:
         scheduler=args.scheduler,
         output_format=args.format,
     )
+    written = write_fit_report(
+        results, cells, args.out, sweeps=sweeps, cell_figures=args.report_cells
+    )
+    quality = pd.read_csv(written[0], index_col="species")
+    shown = ["n_cells", "n_fitted", *(c for c in quality.columns if c.startswith("frac_"))]
+    print(
+        "fit: fractions of cells within tolerance "
+        "(AI 0.02, slope and avg_isi 10 %, rheobase 10 pA):"
+    )
+    print(quality[shown].round(3).to_string())
+    print(f"fit: report ({len(written)} files) in {args.out / 'report'}")
     return args.out / f"fit_results.{args.format}"

@@ -32,6 +32,7 @@ from fitting.objective import (
     sweep_term_errors,
     total_cost,
 )
+from fitting.quality import features_within
 from fitting.space import FitSpace, space_for
 from fitting.targets import FEATURES, ONSET_S, WIDTH_S, CellTargets
 
@@ -42,7 +43,7 @@ NEAR_MISS_COST = 20.0
 LOCAL_STEP = 0.3
 #: A CMA-ES run whose best cost has not fallen by `STALL_IMPROVEMENT` (relative) for this many
 #: generations ends early: its generations are better spent on a restart elsewhere.
-STALL_GENERATIONS = 25
+STALL_GENERATIONS = 15
 STALL_IMPROVEMENT = 0.01
 
 
@@ -72,6 +73,10 @@ class FitSettings:
         (cost below `NEAR_MISS_COST`), else from the space's next restart point.
     max_restarts : int
         Restarts per cell.
+    extra_restarts : int
+        Further restarts, from the space's restart points with fresh seeds, for a cell whose
+        best fit still misses an acceptance tolerance (`fitting.quality.features_within`) after
+        ``max_restarts``.
     sigma0 : float
         Initial CMA-ES step in the unit cube.
     seed : int
@@ -90,6 +95,7 @@ class FitSettings:
     target_cost: float = 1.0
     restart_cost: float = 4.0
     max_restarts: int = 3
+    extra_restarts: int = 2
     sigma0: float = 0.25
     seed: int = 0
     slots: int = 16
@@ -294,15 +300,23 @@ class FitEngine:
             reason = "cma:" + ",".join(sorted(stop))
         else:
             return None
-        if (
+        regular = (
             slot.best_cost > self.settings.restart_cost
             and slot.restarts < self.settings.max_restarts
-        ):
+        )
+        extra = (
+            not regular
+            and self.settings.max_restarts
+            <= slot.restarts
+            < self.settings.max_restarts + self.settings.extra_restarts
+            and not features_within(slot.best_features, slot.targets.features)
+        )
+        if regular or extra:
             slot.restarts += 1
             slot.run_generations, slot.run_best, slot.run_improved = 0, np.inf, 0
             # a near miss is refined around its best point; a poor fit tries another region,
             # the space's restart points in turn
-            local = slot.best_cost < NEAR_MISS_COST and slot.restarts % 2 == 1
+            local = not extra and slot.best_cost < NEAR_MISS_COST and slot.restarts % 2 == 1
             if local:
                 slot.strategy = self._strategy(slot.targets, slot.restarts, slot.best_unit)
             else:

@@ -9,10 +9,12 @@ adaptation index), counts as a miss.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["CRITERIA", "fit_quality", "within_tolerance"]
+__all__ = ["CRITERIA", "features_within", "fit_quality", "within_tolerance"]
 
 #: feature -> (kind, tolerance): "abs" in the feature's unit, or "rel" as a fraction.
 CRITERIA = {
@@ -21,6 +23,30 @@ CRITERIA = {
     "avg_isi": ("rel", 0.10),
     "threshold_i_long_square": ("abs", 10.0),
 }
+
+
+def features_within(model: Mapping[str, float], cell: Mapping[str, float]) -> bool:
+    """Whether a model's features lie within every `CRITERIA` tolerance of a cell's.
+
+    Parameters
+    ----------
+    model, cell : mapping
+        Feature -> value; a feature the cell lacks (NaN or absent) is not judged, one the model
+        lacks where the cell has it is a miss.
+
+    Returns
+    -------
+    bool
+        True if every judged feature is within tolerance.
+    """
+    for feature, (kind, tolerance) in CRITERIA.items():
+        measured = float(cell.get(feature, np.nan))
+        if np.isnan(measured):
+            continue
+        limit = tolerance * abs(measured) if kind == "rel" else tolerance
+        if not abs(float(model.get(feature, np.nan)) - measured) <= limit:
+            return False
+    return True
 
 
 def within_tolerance(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:

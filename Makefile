@@ -52,8 +52,14 @@ format:
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+ALLEN ?= ../shared/data/allen
+
 bench: install
 	$(PY) bench/bench_simulation.py
+	@if [ -f $(ALLEN)/allen_ephys_features.csv ]; then \
+		$(PY) bench/bench_fitting.py --allen $(ALLEN) --out .cache/bench_fitting && \
+		$(PY) bench/osb_spike_counts.py --allen $(ALLEN) --out .cache/osb_spike_counts; \
+	else echo "no Allen tables in $(ALLEN): fitting benchmarks skipped (ALLEN=DIR to point at them)"; fi
 
 clean:
 	rm -rf $(VENV) $(CUDA_VENV) .cache $(DEMO_OUT) .pytest_cache .ruff_cache

@@ -158,7 +158,7 @@ def _find(folder: Path, names: Sequence[str]) -> Path:
     for name in names:
         if (folder / name).is_file():
             return folder / name
-    raise AllenTableError(f"{folder}: none of {list(names)} found")
+    raise AllenTableError(f"{folder}: no such file: none of {list(names)} found")
 
 
 def load_cells(directory: str | os.PathLike) -> pd.DataFrame:

@@ -44,6 +44,11 @@ def _ahp_columns(results: pd.DataFrame) -> list[str]:
     return [c for c in results.columns if c.startswith(("tau_ahp", "b_ahp"))]
 
 
+def _shown(value: float | None, spec: str) -> str:
+    """A table entry: the number, or "n/a" where a feature is undefined (NaN or missing)."""
+    return "n/a" if value is None or pd.isna(value) else format(float(value), spec)
+
+
 def plot_cell_fit(row: Mapping, targets: CellTargets, model_rates_hz: np.ndarray) -> Figure:
     """One cell's fit: f-I curves of model and cell, and the features side by side.
 
@@ -95,9 +100,9 @@ def plot_cell_fit(row: Mapping, targets: CellTargets, model_rates_hz: np.ndarray
             cells.append(
                 [
                     label,
-                    f"{row[f'cell_{feature}']:.4g}",
-                    f"{row[f'model_{feature}']:.4g}",
-                    f"{row[f'error_{feature}']:+.2f}",
+                    _shown(row.get(f"cell_{feature}"), ".4g"),
+                    _shown(row.get(f"model_{feature}"), ".4g"),
+                    _shown(row.get(f"error_{feature}"), "+.2f"),
                 ]
             )
         table.axis("off")

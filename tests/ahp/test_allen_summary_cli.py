@@ -35,7 +35,7 @@ def test_allen_summary_of_human_cells_only(allen_dir, tmp_path):
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
-        ([], "allen_ephys_features.csv: no such file"),
+        ([], "no such file: none of ['allen_ephys_features.csv'"),
         (["--by", ""], "--by '': give one or more of species"),
         (["--by", "genotype"], "give one or more of species"),
         (["--top", "0"], "--top 0: allowed: a whole number >= 1"),

@@ -167,7 +167,7 @@ def test_bad_specimen_tables(tmp_path):
     specimens.to_csv(tmp_path / SPECIMEN_FILE, index=False)
     with pytest.raises(AllenTableError, match=r"donor__species' holds \['Rattus norvegicus'\]"):
         read_specimens(tmp_path / SPECIMEN_FILE)
-    with pytest.raises(AllenTableError, match=r"missing: none of \['allen_ephys_features.csv'"):
+    with pytest.raises(AllenTableError, match=r"missing: no such file: none of \['allen_ephys"):
         load_cells(tmp_path / "missing")
 
 

@@ -28,12 +28,17 @@ def specimen_ids(text: str) -> list[int]:
         ) from None
 
 
-def _nwb_sweeps(folder: Path) -> dict:
-    sweeps = read_nwb_folder(folder)
+def _nwb_sweeps(folder: Path, specimens: list[int] | None) -> dict:
+    sweeps = read_nwb_folder(folder, specimens)
     for specimen, table in sweeps.items():
         for sweep, reason in table.attrs["skipped"].items():
             print(f"fit: specimen {specimen}, long square sweep {sweep} left out: {reason}")
-    return sweeps
+        if table.empty:
+            print(
+                f"fit: specimen {specimen}: no usable long square in its NWB file; fitted to "
+                "Allen's table alone"
+            )
+    return {specimen: table for specimen, table in sweeps.items() if not table.empty}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -122,15 +127,15 @@ def run(args: argparse.Namespace) -> Path:
         if unknown:
             raise FitRunError(f"--specimen {unknown}: not among the selected cells")
         cells = cells[cells.specimen_id.isin(args.specimen)]
-    if args.limit:
-        cells = cells.head(args.limit)
     sweeps = None
     if args.sweeps:
         sweeps = read_sweep_summaries(args.sweeps)
     elif args.nwb:
-        sweeps = _nwb_sweeps(args.nwb)
+        sweeps = _nwb_sweeps(args.nwb, args.specimen)
     if sweeps is not None and not args.specimen:
         cells = cells[cells.specimen_id.isin(sweeps)]
+    if args.limit:
+        cells = cells.head(args.limit)
     settings = FitSettings(
         model=args.model,
         seed=args.seed,

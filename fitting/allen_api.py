@@ -184,9 +184,14 @@ class AllenCache:
             )
         source = url()
         part = path.with_name(path.name + ".part")
+        validator = part.with_name(part.name + ".validator")
         self._download(source, part)
-        check(part)
-        os.replace(part, path)
+        try:
+            check(part)
+            os.replace(part, path)
+        finally:
+            if not part.exists():
+                validator.unlink(missing_ok=True)
         self._record(path, source)
         self._say(f"fetch: {path} ({path.stat().st_size} bytes) from {source}")
         return path
@@ -197,16 +202,24 @@ class AllenCache:
         return f"{self.api_url}{QUERY_PATH}?criteria={urllib.parse.quote(criteria, safe='')}"
 
     def _open(self, request: urllib.request.Request):
-        try:
-            return urllib.request.urlopen(request, timeout=self.timeout_s)
-        except urllib.error.HTTPError as err:
-            raise AllenApiError(f"{request.full_url}: HTTP {err.code} {err.reason}") from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-            reason = getattr(err, "reason", err)
-            raise AllenApiError(
-                f"cannot reach the Allen API at {request.full_url} ({reason}); check the "
-                "network, or use --offline with a cache that `ahp fetch` filled"
-            ) from None
+        """Open a request, trying again (with back-off) after network errors and HTTP 5xx."""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return urllib.request.urlopen(request, timeout=self.timeout_s)
+            except urllib.error.HTTPError as err:
+                if err.code == 416 or err.code < 500 or attempt == self.attempts:
+                    message = f"{request.full_url}: HTTP {err.code} {err.reason}"
+                    raise _HttpStatus(err.code, message) from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+                if attempt == self.attempts:
+                    reason = getattr(err, "reason", err)
+                    raise AllenApiError(
+                        f"cannot reach the Allen API at {request.full_url} ({reason}, "
+                        f"{attempt} attempt(s)); check the network, or use --offline with a "
+                        "cache that `ahp fetch` filled"
+                    ) from None
+            time.sleep(min(2.0 ** (attempt - 1), 10.0))
+        raise AssertionError("unreachable")
 
     def _json(self, url: str) -> dict:
         with self._open(urllib.request.Request(url)) as response:
@@ -249,12 +262,29 @@ class AllenCache:
                 time.sleep(min(2.0 ** (attempt - 1), 10.0))
 
     def _transfer(self, url: str, part: Path) -> None:
-        have = part.stat().st_size if part.exists() else 0
+        # resume only when the server can confirm the file is unchanged (If-Range)
+        validator_path = part.with_name(part.name + ".validator")
+        validator = validator_path.read_text() if validator_path.is_file() else ""
+        have = part.stat().st_size if part.exists() and validator else 0
         request = urllib.request.Request(url)
         if have:
             request.add_header("Range", f"bytes={have}-")
-        response = self._open(request)
+            request.add_header("If-Range", validator)
+        try:
+            response = self._open(request)
+        except _HttpStatus as err:
+            if err.code != 416:
+                raise AllenApiError(str(err)) from None
+            part.unlink(missing_ok=True)  # the range is unsatisfiable: fetch the whole file
+            validator_path.unlink(missing_ok=True)
+            raise _Interrupted("the server refused the resume range; starting over") from None
         with response:
+            if not (have and response.status == 206):
+                new = response.headers.get("ETag") or response.headers.get("Last-Modified")
+                if new:
+                    validator_path.write_text(new)
+                else:
+                    validator_path.unlink(missing_ok=True)
             if have and response.status == 206:
                 first = _range_start(response.headers.get("Content-Range", ""))
                 if first != have:
@@ -286,8 +316,9 @@ class AllenCache:
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             part.unlink()
             raise AllenApiError(f"the API's table answer is not JSON ({err})") from None
-        rows = answer.get("msg") if isinstance(answer, dict) else None
-        if answer.get("success") is not True or not isinstance(rows, list):
+        rows = answer.get("msg") if isinstance(answer, dict) else answer
+        failed = not isinstance(answer, dict) or answer.get("success") is not True
+        if failed or not isinstance(rows, list):
             part.unlink()
             raise AllenApiError(f"the API reports failure: {rows!r}")
         if answer.get("total_rows", len(rows)) != len(rows):
@@ -313,6 +344,14 @@ class AllenCache:
 
 class _Interrupted(Exception):
     """A transfer that stopped early; the next attempt resumes it."""
+
+
+class _HttpStatus(AllenApiError):
+    """An HTTP error status (kept apart so a refused resume range can start over)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _range_start(content_range: str) -> int | None:

@@ -60,7 +60,7 @@ def _counts(
     dt_ms: float,
     column: str,
 ) -> pd.DataFrame:
-    cells = [s for s in parameter_sets if s in sweeps]
+    cells = [s for s in parameter_sets if s in sweeps and len(sweeps[s])]
     if not cells:
         return pd.DataFrame(columns=["specimen_id", "sweep", "amplitude_pA", column])
     stacked = type(parameter_sets[cells[0]]).concatenate(

@@ -14,7 +14,8 @@ Each long square's step window and amplitude are read from its stimulus trace (t
 first to the last change of the stimulus after the test pulse), spikes are found with Allen's
 detector (`analysis.spike_detection`) and summarised with Allen's sweep definitions
 (`analysis.sweep_features`). A sweep that cannot be used (no step, recording shorter than the
-step, amplitude disagreeing with the file's metadata) is listed with its reason in the table's
+step, amplitude disagreeing with the file's metadata in every reading of its units, a response
+that is not in volts) is listed with its reason in the table's
 ``attrs["skipped"]``, never dropped silently; a file that is not readable HDF5 (a truncated
 download) raises `NwbError`.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import h5py
@@ -58,19 +60,21 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _scaled(series: h5py.Group, where: str) -> np.ndarray:
+def _raw(series: h5py.Group, where: str) -> tuple[np.ndarray, float]:
+    """The stored data and its ``conversion`` attribute (data x conversion = SI units)."""
     if "data" not in series:
         raise NwbError(f"{where}: no 'data' dataset")
     data = series["data"]
-    conversion = float(data.attrs.get("conversion", 1.0))
-    return np.asarray(data[()], dtype=float) * conversion
+    return np.asarray(data[()], dtype=float), float(data.attrs.get("conversion", 1.0))
 
 
-def _step_window(stimulus_a: np.ndarray, first: int, last: int) -> tuple[int, int] | None:
-    """Indexes of the step's first sample and of the first sample after it, or None."""
+def _step_window(stimulus_a: np.ndarray, first: int, last: int) -> tuple[int, int]:
+    """Indexes of the step's first sample and of the first sample after it."""
     changes = np.flatnonzero(np.diff(stimulus_a[first : last + 1]) != 0)
     if changes.size == 0:
-        return None
+        raise _Skip("no current step after the test pulse")
+    if changes.size < 2:
+        raise _Skip("the recording stops during the step (the step never ends)")
     return first + int(changes[0]) + 1, first + int(changes[-1]) + 1
 
 
@@ -84,18 +88,16 @@ def _sweep_row(file: h5py.File, number: int, path: Path) -> dict[str, float]:
     rate_hz = float(series["starting_time"].attrs["rate"])
     if not rate_hz > 0:
         raise NwbError(f"{where}: sampling rate {rate_hz!r} Hz; must be > 0")
-    stimulus_a = _scaled(series, f"{where}/stimulus")
-    response_v = _scaled(epoch["response/timeseries"], f"{where}/response")
+    stimulus_raw, stimulus_conversion = _raw(series, f"{where}/stimulus")
+    response_raw, response_conversion = _raw(epoch["response/timeseries"], f"{where}/response")
+    stimulus_a = stimulus_raw * stimulus_conversion
     experiment = file["epochs"].get(f"Experiment_{number}")
     if experiment is not None:
         first = int(experiment["stimulus/idx_start"][()])
         last = first + int(experiment["stimulus/count"][()]) - 1
     else:
         first, last = 0, stimulus_a.size - 1
-    window = _step_window(stimulus_a, first, min(last, stimulus_a.size - 1))
-    if window is None:
-        raise _Skip("no current step after the test pulse")
-    begin, after = window
+    begin, after = _step_window(stimulus_a, first, min(last, stimulus_a.size - 1))
     plateau_pa = stimulus_a[begin:after] * 1e12
     amplitude_pa = float(np.median(plateau_pa))
     if np.ptp(plateau_pa) > AMPLITUDE_TOLERANCE_PA:
@@ -103,12 +105,23 @@ def _sweep_row(file: h5py.File, number: int, path: Path) -> dict[str, float]:
             f"stimulus is not a square step (varies by {np.ptp(plateau_pa):.3g} pA between "
             f"samples {begin} and {after})"
         )
+    response_v = response_raw * response_conversion
     stated = _stated_amplitude(file, number)
     if stated is not None and abs(stated - amplitude_pa) > AMPLITUDE_TOLERANCE_PA:
-        raise NwbError(
-            f"{where}: the stimulus trace steps by {amplitude_pa:.6g} pA but "
-            f"aibs_stimulus_amplitude_pa is {stated:.6g} pA; check the data's 'conversion' "
-            "attribute (stimulus data times conversion must give amperes)"
+        # allensdk: files of early pipeline versions store SI units with a wrong 'conversion'
+        unconverted_pa = float(np.median(stimulus_raw[begin:after])) * 1e12
+        if abs(stated - unconverted_pa) > AMPLITUDE_TOLERANCE_PA:
+            raise _Skip(
+                f"the stimulus trace steps by {amplitude_pa:.6g} pA (data x conversion) or "
+                f"{unconverted_pa:.6g} pA (data) but aibs_stimulus_amplitude_pa is "
+                f"{stated:.6g} pA: the units of this sweep are unclear"
+            )
+        amplitude_pa, response_v = unconverted_pa, response_raw
+    resting_v = float(np.median(response_v[:begin])) if begin else float(response_v[0])
+    if not -0.2 < resting_v < 0.1:
+        raise _Skip(
+            f"the response before the step sits at {resting_v:.6g}, not a membrane potential "
+            "in volts (-0.2 to 0.1 V): check the response's 'conversion'"
         )
     if response_v.size <= after:
         raise _Skip(
@@ -207,7 +220,9 @@ def long_square_sweeps(path: str | os.PathLike) -> pd.DataFrame:
     return table
 
 
-def read_nwb_folder(folder: str | os.PathLike) -> dict[int, pd.DataFrame]:
+def read_nwb_folder(
+    folder: str | os.PathLike, specimens: Iterable[int] | None = None
+) -> dict[int, pd.DataFrame]:
     """Long-square tables of every cell in a folder of NWB files.
 
     Files are found in allensdk's cache layout, ``specimen_<id>/ephys.nwb``, or named
@@ -217,6 +232,8 @@ def read_nwb_folder(folder: str | os.PathLike) -> dict[int, pd.DataFrame]:
     ----------
     folder : str or os.PathLike
         The folder.
+    specimens : iterable of int, optional
+        Read only these cells' files (default: every file found).
 
     Returns
     -------
@@ -242,4 +259,7 @@ def read_nwb_folder(folder: str | os.PathLike) -> dict[int, pd.DataFrame]:
             f"{folder}: no NWB files; expected specimen_<id>/ephys.nwb (allensdk's cache "
             "layout, what `ahp fetch` writes) or <id>.nwb"
         )
+    if specimens is not None:
+        wanted = {int(s) for s in specimens}
+        found = {s: nwb for s, nwb in found.items() if s in wanted}
     return {specimen: long_square_sweeps(nwb) for specimen, nwb in sorted(found.items())}

@@ -67,10 +67,17 @@ def plot_cell_fit(row: Mapping, targets: CellTargets, model_rates_hz: np.ndarray
         The figure.
     """
     amplitudes = targets.protocol_amplitudes()
+    order = np.argsort(amplitudes, kind="stable")  # measured sweeps come in recording order
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(10.0, 3.8))
         curve, table = figure.subplots(1, 2, width_ratios=(1.1, 1.0))
-        curve.plot(amplitudes, model_rates_hz, "-", color="C0", label=f"model ({row['model']})")
+        curve.plot(
+            amplitudes[order],
+            np.asarray(model_rates_hz)[order],
+            "-",
+            color="C0",
+            label=f"model ({row['model']})",
+        )
         if targets.sweeps is not None:
             curve.plot(
                 amplitudes, targets.sweeps.spike_count, "o", color="black", label="cell (sweeps)"

@@ -103,6 +103,24 @@ def test_a_cell_with_nan_features_is_recorded_as_unfittable(allen_tables, tmp_pa
     assert (table.status == "fitted").sum() == 2
 
 
+def test_limit_counts_the_cells_that_have_sweeps(allen_tables, tmp_path):
+    features = pd.read_csv(allen_tables / "allen_ephys_features.csv")
+    later = features.specimen_id.iloc[1:]  # not the first cell of the table
+    sweeps = tmp_path / "sweeps.csv"
+    pd.DataFrame(
+        [
+            {"specimen_id": s, "source_dir": "data", "sweep": k, "amp_pA": a, "n_spikes": n}
+            for s in later
+            for k, (a, n) in enumerate([(-50.0, 0), (300.0, 8), (500.0, 20)])
+        ]
+    ).to_csv(sweeps, index=False)
+    out = tmp_path / "fit"
+    args = ["fit", "--allen", str(allen_tables), "--sweeps", str(sweeps), "--limit", "1"]
+    assert main([*args, "--out", str(out), *FAST, "--report-cells", "0"]) == 0
+    table = pd.read_csv(out / "fit_results.csv")
+    assert table.specimen_id.tolist() == [later.iloc[0]]
+
+
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [

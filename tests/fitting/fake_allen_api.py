@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import threading
@@ -70,9 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
             answer = self.server.queries.get(criteria, {"success": False, "msg": "bad query"})
             self._send(200, json.dumps(answer).encode(), {"Content-Type": "application/json"})
         elif url.path in self.server.files:
-            data, status, headers = self.server.files[url.path], 200, {}
+            data = self.server.files[url.path]
+            tag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
+            status, headers = 200, {"ETag": tag}
             wanted = self.headers.get("Range")
-            if wanted:
+            if wanted and self.headers.get("If-Range") == tag:  # else: the whole, current file
                 first = int(wanted.removeprefix("bytes=").rstrip("-"))
                 headers["Content-Range"] = f"bytes {first}-{len(data) - 1}/{len(data)}"
                 data, status = data[first:], 206

@@ -71,6 +71,18 @@ def test_an_interrupted_nwb_download_resumes_where_it_stopped(api, nwb_bytes, tm
     assert api.requests[-1] == (NWB_LINK, "bytes=5000-")
 
 
+def test_a_file_changed_on_the_server_is_not_resumed_but_fetched_whole(api, nwb_bytes, tmp_path):
+    api.cut_after[NWB_LINK] = 1000
+    with pytest.raises(AllenApiError, match="keeps 1000 bytes"):
+        _cache(api, tmp_path, attempts=1).nwb(11)
+    changed = nwb_bytes + b"\0" * 64  # a new version: its ETag differs
+    api.files[NWB_LINK] = changed
+    path = _cache(api, tmp_path, attempts=1).nwb(11)
+    assert api.requests[-1] == (NWB_LINK, "bytes=1000-")  # asked to resume, If-Range refused
+    assert path.read_bytes() == changed
+    assert not list(tmp_path.glob("specimen_11/*.part*"))
+
+
 def test_a_damaged_cached_file_is_fetched_again_or_reported_offline(api, nwb_bytes, tmp_path):
     path = _cache(api, tmp_path).nwb(11)
     path.write_bytes(nwb_bytes[:-10] + b"0123456789")  # same size, other content
@@ -108,5 +120,8 @@ def test_wrong_answers_are_refused(api, tmp_path):
         _cache(api, tmp_path).nwb(99)
     api.queries[FEATURE_CRITERIA] = answer(FEATURES, total=5)
     with pytest.raises(AllenApiError, match="sent 2 of 5 rows"):
+        _cache(api, tmp_path).tables()
+    api.queries[FEATURE_CRITERIA] = [1, 2]  # not the API's answer layout
+    with pytest.raises(AllenApiError, match=r"the API reports failure: \[1, 2\]"):
         _cache(api, tmp_path).tables()
     assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob("specimen_11/*"))

@@ -57,18 +57,39 @@ def test_a_truncated_file_is_a_clear_error(nwb_file, tmp_path):
         long_square_sweeps(truncated)
 
 
-def test_a_wrong_conversion_is_caught_by_the_stated_amplitude(tmp_path):
+def test_units_are_checked_against_the_stated_amplitude(tmp_path):
     path = tmp_path / "1.nwb"
     with h5py.File(path, "w") as file:
         write_sweep(file, 3, "Long Square", 0.19, ADAPTING_S, stated=190.0)  # stored in nA
-    with pytest.raises(NwbError, match=r"Sweep_3: the stimulus trace steps by 0\.19 pA.*190 pA"):
-        long_square_sweeps(path)
+        # early pipeline files: data in A and V, but a wrong 'conversion' (allensdk ignores it)
+        write_sweep(file, 5, "Long Square", 190.0, ADAPTING_S)
+        for part in ("stimulus", "response"):
+            file[f"epochs/Sweep_5/{part}/timeseries/data"].attrs["conversion"] = 1e-12
+    table = long_square_sweeps(path)
+    assert table.sweep.tolist() == [5]
+    assert table.amplitude_pA.iloc[0] == pytest.approx(190.0)
+    assert table.spike_count.iloc[0] == len(ADAPTING_S)
+    assert table.attrs["skipped"][3] == (
+        "the stimulus trace steps by 0.19 pA (data x conversion) or 0.19 pA (data) but "
+        "aibs_stimulus_amplitude_pa is 190 pA: the units of this sweep are unclear"
+    )
+
+
+def test_a_response_not_in_volts_is_refused(tmp_path):
+    path = tmp_path / "4.nwb"
+    with h5py.File(path, "w") as file:
+        write_sweep(file, 2, "Long Square", 150.0, ADAPTING_S)
+        file["epochs/Sweep_2/response/timeseries/data"].attrs["conversion"] = 1000.0  # mV
+    reason = long_square_sweeps(path).attrs["skipped"][2]
+    assert reason.startswith("the response before the step sits at -70,")
 
 
 def test_sweeps_that_cannot_be_used_are_listed_with_their_reason(tmp_path):
     path = tmp_path / "2.nwb"
     with h5py.File(path, "w") as file:
         write_sweep(file, 4, "Long Square", 0.0, np.array([]))  # no step
+        write_sweep(file, 8, "Long Square", 150.0, ADAPTING_S)
+        file["epochs/Experiment_8/stimulus/count"][()] = int(1.5 * RATE_HZ)  # stops mid-step
         write_sweep(file, 6, "Long Square", 150.0, ADAPTING_S)
         response = file["epochs/Sweep_6/response/timeseries"]
         data = response["data"][: int(1.5 * RATE_HZ)]
@@ -78,6 +99,7 @@ def test_sweeps_that_cannot_be_used_are_listed_with_their_reason(tmp_path):
     assert table.empty
     assert table.attrs["skipped"][4] == "no current step after the test pulse"
     assert "recording ends at 1.5 s, before the step ends at 2.02 s" in table.attrs["skipped"][6]
+    assert table.attrs["skipped"][8] == "the recording stops during the step (the step never ends)"
 
 
 def test_files_without_the_nwb1_layout_are_refused(tmp_path):

@@ -80,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--popsize", type=int, default=FitSettings.popsize)
     fit.add_argument("--restarts", type=int, default=FitSettings.max_restarts)
     fit.add_argument(
+        "--attempts",
+        type=int,
+        default=FitSettings.attempts,
+        help="independent attempts for cells still outside the acceptance tolerances",
+    )
+    fit.add_argument(
         "--slots",
         type=int,
         default=FitSettings.slots,
@@ -109,6 +115,7 @@ def run(args: argparse.Namespace) -> Path:
         ("--slots", args.slots, 1),
         ("--workers", args.workers, 0),
         ("--restarts", args.restarts, 0),
+        ("--attempts", args.attempts, 1),
         ("--report-cells", args.report_cells, 0),
     ):
         if value is not None and value < lowest:
@@ -142,6 +149,7 @@ def run(args: argparse.Namespace) -> Path:
         max_generations=args.generations,
         popsize=args.popsize,
         max_restarts=args.restarts,
+        attempts=args.attempts,
         slots=args.slots,
     )
     results = fit_database(

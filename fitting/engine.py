@@ -64,7 +64,7 @@ class FitSettings:
     popsize : int
         CMA-ES population per cell and generation.
     max_generations : int
-        Generation limit per CMA-ES run (a cell may run 1 + max_restarts of them).
+        Generation limit per CMA-ES run (an attempt may run 1 + max_restarts of them).
     target_cost : float
         A cell stops once its best cost falls below this (sum of squared normalised errors).
     restart_cost : float
@@ -72,11 +72,13 @@ class FitSettings:
         kept): alternately around its best point with a smaller step if it is a near miss
         (cost below `NEAR_MISS_COST`), else from the space's next restart point.
     max_restarts : int
-        Restarts per cell.
-    extra_restarts : int
-        Further restarts, from the space's restart points with fresh seeds, for a cell whose
-        best fit still misses an acceptance tolerance (`fitting.quality.features_within`) after
-        ``max_restarts``.
+        Restarts per attempt.
+    attempts : int
+        Independent attempts for a cell whose best fit still misses an acceptance tolerance
+        (`fitting.quality.features_within`): each starts again from the space's start point
+        with its own seeds and may restart ``max_restarts`` times (from other regions only);
+        the best fit over all attempts is kept. Fits of hard cells are that random: of the
+        cells one seed left outside the adaptation-index tolerance, another seed fixed about 40 %.
     sigma0 : float
         Initial CMA-ES step in the unit cube.
     seed : int
@@ -94,8 +96,8 @@ class FitSettings:
     max_generations: int = 60
     target_cost: float = 1.0
     restart_cost: float = 4.0
-    max_restarts: int = 3
-    extra_restarts: int = 2
+    max_restarts: int = 2
+    attempts: int = 2
     sigma0: float = 0.25
     seed: int = 0
     slots: int = 16
@@ -163,6 +165,8 @@ class _Slot:
     run_generations: int = 0
     restarts: int = 0
     global_restarts: int = 0
+    attempt: int = 1
+    attempt_start: int = 0
     run_best: float = np.inf
     run_improved: int = 0
     best_cost: float = np.inf
@@ -221,6 +225,9 @@ class FitEngine:
             "seed": self.settings.cell_seed(targets.specimen_id) + run,
             "tolfun": 1e-4,
         }
+        # cma samples from numpy's global generator by default, which the cells of a batch
+        # would share (a restart re-seeds it for all): each run gets its own generator
+        options["randn"] = np.random.RandomState(options["seed"]).randn
         if start is not None:
             return cma.CMAEvolutionStrategy(start, self.settings.sigma0 * LOCAL_STEP, options)
         return cma.CMAEvolutionStrategy(
@@ -300,23 +307,29 @@ class FitEngine:
             reason = "cma:" + ",".join(sorted(stop))
         else:
             return None
+        in_attempt = slot.restarts - slot.attempt_start
         regular = (
-            slot.best_cost > self.settings.restart_cost
-            and slot.restarts < self.settings.max_restarts
+            slot.best_cost > self.settings.restart_cost and in_attempt < self.settings.max_restarts
         )
-        extra = (
+        again = (
             not regular
-            and self.settings.max_restarts
-            <= slot.restarts
-            < self.settings.max_restarts + self.settings.extra_restarts
+            and slot.attempt < self.settings.attempts
             and not features_within(slot.best_features, slot.targets.features)
         )
-        if regular or extra:
+        if regular or again:
             slot.restarts += 1
             slot.run_generations, slot.run_best, slot.run_improved = 0, np.inf, 0
-            # a near miss is refined around its best point; a poor fit tries another region,
-            # the space's restart points in turn
-            local = not extra and slot.best_cost < NEAR_MISS_COST and slot.restarts % 2 == 1
+            if again:
+                slot.attempt, slot.attempt_start, slot.global_restarts = (
+                    slot.attempt + 1,
+                    slot.restarts,
+                    0,
+                )
+                slot.strategy = self._strategy(slot.targets, slot.restarts, point=0)
+                return None
+            # a near miss is refined around its best point (first attempt only: later attempts
+            # stay independent of it); a poor fit tries another region, the restart points in turn
+            local = slot.attempt == 1 and slot.best_cost < NEAR_MISS_COST and slot.restarts % 2 == 1
             if local:
                 slot.strategy = self._strategy(slot.targets, slot.restarts, slot.best_unit)
             else:
@@ -325,6 +338,8 @@ class FitEngine:
                     slot.targets, slot.restarts, point=slot.global_restarts
                 )
             return None
+        if slot.attempt > 1:
+            reason += f", attempt {slot.attempt}"
         return reason if not slot.restarts else f"{reason} after {slot.restarts} restarts"
 
     def _finish(self, slot: _Slot, reason: str) -> CellFit:

@@ -218,7 +218,7 @@ class AllenCache:
                         f"{attempt} attempt(s)); check the network, or use --offline with a "
                         "cache that `ahp fetch` filled"
                     ) from None
-            time.sleep(min(2.0 ** (attempt - 1), 10.0))
+            _back_off(attempt)
         raise AssertionError("unreachable")
 
     def _json(self, url: str) -> dict:
@@ -259,7 +259,7 @@ class AllenCache:
                         f"{part.stat().st_size if part.exists() else 0} bytes and the next run "
                         "resumes from there"
                     ) from None
-                time.sleep(min(2.0 ** (attempt - 1), 10.0))
+                _back_off(attempt)
 
     def _transfer(self, url: str, part: Path) -> None:
         # resume only when the server can confirm the file is unchanged (If-Range)
@@ -352,6 +352,11 @@ class _HttpStatus(AllenApiError):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+def _back_off(attempt: int) -> None:
+    """Wait before the next try: 1, 2, 4 ... s, at most 10 s."""
+    time.sleep(min(2.0 ** (attempt - 1), 10.0))
 
 
 def _range_start(content_range: str) -> int | None:

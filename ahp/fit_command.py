@@ -86,6 +86,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="independent attempts for cells still outside the acceptance tolerances",
     )
     fit.add_argument(
+        "--refit-model",
+        choices=[*sorted(FITTABLE_MODELS), "none"],
+        help="model that refits, from the first fit, the cells it leaves outside a tolerance "
+        f"(default: {FitSettings.fallback_model} unless that is --model; 'none': no refit)",
+    )
+    fit.add_argument(
+        "--refit-restarts",
+        type=int,
+        default=FitSettings.fallback_restarts,
+        help="CMA-ES restarts of a refit",
+    )
+    fit.add_argument(
         "--slots",
         type=int,
         default=FitSettings.slots,
@@ -106,6 +118,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--format", choices=("csv", "parquet"), default="csv")
 
 
+def _refit_model(args: argparse.Namespace) -> str | None:
+    if args.refit_model == "none":
+        return None
+    if args.refit_model is None:
+        default = FitSettings.fallback_model
+        return default if default != args.model else None
+    if args.refit_model == args.model:
+        raise FitRunError(f"--refit-model {args.refit_model}: the model fitted first (--model)")
+    return args.refit_model
+
+
 def run(args: argparse.Namespace) -> Path:
     """Run ``ahp fit``; return the results table's path."""
     for name, value, lowest in (
@@ -116,6 +139,7 @@ def run(args: argparse.Namespace) -> Path:
         ("--workers", args.workers, 0),
         ("--restarts", args.restarts, 0),
         ("--attempts", args.attempts, 1),
+        ("--refit-restarts", args.refit_restarts, 0),
         ("--report-cells", args.report_cells, 0),
     ):
         if value is not None and value < lowest:
@@ -151,6 +175,8 @@ def run(args: argparse.Namespace) -> Path:
         max_restarts=args.restarts,
         attempts=args.attempts,
         slots=args.slots,
+        fallback_model=_refit_model(args),
+        fallback_restarts=args.refit_restarts,
     )
     results = fit_database(
         cells,

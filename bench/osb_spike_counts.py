@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ahp_models import MODELS
 from analysis.allen_tables import load_cells
 from fitting.batch import fit_database
 from fitting.engine import FitSettings
@@ -51,8 +50,7 @@ def main() -> None:
     cells = cells[cells.specimen_id.isin(sweeps)]
     settings = FitSettings(model=args.model)
     results = fit_database(cells, args.out, settings, sweeps=sweeps, workers=args.workers)
-    params_class = MODELS[args.model]().params_class
-    ours = model_sweep_counts(results, sweeps, params_class, settings.dt_ms)
+    ours = model_sweep_counts(results, sweeps, settings.dt_ms)
     glif = glif3_sweep_counts(
         pd.read_csv(args.allen / "glif_teeter2018_params_summary.csv"), sweeps
     )

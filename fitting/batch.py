@@ -8,6 +8,11 @@ so a killed run never leaves a partial table and never loses or repeats a finish
 checkpoint records a fingerprint of the fit settings: resuming with different settings is an
 error instead of a silent mix.
 
+A cell whose first fit misses a tolerance is refitted with the fallback model
+(`fitting.pipeline`): its first fit waits in ``OUT/first_fits/<specimen_id>.json`` until the
+refit writes the cell's checkpoint, so a resumed run refits it without fitting it again. Refits
+are batched as first fits finish, to keep the fallback model's population full.
+
 Fits of different cells are independent (every cell has its own seed and its own rows of the
 population), so a resumed run gives exactly the numbers an uninterrupted one would.
 """
@@ -19,6 +24,7 @@ import hashlib
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,12 +33,14 @@ import numpy as np
 import pandas as pd
 
 from ahp_models.files import atomic_path, atomic_write_text
-from fitting.engine import CellFit, FitEngine, FitSettings
+from fitting.engine import FitEngine, FitSettings
+from fitting.pipeline import FirstFit, needs_refit, refit_cells
 from fitting.targets import CellTargets, UnfittableCell
 
 __all__ = ["FitRunError", "fit_database", "read_checkpoints", "settings_fingerprint"]
 
 CHECKPOINTS = "checkpoints"
+FIRST_FITS = "first_fits"
 RESULTS = "fit_results"
 
 
@@ -59,6 +67,24 @@ def _write_checkpoint(folder: Path, specimen_id: int, record: Mapping[str, Any])
     atomic_write_text(folder / f"{specimen_id}.json", text + "\n")
 
 
+def _read_records(folder: Path, fingerprint: str | None) -> pd.DataFrame:
+    """Every JSON record of a folder as a table, each checked for the settings fingerprint."""
+    rows = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:  # atomic writes make this a foreign file
+            raise FitRunError(f"{path}: not a checkpoint ({err.msg}); remove it") from None
+        if fingerprint is not None and record.get("settings") != fingerprint:
+            raise FitRunError(
+                f"{path} was written with other fit settings ({record.get('settings')} vs "
+                f"{fingerprint}); use a new output folder or the same settings"
+            )
+        rows.append(record)
+    table = pd.DataFrame(rows)
+    return table.sort_values("specimen_id").reset_index(drop=True) if rows else table
+
+
 def read_checkpoints(folder: str | os.PathLike, fingerprint: str | None = None) -> pd.DataFrame:
     """All checkpoints of an output folder as a table (one row per cell).
 
@@ -74,41 +100,65 @@ def read_checkpoints(folder: str | os.PathLike, fingerprint: str | None = None) 
     pandas.DataFrame
         One row per checkpoint, sorted by specimen id.
     """
-    rows = []
-    for path in sorted((Path(folder) / CHECKPOINTS).glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:  # atomic writes make this a foreign file
-            raise FitRunError(f"{path}: not a checkpoint ({err.msg}); remove it") from None
-        if fingerprint is not None and record.get("settings") != fingerprint:
-            raise FitRunError(
-                f"{path} was written with other fit settings ({record.get('settings')} vs "
-                f"{fingerprint}); use a new output folder or the same settings"
-            )
-        rows.append(record)
-    table = pd.DataFrame(rows)
-    return table.sort_values("specimen_id").reset_index(drop=True) if rows else table
+    return _read_records(Path(folder) / CHECKPOINTS, fingerprint)
 
 
 _engines: dict[tuple, FitEngine] = {}
 
 
-def _fit_chunk(cells: list[CellTargets], settings: FitSettings, folder: str, stamp: str) -> int:
-    """Fit cells in this process (a Dask worker or the caller) and checkpoint each one.
-
-    The compiled engine is kept per process, so a worker compiles once per amplitude count.
-    """
-    key = (settings, cells[0].protocol_amplitudes().size)
+def _engine(settings: FitSettings, n_amplitudes: int) -> FitEngine:
+    """This process's engine for these settings (a worker compiles each one once)."""
+    key = (settings, n_amplitudes)
     if key not in _engines:
-        _engines[key] = FitEngine(settings, key[1])
-    checkpoints = Path(folder)
-    for fit in _engines[key].fit(cells):
-        _write_checkpoint(checkpoints, fit.specimen_id, _fitted_record(fit, stamp))
-    return len(cells)
+        _engines[key] = FitEngine(settings, n_amplitudes)
+    return _engines[key]
 
 
-def _fitted_record(fit: CellFit, stamp: str) -> dict[str, Any]:
-    return {"status": "fitted", "reason": "", "settings": stamp, **fit.to_row()}
+def _fitted_record(row: Mapping[str, Any], stamp: str) -> dict[str, Any]:
+    status = {"status": "fitted", "reason": "", "settings": stamp}
+    return {**status, **row, **status}  # a first fit's row carries its own status
+
+
+def _fit_chunk(
+    cells: list[CellTargets], settings: FitSettings, folder: str, stamp: str
+) -> tuple[int, list[int]]:
+    """First fits of cells in this process (a Dask worker or the caller): checkpoint each cell
+    within tolerance, keep the others' first fits for their refit.
+
+    Returns
+    -------
+    tuple
+        Cells finished, and the specimen ids waiting for a refit.
+    """
+    out, waiting = Path(folder), []
+    engine = _engine(settings, cells[0].protocol_amplitudes().size)
+    for fit in engine.fit(cells):
+        if needs_refit(fit, settings):
+            record = {"status": "first_fit", "settings": stamp, **FirstFit.of(fit).to_record()}
+            _write_checkpoint(out / FIRST_FITS, fit.specimen_id, record)
+            waiting.append(fit.specimen_id)
+        else:
+            _write_checkpoint(
+                out / CHECKPOINTS, fit.specimen_id, _fitted_record(fit.to_row(), stamp)
+            )
+    return len(cells) - len(waiting), waiting
+
+
+def _refit_chunk(
+    cells: list[CellTargets], settings: FitSettings, folder: str, stamp: str
+) -> tuple[int, list[int]]:
+    """Refits (`fitting.pipeline.refit_cells`) of cells whose first fits wait in ``folder``."""
+    out = Path(folder)
+    first = {
+        cell.specimen_id: FirstFit.from_record(
+            json.loads((out / FIRST_FITS / f"{cell.specimen_id}.json").read_text("utf-8"))
+        )
+        for cell in cells
+    }
+    engine = _engine(settings.fallback_settings(), cells[0].protocol_amplitudes().size)
+    for row in refit_cells(engine, cells, first):
+        _write_checkpoint(out / CHECKPOINTS, row["specimen_id"], _fitted_record(row, stamp))
+    return len(cells), []
 
 
 def _chunks(cells: list[CellTargets], size: int) -> Iterable[list[CellTargets]]:
@@ -118,6 +168,26 @@ def _chunks(cells: list[CellTargets], size: int) -> Iterable[list[CellTargets]]:
     for group in by_length.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
+
+
+class _RefitQueue:
+    """Cells waiting for a refit, handed out in full chunks (the rest once asked to flush)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.waiting: dict[int, list[CellTargets]] = {}
+
+    def add(self, cells: Iterable[CellTargets]) -> None:
+        for cell in cells:
+            self.waiting.setdefault(cell.protocol_amplitudes().size, []).append(cell)
+
+    def take(self, flush: bool) -> list[list[CellTargets]]:
+        chunks = []
+        for group in self.waiting.values():
+            while len(group) >= self.size or (flush and group):
+                chunks.append(group[: self.size])
+                del group[: self.size]
+        return chunks
 
 
 def fit_database(
@@ -169,14 +239,16 @@ def fit_database(
     stamp = settings_fingerprint(settings)
     done = read_checkpoints(folder, stamp)
     finished = set(done.specimen_id.astype(int)) if len(done) else set()
+    waiting_ids = set(_read_records(folder / FIRST_FITS, stamp).get("specimen_id", [])) - finished
     pending: list[CellTargets] = []
+    waiting: list[CellTargets] = []
     skipped = 0
     for _, row in cells.iterrows():
         specimen = int(row["specimen_id"])
         if specimen in finished:
             continue
         try:
-            pending.append(CellTargets.from_row(row, (sweeps or {}).get(specimen)))
+            targets = CellTargets.from_row(row, (sweeps or {}).get(specimen))
         except UnfittableCell as reason:
             _write_checkpoint(
                 checkpoints,
@@ -190,30 +262,52 @@ def fit_database(
                 },
             )
             skipped += 1
-    total = len(pending)
+            continue
+        (waiting if specimen in waiting_ids else pending).append(targets)
+    total = len(pending) + len(waiting)
     say = progress or (lambda _line: None)
     say(
         f"fit: {len(finished)} cells already done in {folder}, {skipped} unfittable, "
-        f"{total} to fit ({settings.model}, seed {settings.seed})"
+        f"{total} to fit ({settings.model}, seed {settings.seed}"
+        + (f"; {len(waiting)} of them waiting for a refit" if waiting else "")
+        + ")"
     )
-    chunks = list(_chunks(pending, chunk_cells or 2 * settings.slots))
-    started, fitted = time.perf_counter(), 0
+    size = chunk_cells or 2 * settings.slots
+    chunks = list(_chunks(pending, size))
+    by_id = {cell.specimen_id: cell for cell in pending}
+    queue = _RefitQueue(size)
+    queue.add(waiting)
+    first_left = len(chunks)
+    started, fitted, refits = time.perf_counter(), 0, len(waiting)
 
-    def report(count: int) -> None:
-        nonlocal fitted
+    def handle(result: tuple[int, list[int]], first: bool) -> list[tuple[Callable, list]]:
+        """Count a finished task; return the refit tasks now due."""
+        nonlocal fitted, first_left, refits
+        count, to_refit = result
         fitted += count
+        refits += len(to_refit)
+        first_left -= first
+        queue.add(by_id[specimen] for specimen in to_refit)
         elapsed = time.perf_counter() - started
         rate = fitted / elapsed if elapsed else float("inf")
         eta = (total - fitted) / rate / 60 if rate else float("nan")
-        say(f"fit: {fitted}/{total} cells, {rate * 60:.1f} cells/min, ETA {eta:.1f} min")
+        say(
+            f"fit: {fitted}/{total} cells, {rate * 60:.1f} cells/min, ETA {eta:.1f} min "
+            f"({refits} refitted with {settings.fallback_model} or waiting)"
+        )
+        return [(_refit_chunk, chunk) for chunk in queue.take(flush=first_left == 0)]
 
-    if not chunks:
+    tasks = [(_fit_chunk, chunk) for chunk in chunks]
+    tasks += [(_refit_chunk, chunk) for chunk in queue.take(flush=first_left == 0)]
+    if not tasks:
         pass
     elif scheduler is None and workers == 0:
-        for chunk in chunks:
-            report(_fit_chunk(chunk, settings, str(checkpoints), stamp))
+        work = deque(tasks)
+        while work:
+            task, chunk = work.popleft()
+            work.extend(handle(task(chunk, settings, str(folder), stamp), task is _fit_chunk))
     else:
-        _run_distributed(chunks, settings, str(checkpoints), stamp, workers, scheduler, report)
+        _run_distributed(tasks, handle, settings, str(folder), stamp, workers, scheduler)
     table = read_checkpoints(folder, stamp)
     target = folder / f"{RESULTS}.{output_format}"
     with atomic_path(target) as temporary:
@@ -225,7 +319,7 @@ def fit_database(
     return table
 
 
-def _run_distributed(chunks, settings, checkpoints, stamp, workers, scheduler, report) -> None:
+def _run_distributed(tasks, handle, settings, folder, stamp, workers, scheduler) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -236,13 +330,20 @@ def _run_distributed(chunks, settings, checkpoints, stamp, workers, scheduler, r
         client = Client(cluster)
     else:
         client = Client(scheduler)
+
+    first_fits: set[str] = set()  # keys of the first-fit tasks
+
+    def submit(task, chunk):
+        future = client.submit(task, chunk, settings, folder, stamp, pure=False)
+        if task is _fit_chunk:
+            first_fits.add(future.key)
+        return future
+
     try:
-        futures = [
-            client.submit(_fit_chunk, chunk, settings, checkpoints, stamp, pure=False)
-            for chunk in chunks
-        ]
-        for future in as_completed(futures):
-            report(future.result())
+        running = as_completed([submit(task, chunk) for task, chunk in tasks])
+        for future in running:
+            for task, chunk in handle(future.result(), future.key in first_fits):
+                running.add(submit(task, chunk))
     finally:
         client.close()
         if cluster is not None:

@@ -10,15 +10,15 @@ generation limit), its slot takes the next cell, so the compiled population stay
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import cma
 import numpy as np
-import pandas as pd
 from brian2 import Quantity, ms, pA, second
 from brian2.units.fundamentalunits import get_dimensions
 
@@ -33,7 +33,7 @@ from fitting.objective import (
     total_cost,
 )
 from fitting.quality import features_within
-from fitting.space import FitSpace, space_for
+from fitting.space import FITTABLE_MODELS, FitSpace, space_for
 from fitting.targets import FEATURES, ONSET_S, WIDTH_S, CellTargets
 
 __all__ = ["CellFit", "FitEngine", "FitSettings"]
@@ -41,6 +41,8 @@ __all__ = ["CellFit", "FitEngine", "FitSettings"]
 #: Restarts of cells whose best cost is below this refine locally (smaller step, from the best).
 NEAR_MISS_COST = 20.0
 LOCAL_STEP = 0.3
+#: Step (relative to ``sigma0``) of a run warm-started from another model's fit.
+WARM_STEP = 0.5
 #: A CMA-ES run whose best cost has not fallen by `STALL_IMPROVEMENT` (relative) for this many
 #: generations ends early: its generations are better spent on a restart elsewhere.
 STALL_GENERATIONS = 15
@@ -89,6 +91,12 @@ class FitSettings:
         Simulation step.
     fixed : tuple of (str, float)
         Free parameters held at a value instead of searched (`fitting.space.space_for`).
+    fallback_model : str or None
+        A richer fittable model that refits, warm-started from the first fit, each cell whose
+        best fit misses an acceptance tolerance; the better of the two fits is kept
+        (`fitting.pipeline`). None: no refit.
+    fallback_restarts : int
+        Restarts of the refit.
     """
 
     model: str = "lif_ahp"
@@ -97,12 +105,38 @@ class FitSettings:
     target_cost: float = 1.0
     restart_cost: float = 4.0
     max_restarts: int = 2
-    attempts: int = 2
+    attempts: int = 1
     sigma0: float = 0.25
     seed: int = 0
     slots: int = 16
     dt_ms: float = 0.1
     fixed: tuple[tuple[str, float], ...] = ()
+    fallback_model: str | None = "lif_multi_ahp"
+    fallback_restarts: int = 2
+
+    def __post_init__(self) -> None:
+        for name in (self.model, self.fallback_model):
+            if name is not None and name not in FITTABLE_MODELS:
+                raise ValueError(
+                    f"cannot fit model {name!r}; fittable: {', '.join(FITTABLE_MODELS)}"
+                )
+        if self.fallback_model == self.model:
+            raise ValueError(f"fallback_model {self.fallback_model!r} is the fitted model")
+
+    def fallback_settings(self) -> FitSettings | None:
+        """The settings of the refit with `fallback_model` (None without one): one attempt,
+        `fallback_restarts` restarts, the held parameters that model also searches."""
+        if self.fallback_model is None:
+            return None
+        searched = {p.name for p in FITTABLE_MODELS[self.fallback_model]().free}
+        return dataclasses.replace(
+            self,
+            model=self.fallback_model,
+            attempts=1,
+            max_restarts=self.fallback_restarts,
+            fixed=tuple((name, value) for name, value in self.fixed if name in searched),
+            fallback_model=None,
+        )
 
     def cell_seed(self, specimen_id: int) -> int:
         """The CMA-ES seed of one cell (positive, stable across runs and machines)."""
@@ -174,6 +208,10 @@ class _Slot:
     best_features: dict[str, float] = field(default_factory=dict)
     best_errors: dict[str, float] = field(default_factory=dict)
     pending: list[np.ndarray] | None = None
+    #: A point the next generation evaluates as it is, in place of one sampled candidate (a
+    #: warm start, so that the fit never ends worse than it; CMA-ES's own injection moves
+    #: points near the bounds).
+    probe: np.ndarray | None = None
 
 
 class FitEngine:
@@ -214,10 +252,15 @@ class FitEngine:
         )
 
     def _strategy(
-        self, targets: CellTargets, run: int, start: np.ndarray | None = None, point: int = 0
+        self,
+        targets: CellTargets,
+        run: int,
+        start: np.ndarray | None = None,
+        point: int = 0,
+        step: float = LOCAL_STEP,
     ) -> cma.CMAEvolutionStrategy:
-        """CMA-ES run number ``run`` of a cell: locally from ``start``, else from the space's
-        start point (``point`` 0) or its restart point number ``point``."""
+        """CMA-ES run number ``run`` of a cell: from ``start`` with ``step`` x ``sigma0``, else
+        from the space's start point (``point`` 0) or its restart point number ``point``."""
         options = {
             "bounds": [0.0, 1.0],
             "popsize": self.settings.popsize,
@@ -229,19 +272,20 @@ class FitEngine:
         # would share (a restart re-seeds it for all): each run gets its own generator
         options["randn"] = np.random.RandomState(options["seed"]).randn
         if start is not None:
-            return cma.CMAEvolutionStrategy(start, self.settings.sigma0 * LOCAL_STEP, options)
+            return cma.CMAEvolutionStrategy(start, self.settings.sigma0 * step, options)
         return cma.CMAEvolutionStrategy(
             self.space.initial_unit(point), self.settings.sigma0, options
         )
 
-    def _new_slot(self, targets: CellTargets) -> _Slot:
+    def _new_slot(self, targets: CellTargets, start: np.ndarray | None = None) -> _Slot:
         amplitudes = targets.protocol_amplitudes()
         if amplitudes.size != self.n_amplitudes:
             raise ValueError(
                 f"specimen {targets.specimen_id}: {amplitudes.size} amplitudes, this engine "
                 f"simulates {self.n_amplitudes}"
             )
-        return _Slot(targets, self._strategy(targets, 0), time.perf_counter())
+        strategy = self._strategy(targets, 0, start, step=WARM_STEP)
+        return _Slot(targets, strategy, time.perf_counter(), probe=start)
 
     def _evaluate(self, slots: list[_Slot | None]) -> None:
         """Ask every active slot for candidates, simulate them all, tell the costs."""
@@ -251,6 +295,8 @@ class FitEngine:
             source = slot if slot is not None else active[0]  # idle slots repeat an active one
             if slot is not None:
                 slot.pending = slot.strategy.ask()
+                if slot.probe is not None:
+                    slot.pending[0], slot.probe = np.array(slot.probe, dtype=float), None
             parts.append(self.space.values(np.array(source.pending), source.targets))
             amplitudes.append(np.tile(source.targets.protocol_amplitudes(), self.settings.popsize))
         # one validated parameter set for the whole population, each candidate once per amplitude
@@ -362,13 +408,18 @@ class FitEngine:
             metadata=dict(slot.targets.metadata),
         )
 
-    def fit(self, cells: Iterable[CellTargets]) -> Iterator[CellFit]:
+    def fit(
+        self, cells: Iterable[CellTargets], starts: Mapping[int, np.ndarray] | None = None
+    ) -> Iterator[CellFit]:
         """Fit cells, yielding each result as soon as its cell stops.
 
         Parameters
         ----------
         cells : iterable of CellTargets
             The cells (all with this engine's number of amplitudes).
+        starts : mapping, optional
+            Specimen id -> unit-cube point where that cell's first CMA-ES run starts (a warm
+            start, `fitting.space.FitSpace.start_from`), instead of the space's start point.
 
         Yields
         ------
@@ -384,7 +435,9 @@ class FitEngine:
             for k in range(len(slots)):
                 if slots[k] is None and not exhausted:
                     try:
-                        slots[k] = self._new_slot(next(queue))
+                        cell = next(queue)
+                        start = (starts or {}).get(cell.specimen_id)
+                        slots[k] = self._new_slot(cell, start)
                     except StopIteration:
                         exhausted = True
 
@@ -403,40 +456,3 @@ class FitEngine:
     def close(self) -> None:
         """Remove the compiled project."""
         self.simulation.close()
-
-
-def fit_cells(
-    cells: Iterable[CellTargets],
-    settings: FitSettings = FitSettings(),
-    on_result: Callable[[CellFit], None] | None = None,
-) -> pd.DataFrame:
-    """Fit cells (grouped by their number of protocol amplitudes) and return the results table.
-
-    Parameters
-    ----------
-    cells : iterable of CellTargets
-        The cells.
-    settings : FitSettings
-        How to fit.
-    on_result : callable, optional
-        Called with each `CellFit` as it finishes (e.g. to checkpoint it).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per cell (`CellFit.to_row`).
-    """
-    groups: dict[int, list[CellTargets]] = {}
-    for cell in cells:
-        groups.setdefault(cell.protocol_amplitudes().size, []).append(cell)
-    rows = []
-    for n_amplitudes, members in groups.items():
-        engine = FitEngine(settings, n_amplitudes)
-        try:
-            for fit in engine.fit(members):
-                if on_result is not None:
-                    on_result(fit)
-                rows.append(fit.to_row())
-        finally:
-            engine.close()
-    return pd.DataFrame(rows)

@@ -8,6 +8,7 @@ single compiled C++ standalone population.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,9 +17,16 @@ from brian2 import ms, pA, second
 from ahp_models import Glif3Params, long_square, model_for_params, simulate
 from ahp_models.parameters import ParameterSet
 from analysis.population_features import population_sweep_features
+from fitting.space import space_for
 from fitting.targets import ONSET_S, WIDTH_S
 
-__all__ = ["glif3_sweep_counts", "model_sweep_counts", "simulate_long_squares"]
+__all__ = [
+    "fitted_parameters",
+    "glif3_sweep_counts",
+    "model_sweep_counts",
+    "simulate_cells",
+    "simulate_long_squares",
+]
 
 
 def simulate_long_squares(
@@ -54,6 +62,72 @@ def simulate_long_squares(
     )
 
 
+def fitted_parameters(row: Mapping[str, Any]) -> ParameterSet:
+    """The fitted neuron of one results row, of the fittable model the row names.
+
+    Parameters
+    ----------
+    row : mapping
+        A ``fitted`` row of a results table; columns of other models (NaN in a table mixing
+        ``lif_ahp`` and ``lif_multi_ahp`` rows) are ignored.
+
+    Returns
+    -------
+    ParameterSet
+        The validated parameters.
+    """
+    present = {k: v for k, v in row.items() if not (isinstance(v, float) and np.isnan(v))}
+    params_class = space_for(str(row["model"])).model().params_class
+    return params_class.from_row(present, source="fit results")
+
+
+def simulate_cells(
+    parameter_sets: Mapping[int, ParameterSet],
+    amplitudes_pa: Mapping[int, np.ndarray],
+    dt_ms: float,
+) -> pd.DataFrame:
+    """Long squares of several fitted cells, one compiled population per model.
+
+    Parameters
+    ----------
+    parameter_sets : mapping
+        Specimen -> its neuron (one value per parameter).
+    amplitudes_pa : mapping
+        Specimen -> step amplitudes (pA) to simulate.
+    dt_ms : float
+        Simulation step.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``specimen_id``, ``amplitude_pA`` and the sweep features of
+        `simulate_long_squares`, in the order of ``parameter_sets`` and of each cell's
+        amplitudes.
+    """
+    by_model: dict[type, list[int]] = {}
+    for specimen, params in parameter_sets.items():
+        by_model.setdefault(type(params), []).append(specimen)
+    parts = []
+    for params_class, cells in by_model.items():
+        sizes = [len(amplitudes_pa[s]) for s in cells]
+        stacked = params_class.concatenate(
+            [
+                params_class.concatenate([parameter_sets[s]], repeat=n)
+                for s, n in zip(cells, sizes, strict=True)
+            ]
+        )
+        amplitudes = np.concatenate([np.asarray(amplitudes_pa[s], dtype=float) for s in cells])
+        features = simulate_long_squares(stacked, amplitudes, dt_ms)
+        features.insert(0, "amplitude_pA", amplitudes)
+        features.insert(0, "specimen_id", np.repeat(cells, sizes))
+        parts.append(features)
+    order = {specimen: k for k, specimen in enumerate(parameter_sets)}
+    table = pd.concat(parts, ignore_index=True)
+    return table.sort_values("specimen_id", key=lambda c: c.map(order), kind="stable").reset_index(
+        drop=True
+    )
+
+
 def _counts(
     parameter_sets: Mapping[int, ParameterSet],
     sweeps: Mapping[int, pd.DataFrame],
@@ -63,40 +137,33 @@ def _counts(
     cells = [s for s in parameter_sets if s in sweeps and len(sweeps[s])]
     if not cells:
         return pd.DataFrame(columns=["specimen_id", "sweep", "amplitude_pA", column])
-    stacked = type(parameter_sets[cells[0]]).concatenate(
-        [
-            type(parameter_sets[s]).concatenate([parameter_sets[s]], repeat=len(sweeps[s]))
-            for s in cells
-        ]
+    features = simulate_cells(
+        {s: parameter_sets[s] for s in cells},
+        {s: sweeps[s].amplitude_pA.to_numpy(dtype=float) for s in cells},
+        dt_ms,
     )
-    amplitudes = np.concatenate([sweeps[s].amplitude_pA.to_numpy(dtype=float) for s in cells])
-    features = simulate_long_squares(stacked, amplitudes, dt_ms)
     return pd.DataFrame(
         {
-            "specimen_id": np.repeat(cells, [len(sweeps[s]) for s in cells]),
+            "specimen_id": features.specimen_id.to_numpy(),
             "sweep": np.concatenate([sweeps[s].sweep.to_numpy() for s in cells]),
-            "amplitude_pA": amplitudes,
+            "amplitude_pA": features.amplitude_pA.to_numpy(),
             column: features.spike_count.to_numpy(),
         }
     )
 
 
 def model_sweep_counts(
-    results: pd.DataFrame,
-    sweeps: Mapping[int, pd.DataFrame],
-    params_class: type[ParameterSet],
-    dt_ms: float = 0.1,
+    results: pd.DataFrame, sweeps: Mapping[int, pd.DataFrame], dt_ms: float = 0.1
 ) -> pd.DataFrame:
     """Spike counts of fitted neurons on their cells' measured sweeps.
 
     Parameters
     ----------
     results : pandas.DataFrame
-        A fit results table (`fitting.batch.fit_database`); rows not ``fitted`` are ignored.
+        A fit results table (`fitting.batch.fit_database`); rows not ``fitted`` are ignored,
+        each fitted row is rebuilt as the model it names (`fitted_parameters`).
     sweeps : mapping
         Specimen -> table with ``sweep`` and ``amplitude_pA``.
-    params_class : type
-        The fitted model's parameter class (e.g. `LifAhpParams`).
     dt_ms : float
         Simulation step (the fit's).
 
@@ -106,10 +173,7 @@ def model_sweep_counts(
         ``specimen_id``, ``sweep``, ``amplitude_pA``, ``model_spike_count``.
     """
     fitted = results[results.status == "fitted"]
-    sets = {
-        int(row.specimen_id): params_class.from_row(row.to_dict(), source="fit results")
-        for _, row in fitted.iterrows()
-    }
+    sets = {int(row.specimen_id): fitted_parameters(row.to_dict()) for _, row in fitted.iterrows()}
     return _counts(sets, sweeps, dt_ms, "model_spike_count")
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["CRITERIA", "features_within", "fit_quality", "within_tolerance"]
+__all__ = ["CRITERIA", "features_missed", "features_within", "fit_quality", "within_tolerance"]
 
 #: feature -> (kind, tolerance): "abs" in the feature's unit, or "rel" as a fraction.
 CRITERIA = {
@@ -25,8 +25,8 @@ CRITERIA = {
 }
 
 
-def features_within(model: Mapping[str, float], cell: Mapping[str, float]) -> bool:
-    """Whether a model's features lie within every `CRITERIA` tolerance of a cell's.
+def features_missed(model: Mapping[str, float], cell: Mapping[str, float]) -> list[str]:
+    """The `CRITERIA` features where a model lies outside the tolerance of a cell.
 
     Parameters
     ----------
@@ -36,17 +36,24 @@ def features_within(model: Mapping[str, float], cell: Mapping[str, float]) -> bo
 
     Returns
     -------
-    bool
-        True if every judged feature is within tolerance.
+    list of str
+        The missed features, in `CRITERIA` order.
     """
+    missed = []
     for feature, (kind, tolerance) in CRITERIA.items():
         measured = float(cell.get(feature, np.nan))
         if np.isnan(measured):
             continue
         limit = tolerance * abs(measured) if kind == "rel" else tolerance
         if not abs(float(model.get(feature, np.nan)) - measured) <= limit:
-            return False
-    return True
+            missed.append(feature)
+    return missed
+
+
+def features_within(model: Mapping[str, float], cell: Mapping[str, float]) -> bool:
+    """Whether a model's features lie within every `CRITERIA` tolerance of a cell's
+    (`features_missed` is empty)."""
+    return not features_missed(model, cell)
 
 
 def within_tolerance(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:

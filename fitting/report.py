@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ahp_models import MODELS
 from analysis.figures import STYLE, plot_feature_distribution, save_figure
-from fitting.evaluation import simulate_long_squares
+from fitting.evaluation import fitted_parameters, simulate_cells
 from fitting.quality import fit_quality
 from fitting.targets import CellTargets, UnfittableCell
 
@@ -194,7 +193,7 @@ def write_fit_report(
                     fitted, shown, by=grouping, thresholds=(), unit=unit
                 )
                 written += save_figure(figure, folder / f"{column}_by_{grouping}")
-    chosen = []
+    chosen = {}
     for _, row in _chosen_cells(fitted, cell_figures).iterrows():
         specimen = int(row.specimen_id)
         measured = cells[cells.specimen_id == specimen]
@@ -204,18 +203,17 @@ def write_fit_report(
             targets = CellTargets.from_row(measured.iloc[0], (sweeps or {}).get(specimen))
         except UnfittableCell:
             continue
-        params = MODELS[row.model]().params_class.from_row(row.to_dict(), source="fit results")
-        chosen.append((row, targets, params))
+        chosen[specimen] = (row, targets, fitted_parameters(row.to_dict()))
     if not chosen:
         return written
-    # every chosen cell's f-I curve in one compiled simulation
-    sizes = [t.protocol_amplitudes().size for _, t, _ in chosen]
-    stacked = type(chosen[0][2]).concatenate(
-        [type(p).concatenate([p], repeat=n) for (_, _, p), n in zip(chosen, sizes, strict=True)]
+    # every chosen cell's f-I curve in one compiled simulation per model
+    features = simulate_cells(
+        {s: params for s, (_, _, params) in chosen.items()},
+        {s: targets.protocol_amplitudes() for s, (_, targets, _) in chosen.items()},
+        dt_ms,
     )
-    amplitudes = np.concatenate([t.protocol_amplitudes() for _, t, _ in chosen])
-    rates = simulate_long_squares(stacked, amplitudes, dt_ms).avg_rate_Hz.to_numpy()
-    for (row, targets, _), part in zip(chosen, np.split(rates, np.cumsum(sizes)[:-1]), strict=True):
-        figure = plot_cell_fit(row.to_dict(), targets, part)
-        written += save_figure(figure, folder / f"cell_{int(row.specimen_id)}")
+    for specimen, (row, targets, _) in chosen.items():
+        rates = features.avg_rate_Hz[features.specimen_id == specimen].to_numpy()
+        figure = plot_cell_fit(row.to_dict(), targets, rates)
+        written += save_figure(figure, folder / f"cell_{specimen}")
     return written

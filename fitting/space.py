@@ -119,6 +119,38 @@ class FitSpace:
             values.update({k: v for k, v in point.items() if k in values})
         return np.array([p.unit(values[p.name]) for p in self.free])
 
+    def unit_of(self, values: Mapping[str, float]) -> np.ndarray:
+        """The unit-cube point of physical values (missing ones at their initial value).
+
+        Parameters
+        ----------
+        values : mapping
+            Free-parameter name -> physical value.
+
+        Returns
+        -------
+        numpy.ndarray
+            One coordinate per free parameter, clipped to [0, 1].
+        """
+        point = [p.unit(float(values.get(p.name, p.initial))) for p in self.free]
+        return np.clip(np.array(point), 0.0, 1.0)
+
+    def start_from(self, free: Mapping[str, float]) -> np.ndarray:
+        """A starting point in this space equivalent to another model's fit.
+
+        Parameters
+        ----------
+        free : mapping
+            The other fit's free values (`fitting.engine.CellFit.free`).
+
+        Returns
+        -------
+        numpy.ndarray
+            The unit-cube point (shared parameters carried over, the rest at their initial
+            values unless the space knows a better translation).
+        """
+        return self.unit_of(free)
+
     def physical(self, unit_cube: np.ndarray) -> dict[str, np.ndarray]:
         """Physical values of candidates, shape ``(n_candidates, n_free)`` -> name: values."""
         unit_cube = np.atleast_2d(unit_cube)
@@ -201,6 +233,27 @@ class MultiAhpSpace(FitSpace):
 
     def model(self) -> NeuronModel:
         return LifMultiAhp(n_currents=2)
+
+    def start_from(self, free: Mapping[str, float]) -> np.ndarray:
+        """A single-AHP fit becomes the fast or the slow current (by its time constant), the
+        other current starting without effect (increment 0): the start reproduces that fit."""
+        values = dict(free)
+        if "tau_ahp_ms" in values:
+            tau, increment = values.pop("tau_ahp_ms"), values.pop("b_ahp_per_rheobase")
+            fast = tau <= self._fast_limit_ms
+            values.update(
+                {
+                    "tau_fast_ms": tau if fast else 50.0,
+                    "b_fast_per_rheobase": increment if fast else 0.0,
+                    "tau_slow_ms": 800.0 if fast else tau,
+                    "b_slow_per_rheobase": 0.0 if fast else increment,
+                }
+            )
+        return self.unit_of(values)
+
+    @property
+    def _fast_limit_ms(self) -> float:
+        return next(p.high for p in self.ahp_parameters() if p.name == "tau_fast_ms")
 
     def values(self, unit_cube: np.ndarray, targets: CellTargets) -> dict:
         values = self.physical(unit_cube)

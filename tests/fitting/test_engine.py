@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fitting.engine import FitEngine, FitSettings, fit_cells
+from fitting.engine import FitEngine, FitSettings
+from fitting.pipeline import fit_cells
 from fitting.targets import FEATURES
 
-QUICK = FitSettings(popsize=6, max_generations=6, max_restarts=0, slots=2, seed=5)
+QUICK = FitSettings(
+    popsize=6, max_generations=6, max_restarts=0, slots=2, seed=5, fallback_model=None
+)
 
 
 @pytest.fixture(scope="module")

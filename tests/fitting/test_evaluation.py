@@ -5,24 +5,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ahp_models import Glif3Params, LifAhpParams
+from ahp_models import Glif3Params
 from fitting.evaluation import glif3_sweep_counts, model_sweep_counts, simulate_long_squares
 
 
 def test_fitted_rows_rerun_on_their_own_sweeps_give_the_recorded_counts(recovery_cells):
     cells = recovery_cells[:3]
-    results = pd.DataFrame(
-        [
-            {"specimen_id": c.targets.specimen_id, "status": "fitted", **c.parameters.to_row()}
-            for c in cells
-        ]
-        + [{"specimen_id": 999, "status": "unfittable"}]
-    )
+    rows = [
+        {"specimen_id": c.targets.specimen_id, "status": "fitted", "model": "lif_ahp"}
+        | c.parameters.to_row()
+        for c in cells
+    ]
+    # a table mixing models: the last cell as a two-current lif_multi_ahp whose second current
+    # has no effect, the same neuron (its lif_ahp columns are NaN in the table)
+    last = rows[-1]
+    rows[-1] = {k: v for k, v in last.items() if not k.startswith(("tau_ahp", "b_ahp"))} | {
+        "model": "lif_multi_ahp",
+        "tau_ahp_1_ms": last["tau_ahp_ms"],
+        "tau_ahp_2_ms": 1000.0,
+        "b_ahp_1_pA": last["b_ahp_pA"],
+        "b_ahp_2_pA": 0.0,
+    }
+    results = pd.DataFrame([*rows, {"specimen_id": 999, "status": "unfittable"}])
+    assert results.tau_ahp_ms.isna().sum() == 2 and results.tau_ahp_1_ms.isna().sum() == 3
     sweeps = {
         c.targets.specimen_id: c.targets.sweeps.assign(sweep=np.arange(len(c.targets.sweeps)) + 10)
         for c in cells[::-1]  # order of the mapping does not matter
     }
-    counts = model_sweep_counts(results, sweeps, LifAhpParams)
+    counts = model_sweep_counts(results, sweeps)
     for cell in cells:
         rows = counts[counts.specimen_id == cell.targets.specimen_id]
         assert rows.sweep.tolist() == list(range(10, 10 + len(cell.targets.sweeps)))

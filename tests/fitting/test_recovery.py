@@ -13,11 +13,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fitting.engine import FitSettings, fit_cells
+from fitting.engine import FitSettings
+from fitting.pipeline import fit_cells
 
 # a tight fit is needed to read parameters off it: restart until the cost is below 0.05
+# (lif_ahp only: no refit with another model)
 RECOVERY = FitSettings(
-    slots=20, target_cost=0.01, restart_cost=0.05, max_generations=100, max_restarts=3, seed=0
+    slots=20,
+    target_cost=0.01,
+    restart_cost=0.05,
+    max_generations=100,
+    max_restarts=3,
+    seed=0,
+    fallback_model=None,
 )
 
 

@@ -81,6 +81,13 @@ def main() -> None:
         f"cost per cell: {per_cell:.2f} worker-s = {per_cell / reference_s:.0f} reference runs; "
         f"generations per fitted cell: median {np.median(results.generations.dropna()):.0f}"
     )
+    if "first_model" in results:
+        refitted = results[results.first_model.notna()]
+        kept = refitted.model != refitted.first_model
+        print(
+            f"refitted {len(refitted)} cells outside a tolerance with {settings.fallback_model}; "
+            f"kept the refit for {int(kept.sum())}"
+        )
     quality = fit_quality(results, cells)
     quality.to_csv(args.out / "fit_quality.csv")
     columns = ["n_cells", "n_fitted"] + [c for c in quality.columns if c.startswith("frac_")]

@@ -112,7 +112,7 @@ class FitSettings:
     dt_ms: float = 0.1
     fixed: tuple[tuple[str, float], ...] = ()
     fallback_model: str | None = "lif_multi_ahp"
-    fallback_restarts: int = 2
+    fallback_restarts: int = 5
 
     def __post_init__(self) -> None:
         for name in (self.model, self.fallback_model):

@@ -188,6 +188,8 @@ def allen_grid(rheobase_pa: float) -> np.ndarray:
     numpy.ndarray
         11 amplitudes (pA), increasing.
     """
-    grid = np.arange(-110.0, rheobase_pa + 160.0 + 1e-9, 20.0)
-    above = grid[grid > rheobase_pa + 1e-9][:8]
+    grid = np.arange(-110.0, rheobase_pa + 160.5, 20.0)
+    # amplitudes are whole pA, Allen's rheobases floats (209.99998 for 210): a grid step within
+    # half a pA of the rheobase is the rheobase sweep itself
+    above = grid[grid > rheobase_pa + 0.5][:8]
     return np.concatenate([[rheobase_pa - 20.0, rheobase_pa - 10.0, rheobase_pa], above])

@@ -128,6 +128,8 @@ def test_limit_counts_the_cells_that_have_sweeps(allen_tables, tmp_path):
         (["--popsize", "1"], "--popsize 1: must be at least 2"),
         (["--specimen", "12345"], r"--specimen \[12345\]: not among the selected cells"),
         (["--nwb", "nowhere"], "nowhere: no NWB files"),
+        (["--refit-model", "lif_ahp"], "--refit-model lif_ahp: the model fitted first"),
+        (["--refit-restarts", "-1"], "--refit-restarts -1: must be at least 0"),
     ],
 )
 def test_bad_options_are_refused(allen_tables, tmp_path, capsys, extra, fragment):

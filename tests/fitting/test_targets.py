@@ -32,6 +32,10 @@ def test_allen_grid_follows_the_20_pa_series_above_rheobase():
     assert allen_grid(100.0).tolist() == [80, 90, 100, 110, 130, 150, 170, 190, 210, 230, 250]
     # a rheobase on the series itself: the next step is 20 pA above
     assert allen_grid(90.0).tolist() == [70, 80, 90, 110, 130, 150, 170, 190, 210, 230, 250]
+    # Allen's table stores some rheobases as 209.99998 for 210: the same grid, no step twice
+    near = allen_grid(209.999984741211)
+    np.testing.assert_allclose(near, allen_grid(210.0), atol=1e-4)
+    assert np.all(np.diff(near) >= 9.9)
 
 
 @pytest.mark.parametrize("rheobase", [30.0, 100.0, 110.0, 350.0])

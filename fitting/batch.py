@@ -291,9 +291,10 @@ def fit_database(
         elapsed = time.perf_counter() - started
         rate = fitted / elapsed if elapsed else float("inf")
         eta = (total - fitted) / rate / 60 if rate else float("nan")
+        refitting = f" ({refits} refitted with {settings.fallback_model} or waiting)"
         say(
-            f"fit: {fitted}/{total} cells, {rate * 60:.1f} cells/min, ETA {eta:.1f} min "
-            f"({refits} refitted with {settings.fallback_model} or waiting)"
+            f"fit: {fitted}/{total} cells, {rate * 60:.1f} cells/min, ETA {eta:.1f} min"
+            + (refitting if settings.fallback_model else "")
         )
         return [(_refit_chunk, chunk) for chunk in queue.take(flush=first_left == 0)]
 

@@ -10,8 +10,9 @@ the first fit and can only improve on it. The kept fit is the one missing fewer 
 the one of lower cost; its row says which model it is and carries both fits' costs
 (``first_model``, ``first_cost``, ``refit_model``, ``refit_cost``).
 
-Measured on the whole Allen database, the refit puts the fractions of cells within tolerance
-above 90 % for every feature in about 1/6 of the time of the first fits (bench/README.md).
+Measured on the whole Allen database (bench/README.md), 645 of 2333 cells are refitted and 236 of
+them come within every tolerance, for about 30 % of the run's time: twice the cells per minute
+of a second independent single-AHP attempt.
 """
 
 from __future__ import annotations

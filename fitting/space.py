@@ -117,7 +117,7 @@ class FitSpace:
         if restart and self.restart_points:
             point = self.restart_points[(restart - 1) % len(self.restart_points)]
             values.update({k: v for k, v in point.items() if k in values})
-        return np.array([p.unit(values[p.name]) for p in self.free])
+        return self.unit_of(values)
 
     def unit_of(self, values: Mapping[str, float]) -> np.ndarray:
         """The unit-cube point of physical values (missing ones at their initial value).

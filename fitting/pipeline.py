@@ -1,7 +1,7 @@
 """Fit, then refit the misses with a richer model, and keep the better fit of each cell.
 
-A single AHP current cannot give every cell its adaptation: cells with a fast and a slow
-component (mAHP and sAHP) leave the single-AHP LIF outside a tolerance however well it is
+A single AHP current cannot give every cell its adaptation: a cell with a fast and a slow
+component (mAHP and sAHP) can leave the single-AHP LIF outside a tolerance however well it is
 searched. Each cell whose first fit misses an acceptance tolerance (`fitting.quality`) is
 therefore refitted with `FitSettings.fallback_model` (``lif_multi_ahp`` by default), warm-started
 from the first fit (`fitting.space.FitSpace.start_from`: the first fit's AHP becomes the fast or
@@ -27,7 +27,7 @@ from fitting.engine import CellFit, FitEngine, FitSettings
 from fitting.quality import CRITERIA, features_missed, features_within
 from fitting.targets import CellTargets
 
-__all__ = ["FirstFit", "fit_cells", "needs_refit", "refit_cells"]
+__all__ = ["FirstFit", "fit_cells", "kept_row", "needs_refit", "refit_cells"]
 
 #: Prefix of the first fit's free values in its record (they warm-start the refit).
 FREE_PREFIX = "free_"

@@ -115,8 +115,7 @@ def _engine(settings: FitSettings, n_amplitudes: int) -> FitEngine:
 
 
 def _fitted_record(row: Mapping[str, Any], stamp: str) -> dict[str, Any]:
-    status = {"status": "fitted", "reason": "", "settings": stamp}
-    return {**status, **row, **status}  # a first fit's row carries its own status
+    return {"status": "fitted", "reason": "", "settings": stamp, **row}
 
 
 def _fit_chunk(
@@ -149,12 +148,13 @@ def _refit_chunk(
 ) -> tuple[int, list[int]]:
     """Refits (`fitting.pipeline.refit_cells`) of cells whose first fits wait in ``folder``."""
     out = Path(folder)
-    first = {
-        cell.specimen_id: FirstFit.from_record(
-            json.loads((out / FIRST_FITS / f"{cell.specimen_id}.json").read_text("utf-8"))
+    first = {}
+    for cell in cells:
+        record = json.loads((out / FIRST_FITS / f"{cell.specimen_id}.json").read_text("utf-8"))
+        # the waiting record's own bookkeeping is not part of the fit's row
+        first[cell.specimen_id] = FirstFit.from_record(
+            {k: v for k, v in record.items() if k not in ("status", "settings")}
         )
-        for cell in cells
-    }
     engine = _engine(settings.fallback_settings(), cells[0].protocol_amplitudes().size)
     for row in refit_cells(engine, cells, first):
         _write_checkpoint(out / CHECKPOINTS, row["specimen_id"], _fitted_record(row, stamp))

@@ -27,7 +27,13 @@ import pandas as pd
 from hardware_mapping.loihi import kernel
 from hardware_mapping.loihi.arithmetic import bias_value, vmax_value, vmin_value
 from hardware_mapping.loihi.network import CompartmentGroup, Network
-from hardware_mapping.loihi.registers import Q_BITS, VTH_SHIFT, RegisterError
+from hardware_mapping.loihi.registers import (
+    Q_BITS,
+    VTH_SHIFT,
+    RegisterError,
+    RegisterRange,
+    integer_register,
+)
 
 __all__ = ["MODES", "FixedPointOverflow", "FixedPointRun", "Simulator"]
 
@@ -236,8 +242,11 @@ class Simulator:
             if (group.vmin_exp != 23).any() or (group.vmax_exp != 7).any():
                 problems.append(f"vmin/vmax in {group.name!r} (v clips at +-(2**23 - 1))")
         for synapses in network.synapses.values():
-            if synapses.size and synapses.delays.any():
-                problems.append(f"delays in {synapses.name!r} (Dense has none)")
+            if synapses.size and synapses.delays.any() and synapses.weight_exp < 0:
+                problems.append(
+                    f"delays with a negative weight_exp in {synapses.name!r} (DelayDense "
+                    "shifts each step's sum before delaying it)"
+                )
         if problems:
             raise RegisterError(
                 "Simulator(mode='lava'): Lava's bit-accurate LIF and Dense do not have "
@@ -438,6 +447,34 @@ class Simulator:
             }
         )
         return result
+
+    def set_state(self, group: str, *, u: object = None, v: object = None) -> None:
+        """Set the current u and/or voltage v of a group's compartments (e.g. initial values).
+
+        u must fit 24-bit two's complement and v the group's vmin..vmax; nothing is clipped.
+        """
+        if group not in self.offsets:
+            raise RegisterError(f"Simulator.set_state: no group {group!r}")
+        offset = self.offsets[group]
+        n = self.network.groups[group].n
+        rows = slice(offset, offset + n)
+        where = f"Simulator.set_state {group!r}"
+        if u is not None:
+            self.u[rows] = integer_register(
+                u, RegisterRange("u", -(2**23), 2**23 - 1, "24-bit current"), n, where
+            )
+        if v is not None:
+            values = integer_register(
+                v, RegisterRange("v", -(2**23), 2**23 - 1, "24-bit voltage"), n, where
+            )
+            outside = (values < self.vmin[rows]) | (values > self.vmax[rows])
+            if outside.any():
+                index = int(np.flatnonzero(outside)[0])
+                raise RegisterError(
+                    f"{where}: v[{index}] = {values[index]} is outside the group's "
+                    f"{self.vmin[rows][index]}..{self.vmax[rows][index]} (vmin_exp, vmax_exp)"
+                )
+            self.v[rows] = values
 
     def state(self, group: str) -> dict[str, np.ndarray]:
         """Return copies of a group's current u, v and refractory counters."""

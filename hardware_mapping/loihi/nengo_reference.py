@@ -43,7 +43,7 @@ def build_emulator(network: Network, seed: int = 0):
         raise RegisterError("nengo-loihi's emulator has no multi-compartment joins")
     if any(s.size and s.delays.any() for s in network.synapses.values()):
         raise RegisterError("nengo-loihi's emulator has no synaptic delays")
-    layout = Simulator(network)
+    layout = Simulator(network, seed=seed)
     blocks = {}
     for group in layout.groups:
         block = LoihiBlock(group.n, label=group.name)

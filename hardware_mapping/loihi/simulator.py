@@ -135,10 +135,11 @@ class Simulator:
             raise RegisterError("Simulator: a group has noise; give seed= for reproducibility")
         self._rng = np.random.RandomState(seed) if uses_noise else None
         self.step = 0
-        self.u = np.zeros(self.n, dtype=np.int64)
-        self.v = np.zeros(self.n, dtype=np.int64)
-        self.refractory = np.zeros(self.n, dtype=np.int64)
-        self._pushed = np.zeros(self.n, dtype=np.int64)
+        # narrow types: the loop is bound by memory traffic (24-bit state, refractory <= 63)
+        self.u = np.zeros(self.n, dtype=np.int32)
+        self.v = np.zeros(self.n, dtype=np.int32)
+        self.refractory = np.zeros(self.n, dtype=np.int8)
+        self._pushed = np.zeros(self.n if network.joins else 0, dtype=np.int64)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -160,7 +161,14 @@ class Simulator:
             self.offsets[group.name] = start
             start += group.n
         self.n = start
-        self.parent = np.full(self.n, -1, dtype=np.int64)
+        levels = [depth(group) for group in self.groups]
+        # compartments of one level are updated in one vectorized pass, deepest level first
+        bounds = [0]
+        for index in range(1, len(self.groups)):
+            if levels[index] != levels[index - 1]:
+                bounds.append(self.offsets[self.groups[index].name])
+        self.level_bounds = np.array([*bounds, self.n], dtype=np.int64)
+        self.parent = np.full(self.n, -1, dtype=np.int32)
         for child, parent in network.joins:
             first = self.offsets[child.name]
             self.parent[first : first + child.n] = self.offsets[parent.name] + np.arange(parent.n)
@@ -175,13 +183,13 @@ class Simulator:
         return np.concatenate([getattr(g, attribute) for g in self.groups]).astype(np.int64)
 
     def _registers(self) -> None:
-        self.keep_u = 4096 - self._concat("decay_u")
-        self.keep_v = 4096 - self._concat("decay_v")
-        self.bias = bias_value(self._concat("bias_mant"), self._concat("bias_exp"))
-        self.vth = self._concat("vth_mant") << VTH_SHIFT
-        self.vmin = vmin_value(self._concat("vmin_exp"))
-        self.vmax = vmax_value(self._concat("vmax_exp"))
-        self.refract_delay = self._concat("refract_delay")
+        self.keep_u = (4096 - self._concat("decay_u")).astype(np.int16)
+        self.keep_v = (4096 - self._concat("decay_v")).astype(np.int16)
+        self.bias = bias_value(self._concat("bias_mant"), self._concat("bias_exp")).astype(np.int32)
+        self.vth = (self._concat("vth_mant") << VTH_SHIFT).astype(np.int32)
+        self.vmin = vmin_value(self._concat("vmin_exp")).astype(np.int32)
+        self.vmax = vmax_value(self._concat("vmax_exp")).astype(np.int32)
+        self.refract_delay = self._concat("refract_delay").astype(np.int8)
         self.can_spike = np.concatenate([np.full(g.n, g.spikes) for g in self.groups])
         self.noise_enabled = np.concatenate([np.full(g.n, g.noise_enabled) for g in self.groups])
         self.noise_exp = self._concat("noise_exp")
@@ -218,16 +226,19 @@ class Simulator:
         self.syn_ptr = np.concatenate(
             ([0], np.cumsum(np.bincount(source, minlength=self.n_sources)))
         ).astype(np.int64)
-        self.syn_port = _gather(ports, order)
-        self.syn_value = _gather(values, order)
-        self.syn_delay = _gather(delays, order)
+        # narrow types (|value| <= 2**21, delay <= 62): synapse memory is what a spike reads
+        self.syn_port = _gather(ports, order).astype(np.int32)
+        self.syn_value = _gather(values, order).astype(np.int32)
+        self.syn_delay = _gather(delays, order).astype(np.int8)
         if self.mode == "lava":
             self.port_target = _gather(port_target, None)
             self.port_shift = _gather(port_shift, None)
         else:
             self.port_target = np.arange(self.n, dtype=np.int64)
             self.port_shift = np.zeros(self.n, dtype=np.int64)
-        ring = int(self.syn_delay.max()) + 1 if self.syn_delay.size else 1
+        # slots for this step, the next one and every delay: a spike delivered during this
+        # step's pass must not land in the slot still being read
+        ring = int(self.syn_delay.max()) + 2 if self.syn_delay.size else 2
         self._accumulators = np.zeros((ring, self.port_target.size), dtype=np.int64)
 
     def _check_lava(self, network: Network) -> None:
@@ -284,7 +295,7 @@ class Simulator:
         self.record_index = (
             np.concatenate(columns).astype(np.int64) if columns else np.zeros(0, dtype=np.int64)
         )
-        self.record_column = np.full(self.n, -1, dtype=np.int64)
+        self.record_column = np.full(self.n, -1, dtype=np.int32)
         self.record_column[self.record_index] = np.arange(self.record_index.size)
 
     # -- running ----------------------------------------------------------------------------
@@ -342,6 +353,7 @@ class Simulator:
                 self.refract_delay,
                 self.parent,
                 self.can_spike,
+                self.level_bounds,
                 self.network.join_target == "u",
                 Q_BITS if self.mode == "loihi" else 0,
                 kernel.WRAP_TWOS_COMPLEMENT if self.mode == "loihi" else kernel.WRAP_LAVA,
@@ -481,9 +493,9 @@ class Simulator:
         offset = self.offsets[group]
         rows = slice(offset, offset + self.network.groups[group].n)
         return {
-            "u": self.u[rows].copy(),
-            "v": self.v[rows].copy(),
-            "refractory": self.refractory[rows].copy(),
+            "u": self.u[rows].astype(np.int64),
+            "v": self.v[rows].astype(np.int64),
+            "refractory": self.refractory[rows].astype(np.int64),
         }
 
 

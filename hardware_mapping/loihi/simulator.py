@@ -187,8 +187,10 @@ class Simulator:
         self.keep_v = (4096 - self._concat("decay_v")).astype(np.int16)
         self.bias = bias_value(self._concat("bias_mant"), self._concat("bias_exp")).astype(np.int32)
         self.vth = (self._concat("vth_mant") << VTH_SHIFT).astype(np.int32)
-        self.vmin = vmin_value(self._concat("vmin_exp")).astype(np.int32)
-        self.vmax = vmax_value(self._concat("vmax_exp")).astype(np.int32)
+        self.vmin = vmin_value(self._concat("vmin_exp"))
+        self.vmax = vmax_value(self._concat("vmax_exp"))
+        self._vmin_exp = self._concat("vmin_exp").astype(np.int8)
+        self._vmax_exp = self._concat("vmax_exp").astype(np.int8)
         self.refract_delay = self._concat("refract_delay").astype(np.int8)
         self.can_spike = np.concatenate([np.full(g.n, g.spikes) for g in self.groups])
         self.noise_enabled = np.concatenate([np.full(g.n, g.noise_enabled) for g in self.groups])
@@ -239,7 +241,16 @@ class Simulator:
         # slots for this step, the next one and every delay: a spike delivered during this
         # step's pass must not land in the slot still being read
         ring = int(self.syn_delay.max()) + 2 if self.syn_delay.size else 2
-        self._accumulators = np.zeros((ring, self.port_target.size), dtype=np.int64)
+        # Each synapse adds at most once to a slot, so a slot never holds more than the sum of
+        # its port's |values|: where that fits 31 bits, int32 slots are exact (half the memory
+        # traffic of the compartment pass), else int64.
+        fan_in = np.bincount(
+            self.syn_port, weights=np.abs(self.syn_value), minlength=self.port_target.size
+        )
+        wide = fan_in.size and fan_in.max() >= 2**31
+        self._accumulators = np.zeros(
+            (ring, self.port_target.size), dtype=np.int64 if wide else np.int32
+        )
 
     def _check_lava(self, network: Network) -> None:
         problems = []
@@ -348,8 +359,8 @@ class Simulator:
                 self.keep_v,
                 self.bias,
                 self.vth,
-                self.vmin,
-                self.vmax,
+                self._vmin_exp,
+                self._vmax_exp,
                 self.refract_delay,
                 self.parent,
                 self.can_spike,

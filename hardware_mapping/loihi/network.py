@@ -156,6 +156,14 @@ class SpikeInput:
         self.indices = integer_register(
             indices, RegisterRange("indices", 0, self.n - 1, "axon index"), indices.size, where
         )
+        pairs = self.steps * self.n + self.indices
+        unique, counts = np.unique(pairs, return_counts=True)
+        if (counts > 1).any():
+            repeated = int(unique[np.argmax(counts > 1)])
+            raise RegisterError(
+                f"{where}: axon {repeated % self.n} fires twice at step {repeated // self.n}; "
+                "allowed: at most one spike per axon and step"
+            )
 
     @classmethod
     def from_raster(cls, name: str, raster: np.ndarray) -> SpikeInput:

@@ -124,7 +124,7 @@ def integer_register(
         or (np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0))
     ):
         raise RegisterError(
-            f"{where}: {spec.name} = {_first(array)!r} is not an integer; "
+            f"{where}: {spec.name} = {_first_non_integer(array)} is not an integer; "
             f"allowed: integers {spec.text()} ({spec.meaning})"
         )
     if array.ndim > 1 or (array.ndim == 1 and array.size != size):
@@ -165,6 +165,11 @@ def effective_decay(register: object, offset: int) -> np.ndarray:
     return values + offset
 
 
-def _first(array: np.ndarray) -> object:
-    """Return the first element of an array for a message (the array itself if empty)."""
-    return array.flat[0] if array.size else array
+def _first_non_integer(array: np.ndarray) -> str:
+    """Return the first element that is not a whole number, as text for a message."""
+    flat = np.ravel(array)
+    if np.issubdtype(flat.dtype, np.floating):
+        bad = np.flatnonzero(np.mod(flat, 1) != 0)
+        if bad.size:
+            return f"{flat[bad[0]]:g}"
+    return repr(flat[0].item()) if flat.size else repr(array)

@@ -78,3 +78,17 @@ def test_wrap_is_twos_complement():
     wrapped, overflowed = wrap(values, 23)
     assert wrapped.tolist() == [2**23 - 1, -(2**23), -(2**23), 2**23 - 1, -(2**23)]
     assert overflowed.tolist() == [False, True, False, True, True]
+
+
+def test_weight_exponent_shift_matches_nengo_loihi_and_brian2_loihi():
+    """Added input = 64 * floor(w * 2**weight_exp): nengo-loihi's two-part (lossy) shift,
+    which brian2-loihi also computes; DOMAIN.md's single shift agrees whenever the bits
+    below 2**-weight_exp are zero."""
+    rng = np.random.default_rng(0)
+    weights = rng.integers(-128, 128, 2000) * 2
+    for exp in range(-8, 8):
+        expected = 64 * np.floor(weights * 2.0**exp).astype(np.int64)
+        np.testing.assert_array_equal(synaptic_input(weights, weight_exp=exp), expected)
+        aligned = weights[weights % (1 << max(-exp, 0)) == 0]
+        single_shift = np.floor(aligned * 2.0 ** (6 + exp)).astype(np.int64)
+        np.testing.assert_array_equal(synaptic_input(aligned, weight_exp=exp), single_shift)

@@ -324,14 +324,23 @@ def advance(  # a flat argument list: what numba compiles best
             lo, hi = level_bounds[level], level_bounds[level + 1]
             noise_lo, noise_hi = (lo, hi) if use_noise else (0, 0)
             joins_lo, joins_hi = (lo, hi) if has_joins else (0, 0)
-            update = _update_parallel if hi - lo >= PARALLEL_MIN_COMPARTMENTS else _update_serial
-            counts = update(
-                q_in[lo:hi], noise_u[noise_lo:noise_hi], noise_v[noise_lo:noise_hi],
-                pushed[joins_lo:joins_hi], u[lo:hi], v[lo:hi], refractory[lo:hi],
-                spiked[lo:hi], keep_u[lo:hi], keep_v[lo:hi], bias[lo:hi], vth[lo:hi],
-                vmin_exp[lo:hi], vmax_exp[lo:hi], refract_delay[lo:hi], can_spike[lo:hi],
-                join_into_u, q_magnitude_bits, input_shift, u_wrap_rule, wrap_u_plus_bias,
-            )  # fmt: skip
+            # the same pass, split over the cores when the slice is large enough to pay for it
+            if hi - lo >= PARALLEL_MIN_COMPARTMENTS:
+                counts = _update_parallel(
+                    q_in[lo:hi], noise_u[noise_lo:noise_hi], noise_v[noise_lo:noise_hi],
+                    pushed[joins_lo:joins_hi], u[lo:hi], v[lo:hi], refractory[lo:hi],
+                    spiked[lo:hi], keep_u[lo:hi], keep_v[lo:hi], bias[lo:hi], vth[lo:hi],
+                    vmin_exp[lo:hi], vmax_exp[lo:hi], refract_delay[lo:hi], can_spike[lo:hi],
+                    join_into_u, q_magnitude_bits, input_shift, u_wrap_rule, wrap_u_plus_bias,
+                )  # fmt: skip
+            else:
+                counts = _update_serial(
+                    q_in[lo:hi], noise_u[noise_lo:noise_hi], noise_v[noise_lo:noise_hi],
+                    pushed[joins_lo:joins_hi], u[lo:hi], v[lo:hi], refractory[lo:hi],
+                    spiked[lo:hi], keep_u[lo:hi], keep_v[lo:hi], bias[lo:hi], vth[lo:hi],
+                    vmin_exp[lo:hi], vmax_exp[lo:hi], refract_delay[lo:hi], can_spike[lo:hi],
+                    join_into_u, q_magnitude_bits, input_shift, u_wrap_rule, wrap_u_plus_bias,
+                )  # fmt: skip
             n_overflow += counts[0]
             n_saturated += counts[1]
             n_active += counts[2]

@@ -45,3 +45,26 @@ def test_random_recurrent_networks(seed):
     totals = assert_identical(network, steps=1000, seed=seed)
     assert totals["spikes"] > 1000
     assert totals["synaptic_ops"] > 10000
+
+
+def test_large_population_takes_the_multithreaded_pass():
+    """A 40 000-compartment group is updated by the parallel build of the compartment pass."""
+    from hardware_mapping.loihi import CompartmentGroup, Network, SpikeInput, SynapseGroup
+    from hardware_mapping.loihi.kernel import PARALLEL_MIN_COMPARTMENTS
+
+    from .random_networks import random_registers
+
+    rng = np.random.default_rng(7)
+    n = 40_000
+    assert n >= PARALLEL_MIN_COMPARTMENTS
+    registers = random_registers(rng, n)
+    registers["vth_mant"] = rng.integers(20, 400, n)
+    network = Network()
+    cells = CompartmentGroup("cells", n, **registers)
+    source = SpikeInput.from_raster("source", rng.random((100, 50)) < 0.2)
+    pre, post = rng.integers(0, 50, 20 * n), np.arange(20 * n) % n
+    keys = np.unique(pre * n + post)
+    weights = rng.integers(-128, 128, keys.size) * 2
+    network.add(cells, source, SynapseGroup("syn", source, cells, keys // n, keys % n, weights))
+    totals = assert_identical(network, steps=100, seed=0)
+    assert totals["spikes"] > 10_000 and totals["saturations"] > 0

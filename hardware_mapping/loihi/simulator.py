@@ -243,11 +243,12 @@ class Simulator:
         ring = int(self.syn_delay.max()) + 2 if self.syn_delay.size else 2
         # Each synapse adds at most once to a slot, so a slot never holds more than the sum of
         # its port's |values|: where that fits 31 bits, int32 slots are exact (half the memory
-        # traffic of the compartment pass), else int64.
+        # traffic of the compartment pass), else int64. Lava mode shifts and sums several ports
+        # into one input, so it always takes int64.
         fan_in = np.bincount(
             self.syn_port, weights=np.abs(self.syn_value), minlength=self.port_target.size
         )
-        wide = fan_in.size and fan_in.max() >= 2**31
+        wide = self.mode == "lava" or (fan_in.size and fan_in.max() >= 2**31)
         self._accumulators = np.zeros(
             (ring, self.port_target.size), dtype=np.int64 if wide else np.int32
         )

@@ -187,9 +187,11 @@ def synaptic_input(
     return (scaled << WEIGHT_SHIFT).reshape(shape)
 
 
-def check_decay(d: object, size: int, where: str) -> np.ndarray:
-    """Validate effective decays (0..4096) for ``size`` compartments."""
-    return integer_register(d, DECAY, size, where)
+def check_decay(d: object, size: int, where: str, name: str = DECAY.name) -> np.ndarray:
+    """Validate effective decays (0..4096) for ``size`` compartments, named ``name``."""
+    return integer_register(
+        d, RegisterRange(name, DECAY.low, DECAY.high, DECAY.meaning), size, where
+    )
 
 
 def _check_sign_mode(sign_mode: str) -> None:

@@ -93,8 +93,8 @@ class CompartmentGroup:
         self.name = _check_name(name, "CompartmentGroup")
         self.n = _check_size(n, f"CompartmentGroup {name!r}")
         where = f"CompartmentGroup {name!r}"
-        self.decay_u = check_decay(decay_u, self.n, where + " decay_u")
-        self.decay_v = check_decay(decay_v, self.n, where + " decay_v")
+        self.decay_u = check_decay(decay_u, self.n, where, "decay_u")
+        self.decay_v = check_decay(decay_v, self.n, where, "decay_v")
         self.vth_mant = integer_register(vth_mant, VTH_MANT, self.n, where)
         self.bias_mant = integer_register(bias_mant, BIAS_MANT, self.n, where)
         self.bias_exp = integer_register(bias_exp, BIAS_EXP, self.n, where)

@@ -20,8 +20,8 @@ from hardware_mapping.loihi import (
 @pytest.mark.parametrize(
     ("registers", "message"),
     [
-        ({"decay_u": 4097}, r"decay_u: decay = 4097 is outside the allowed range 0..4096"),
-        ({"decay_v": -1}, r"decay_v: decay = -1 is outside the allowed range 0..4096"),
+        ({"decay_u": 4097}, r"decay_u = 4097 is outside the allowed range 0..4096"),
+        ({"decay_v": -1}, r"decay_v = -1 is outside the allowed range 0..4096"),
         ({"vth_mant": 2**17}, r"vth_mant \(vThMant\) = 131072 is outside .* 0..131071"),
         ({"bias_mant": 4096}, r"bias_mant \(biasMant\) = 4096 is outside .* -4095..4095"),
         ({"bias_mant": -4096}, r"bias_mant \(biasMant\) = -4096 is outside"),
@@ -31,7 +31,7 @@ from hardware_mapping.loihi import (
         ({"vmin_exp": 24}, r"vmin_exp \(vMinExp\) = 24 is outside"),
         ({"vth_mant": [5, 6, 2**17]}, r"vth_mant \(vThMant\)\[2\] = 131072"),
         ({"bias_mant": 1.5}, r"bias_mant \(biasMant\) = 1.5 is not an integer"),
-        ({"decay_u": [1, 2]}, r"decay_u: decay has shape \(2,\); allowed: one value or 3 values"),
+        ({"decay_u": [1, 2]}, r"decay_u has shape \(2,\); allowed: one value or 3 values"),
     ],
 )
 def test_out_of_range_registers_are_rejected_with_name_value_and_range(registers, message):

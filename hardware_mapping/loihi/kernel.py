@@ -18,10 +18,16 @@ inputs of the step so that it can name the first compartment that overflowed.
 
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 __all__ = ["OVERFLOW_KINDS", "advance"]
+
+if sys.byteorder != "little":  # the spike scan reads byte i of a word at bits 8i..8i+7
+    raise ImportError("hardware_mapping.loihi.kernel needs a little-endian machine")
 
 # Codes the kernel reports for overflows (index into OVERFLOW_KINDS).
 OVERFLOW_KINDS = (
@@ -35,12 +41,22 @@ Q_OVERFLOW, U_OVERFLOW, U_BIAS_OVERFLOW = 1, 2, 3
 # Wrapping rules of the current u: the chip's two's complement, or Lava's (see lava.py).
 WRAP_TWOS_COMPLEMENT, WRAP_LAVA = 0, 1
 
+# The conventions of each mode: (magnitude bits of the q wrap, 0 for none; left shift of q onto
+# the u scale; wrap rule of u; whether u + bias wraps). Loihi's inputs already carry the 2**6
+# of the weight; Lava's Dense sums carry it in the neuron (DOMAIN.md §4).
+LOIHI_CONVENTIONS = (21, 0, WRAP_TWOS_COMPLEMENT, True)
+LAVA_CONVENTIONS = (0, 6, WRAP_LAVA, False)
+
 
 @numba.njit(cache=True, inline="always")
-def _decay(x, keep):
-    # sign(x) * ((|x| * keep) >> 12): truncation toward zero, written as a select
-    magnitude = (np.abs(x) * keep) >> 12
-    return magnitude if x >= 0 else -magnitude
+def _decay(x, keep, lane):
+    # sign(x) * ((|x| * keep) >> 12): truncation toward zero, written as a select. The product
+    # is split at bit 12, (a * k) >> 12 == (a >> 12) * k + ((a & 4095) * k >> 12) exactly, so
+    # that for |x| <= 2**23 no term exceeds 24 bits and int32 lanes hold it.
+    magnitude = np.abs(x)
+    high = lane(lane(magnitude >> 12) * keep)
+    magnitude = lane(high + lane(lane(lane(magnitude & 4095) * keep) >> 12))
+    return magnitude if x >= 0 else lane(-magnitude)
 
 
 @numba.njit(cache=True, inline="always")
@@ -52,17 +68,18 @@ def _shift(x, exponent):
 
 
 @numba.njit(cache=True, inline="always")
-def _wrap(x, magnitude_bits):
-    half = np.int64(1) << magnitude_bits
-    return ((x + half) & (2 * half - 1)) - half
+def _wrap(x, magnitude_bits, lane):
+    # lane arithmetic is modular, so x + half may wrap the lane: the low bits stay exact
+    half = lane(lane(1) << magnitude_bits)
+    return lane(lane(lane(x + half) & lane(2 * half - 1)) - half)
 
 
 @numba.njit(cache=True, inline="always")
-def _wrap_lava(x, magnitude_bits):
+def _wrap_lava(x, magnitude_bits, lane):
     # Lava's PyLifModelBitAcc: > max subtracts 2 max, <= -max adds 2 max (max = 2**23)
-    limit = np.int64(1) << magnitude_bits
-    high = x - 2 * limit if x > limit else x
-    return x + 2 * limit if x <= -limit else high
+    limit = lane(lane(1) << magnitude_bits)
+    high = lane(x - 2 * limit) if x > limit else x
+    return lane(x + 2 * limit) if x <= -limit else high
 
 
 @numba.njit(cache=True, inline="always")
@@ -79,41 +96,38 @@ def _currents(
     input_shift,
     u_rule,
     wrap_ub,
+    lane,
 ):
-    """The input chain of one compartment: returns (q, u, drive, join into v, overflow kind, raw).
+    """The input chain of one compartment.
 
-    kind is 0 without overflow, else the first overflow's code and its unwrapped value.
+    Returns (q, u, drive, join into v, overflows, unwrapped q, unwrapped u, unwrapped drive);
+    overflows has bit ``kind - 1`` set for each overflow kind that wrapped (branch-free, so
+    that the pass over compartments vectorizes). ``lane`` is the integer type of the
+    arithmetic: np.int64, or np.int32 where the simulator has proven that no unwrapped
+    intermediate exceeds 31 bits (see `Simulator`).
     """
-    kind = 0
-    raw = np.int64(0)
-    q = q + noise_u
+    q = lane(q + noise_u)
+    q_raw = q
     if q_bits > 0:
-        wrapped = _wrap(q, q_bits)
-        if wrapped != q:
-            kind = Q_OVERFLOW
-            raw = q
-        q = wrapped
-    q = q << input_shift
+        q = _wrap(q, q_bits, lane)
+    overflows = lane(q != q_raw)
+    q = lane(q << input_shift)
     join_v = join
     if join_into_u:
-        q = q + join
-        join_v = 0
-    u_new = _decay(u_old, keep_u) + q
-    wrapped = _wrap(u_new, 23) if u_rule == WRAP_TWOS_COMPLEMENT else _wrap_lava(u_new, 23)
-    if wrapped != u_new and kind == 0:
-        kind = U_OVERFLOW
-        raw = u_new
-    u_new = wrapped
-    drive = u_new + bias + noise_v
-    if wrap_ub:
-        wrapped = _wrap(drive, 23)
-        if wrapped != drive and kind == 0:
-            kind = U_BIAS_OVERFLOW
-            raw = drive
-        drive = wrapped
-    return q, u_new, drive, join_v, kind, raw
+        q = lane(q + join)
+        join_v = lane(0)
+    u_raw = lane(_decay(u_old, keep_u, lane) + q)
+    u_new = (
+        _wrap(u_raw, 23, lane) if u_rule == WRAP_TWOS_COMPLEMENT else _wrap_lava(u_raw, 23, lane)
+    )
+    overflows |= lane(u_new != u_raw) << 1
+    drive_raw = lane(lane(u_new + bias) + noise_v)
+    drive = _wrap(drive_raw, 23, lane) if wrap_ub else drive_raw
+    overflows |= lane(drive != drive_raw) << 2
+    return q, u_new, drive, join_v, overflows, q_raw, u_raw, drive_raw
 
 
+@numba.njit(cache=True, inline="always")
 def _update(
     q_in,
     noise_u,
@@ -136,6 +150,7 @@ def _update(
     input_shift,
     u_rule,
     wrap_ub,
+    lane,
 ):
     """Update the compartments of equal-length array slices (one level of the layout).
 
@@ -151,33 +166,34 @@ def _update(
     n_saturated = 0
     n_active = 0
     n_spikes = 0
+    zero = lane(0)
     for i in numba.prange(u.shape[0]):
-        q = np.int64(q_in[i])
+        q = lane(q_in[i])
         q_in[i] = 0
-        nu = noise_u[i] if use_noise else np.int64(0)
-        nv = noise_v[i] if use_noise else np.int64(0)
-        join = pushed[i] if has_joins else np.int64(0)
-        u_old = np.int64(u[i])
-        v_old = np.int64(v[i])
-        q, u_new, drive, join_v, kind, _ = _currents(
-            q, nu, nv, join, u_old, np.int64(keep_u[i]), np.int64(bias[i]),
-            join_into_u, q_bits, input_shift, u_rule, wrap_ub,
+        nu = lane(noise_u[i]) if use_noise else zero
+        nv = lane(noise_v[i]) if use_noise else zero
+        join = lane(pushed[i]) if has_joins else zero
+        u_old = lane(u[i])
+        v_old = lane(v[i])
+        q, u_new, drive, join_v, overflows, _, _, _ = _currents(
+            q, nu, nv, join, u_old, lane(keep_u[i]), lane(bias[i]),
+            join_into_u, q_bits, input_shift, u_rule, wrap_ub, lane,
         )  # fmt: skip
-        n_overflow += kind != 0
-        v_new = _decay(v_old, np.int64(keep_v[i])) + drive + join_v
+        n_overflow += overflows != 0
+        v_new = lane(lane(_decay(v_old, lane(keep_v[i]), lane) + drive) + join_v)
         # vmin and vmax from their exponents: 2 bytes of memory instead of 8
-        low = 1 - (np.int64(1) << vmin_exp[i])
-        high = (np.int64(1) << (9 + 2 * np.int64(vmax_exp[i]))) - 1
+        low = lane(1 - lane(lane(1) << vmin_exp[i]))
+        high = lane(lane(lane(1) << lane(9 + 2 * lane(vmax_exp[i]))) - 1)
         n_saturated += (v_new < low) | (v_new > high)
         v_new = min(max(v_new, low), high)
-        counting = np.int64(refractory[i])
-        v_new = 0 if counting > 0 else v_new
+        counting = lane(refractory[i])
+        v_new = zero if counting > 0 else v_new
         n_active += (q != 0) | (u_old != 0) | (v_old != 0) | (bias[i] != 0)
         fires = can_spike[i] & (v_new > vth[i])
         n_spikes += fires
-        v_new = 0 if fires else v_new
-        counting = np.int64(refract_delay[i]) if fires else counting
-        counting = counting - 1 if counting > 0 else counting
+        v_new = zero if fires else v_new
+        counting = lane(refract_delay[i]) if fires else counting
+        counting = lane(counting - 1) if counting > 0 else counting
         refractory[i] = counting
         spiked[i] = fires
         u[i] = u_new
@@ -185,11 +201,95 @@ def _update(
     return n_overflow, n_saturated, n_active, n_spikes
 
 
-# One body, two builds: large slices are split over the cores (numba threads), small ones are
-# not worth a thread launch.
-_update_serial = numba.njit(cache=True, nogil=True)(_update)
-_update_parallel = numba.njit(cache=True, nogil=True, parallel=True)(_update)
+# The pass of each mode, with the mode's conventions as constants: the compiler then drops
+# what the mode does not use instead of selecting between both at every compartment (a third
+# faster). Each exists twice: large slices are split over the cores (numba threads), small ones
+# are not worth a thread launch. The four are separate Python functions because numba's disk
+# cache keys compiled code by function and signature, not by the parallel flag: two builds of
+# one function would load each other's code.
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_loihi_serial(
+    q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias, vth,
+    vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+):  # fmt: skip
+    # LOIHI_CONVENTIONS, written out: numba inlines no call with *args
+    return _update(
+        q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias, vth,
+        vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u,
+        21, 0, WRAP_TWOS_COMPLEMENT, True, lane,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _update_loihi_parallel(
+    q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias, vth,
+    vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+):  # fmt: skip
+    # LOIHI_CONVENTIONS, written out: numba inlines no call with *args
+    return _update(
+        q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias, vth,
+        vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u,
+        21, 0, WRAP_TWOS_COMPLEMENT, True, lane,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _update_lava_serial(
+    q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias, vth,
+    vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+):  # fmt: skip
+    # LAVA_CONVENTIONS, written out: numba inlines no call with *args
+    return _update(
+        q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias, vth,
+        vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u,
+        0, 6, WRAP_LAVA, False, lane,
+    )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _update_lava_parallel(
+    q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias, vth,
+    vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+):  # fmt: skip
+    # LAVA_CONVENTIONS, written out: numba inlines no call with *args
+    return _update(
+        q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias, vth,
+        vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u,
+        0, 6, WRAP_LAVA, False, lane,
+    )  # fmt: skip
+
+
 PARALLEL_MIN_COMPARTMENTS = 32768
+
+
+@numba.njit(cache=True, inline="always")
+def _update_level(
+    lava_mode, parallel, q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u,
+    keep_v, bias, vth, vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+):  # fmt: skip
+    # one call site per build: a function chosen at run time would be a first-class function
+    # value, which numba neither inlines nor caches
+    if lava_mode and parallel:
+        return _update_lava_parallel(
+            q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias,
+            vth, vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+        )  # fmt: skip
+    if lava_mode:
+        return _update_lava_serial(
+            q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias,
+            vth, vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+        )  # fmt: skip
+    if parallel:
+        return _update_loihi_parallel(
+            q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias,
+            vth, vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+        )  # fmt: skip
+    return _update_loihi_serial(
+        q_in, noise_u, noise_v, pushed, u, v, refractory, spiked, keep_u, keep_v, bias,
+        vth, vmin_exp, vmax_exp, refract_delay, can_spike, join_into_u, lane,
+    )  # fmt: skip
 
 
 @numba.njit(cache=True, inline="always")
@@ -232,10 +332,7 @@ def advance(  # a flat argument list: what numba compiles best
     level_bounds,
     # conventions
     join_into_u,
-    q_magnitude_bits,
-    u_wrap_rule,
-    wrap_u_plus_bias,
-    input_shift,
+    lava_mode,
     # synapses (CSR over sources) and ports
     syn_ptr,
     syn_port,
@@ -243,7 +340,6 @@ def advance(  # a flat argument list: what numba compiles best
     syn_delay,
     port_target,
     port_shift,
-    identity_ports,
     # external input spikes of these steps (CSR over steps; entries are source rows)
     input_ptr,
     input_source,
@@ -267,6 +363,7 @@ def advance(  # a flat argument list: what numba compiles best
     saturations,
     strict,
     error,
+    lane,
 ):
     """Advance the network ``n_steps`` steps; return how many steps completed.
 
@@ -276,11 +373,17 @@ def advance(  # a flat argument list: what numba compiles best
     (the state is then that step's, partly updated).
     """
     n = u.shape[0]
+    q_magnitude_bits, input_shift, u_wrap_rule, wrap_u_plus_bias = (
+        LAVA_CONVENTIONS if lava_mode else LOIHI_CONVENTIONS
+    )
     n_ports = port_target.shape[0]
     ring = accumulators.shape[0]
     n_record = record_index.shape[0]
     use_noise = noise_draws.shape[0] > 0
     has_joins = pushed.shape[0] > 0
+    # sources are compartments first, then inputs: without compartment synapses, a spike only
+    # counts (no row of syn_ptr to read)
+    compartments_have_synapses = syn_ptr[n] > 0
     # padded to whole 64-bit words (the padding stays False)
     spiked = np.zeros(8 * ((n + 7) // 8), dtype=np.bool_)
     spiked_words = spiked.view(np.uint64)
@@ -292,7 +395,7 @@ def advance(  # a flat argument list: what numba compiles best
     for k in range(n_steps):
         step = first_step + k
         slot = step % ring
-        if identity_ports:
+        if not lava_mode:
             q_in = accumulators[slot]
         else:
             # Lava: each Dense shifts its own sum by its weight exponent
@@ -325,22 +428,13 @@ def advance(  # a flat argument list: what numba compiles best
             noise_lo, noise_hi = (lo, hi) if use_noise else (0, 0)
             joins_lo, joins_hi = (lo, hi) if has_joins else (0, 0)
             # the same pass, split over the cores when the slice is large enough to pay for it
-            if hi - lo >= PARALLEL_MIN_COMPARTMENTS:
-                counts = _update_parallel(
-                    q_in[lo:hi], noise_u[noise_lo:noise_hi], noise_v[noise_lo:noise_hi],
-                    pushed[joins_lo:joins_hi], u[lo:hi], v[lo:hi], refractory[lo:hi],
-                    spiked[lo:hi], keep_u[lo:hi], keep_v[lo:hi], bias[lo:hi], vth[lo:hi],
-                    vmin_exp[lo:hi], vmax_exp[lo:hi], refract_delay[lo:hi], can_spike[lo:hi],
-                    join_into_u, q_magnitude_bits, input_shift, u_wrap_rule, wrap_u_plus_bias,
-                )  # fmt: skip
-            else:
-                counts = _update_serial(
-                    q_in[lo:hi], noise_u[noise_lo:noise_hi], noise_v[noise_lo:noise_hi],
-                    pushed[joins_lo:joins_hi], u[lo:hi], v[lo:hi], refractory[lo:hi],
-                    spiked[lo:hi], keep_u[lo:hi], keep_v[lo:hi], bias[lo:hi], vth[lo:hi],
-                    vmin_exp[lo:hi], vmax_exp[lo:hi], refract_delay[lo:hi], can_spike[lo:hi],
-                    join_into_u, q_magnitude_bits, input_shift, u_wrap_rule, wrap_u_plus_bias,
-                )  # fmt: skip
+            counts = _update_level(
+                lava_mode, hi - lo >= PARALLEL_MIN_COMPARTMENTS, q_in[lo:hi],
+                noise_u[noise_lo:noise_hi], noise_v[noise_lo:noise_hi], pushed[joins_lo:joins_hi],
+                u[lo:hi], v[lo:hi], refractory[lo:hi], spiked[lo:hi], keep_u[lo:hi],
+                keep_v[lo:hi], bias[lo:hi], vth[lo:hi], vmin_exp[lo:hi], vmax_exp[lo:hi],
+                refract_delay[lo:hi], can_spike[lo:hi], join_into_u, lane,
+            )  # fmt: skip
             n_overflow += counts[0]
             n_saturated += counts[1]
             n_active += counts[2]
@@ -354,35 +448,43 @@ def advance(  # a flat argument list: what numba compiles best
                 nu = noise_u[i] if use_noise else np.int64(0)
                 nv = noise_v[i] if use_noise else np.int64(0)
                 join = pushed[i] if has_joins else np.int64(0)
-                _, _, _, _, kind, raw = _currents(
+                _, _, _, _, wrapped, q_raw, u_raw, drive_raw = _currents(
                     q_before[i], nu, nv, join, u_before[i], np.int64(keep_u[i]),
                     np.int64(bias[i]), join_into_u, q_magnitude_bits, input_shift,
-                    u_wrap_rule, wrap_u_plus_bias,
+                    u_wrap_rule, wrap_u_plus_bias, np.int64,
                 )  # fmt: skip
-                if kind != 0:
-                    error[0] = kind
+                if wrapped != 0:
+                    # the first overflow of the chain: q, then u, then u + bias
+                    if wrapped & 1:
+                        error[0], error[3] = Q_OVERFLOW, q_raw
+                    elif wrapped & 2:
+                        error[0], error[3] = U_OVERFLOW, u_raw
+                    else:
+                        error[0], error[3] = U_BIAS_OVERFLOW, drive_raw
                     error[1] = step
                     error[2] = i
-                    error[3] = raw
                     return k
         if has_joins:
             pushed[:] = 0
         n_synaptic = 0
         next_slot = (step + 1) % ring
         if n_spikes > 0:
-            # scan the spike flags eight at a time: most words are zero at realistic rates
+            # scan the spike flags eight at a time (most words are zero at realistic rates)
+            # and visit the set bytes of a word by their trailing zeros, without a branch
+            # per byte
             for w in range(spiked_words.shape[0]):
-                if spiked_words[w] == 0:
-                    continue
-                for i in range(8 * w, 8 * w + 8):
-                    if spiked[i]:
-                        spike_count[i] += 1
+                word = spiked_words[w]
+                while word != 0:
+                    i = 8 * w + (trailing_zeros(word) >> 3)
+                    word &= word - np.uint64(1)  # the set byte holds one bit: clear it
+                    spike_count[i] += 1
+                    if compartments_have_synapses:
                         n_synaptic += _deliver(
                             i, next_slot, ring, syn_ptr, syn_port, syn_value, syn_delay,
                             accumulators,
                         )  # fmt: skip
-                        if n_record > 0 and record_column[i] >= 0:
-                            record_spikes[k, record_column[i]] = True
+                    if n_record > 0 and record_column[i] >= 0:
+                        record_spikes[k, record_column[i]] = True
         for e in range(input_ptr[k], input_ptr[k + 1]):
             n_synaptic += _deliver(
                 input_source[e],

@@ -139,7 +139,8 @@ class Simulator:
         self.u = np.zeros(self.n, dtype=np.int32)
         self.v = np.zeros(self.n, dtype=np.int32)
         self.refractory = np.zeros(self.n, dtype=np.int8)
-        self._pushed = np.zeros(self.n if network.joins else 0, dtype=np.int64)
+        self._lane = self._choose_lane()
+        self._pushed = np.zeros(self.n if network.joins else 0, dtype=self._lane)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -249,9 +250,41 @@ class Simulator:
             self.syn_port, weights=np.abs(self.syn_value), minlength=self.port_target.size
         )
         wide = self.mode == "lava" or (fan_in.size and fan_in.max() >= 2**31)
+        self._input_bound = fan_in
         self._accumulators = np.zeros(
             (ring, self.port_target.size), dtype=np.int64 if wide else np.int32
         )
+
+    def _choose_lane(self) -> type:
+        """Return the integer type of the compartment arithmetic: np.int32 or np.int64.
+
+        int32 lanes hold twice as many compartments per vector instruction as int64. They are
+        used only where no intermediate value can leave 31 bits + sign before the chip's own
+        wrap or clip: Loihi mode (Lava's u wrap is not modular), int32 accumulators, and the
+        bounds below, per compartment, from its registers, noise and dendritic children.
+        """
+        if self.mode != "loihi" or self._accumulators.dtype != np.int32:
+            return np.int64
+        # noise: (r + 64 offset) * 2**(exp - 7), |r| <= 127
+        mantissa = 127 + 64 * np.abs(self.noise_offset)
+        shift = self.noise_exp - 7
+        noise = np.where(
+            shift >= 0, mantissa << np.maximum(shift, 0), mantissa >> -np.minimum(shift, 0)
+        )
+        noise = np.where(self.noise_enabled, noise, 0)
+        noise_u = np.where(self.noise_into_v, 0, noise)
+        noise_v = np.where(self.noise_into_v, noise, 0)
+        children = np.bincount(self.parent[self.parent >= 0], minlength=self.n)
+        joined = children.astype(np.int64) << 23  # |v| <= 2**23 per child
+        state = np.int64(1) << 23  # |u|, |v| and a wrapped u + bias
+        wrapped_q = np.int64(1) << Q_BITS  # q after its wrap (Loihi mode: on the u scale)
+        largest = max(
+            int((self._input_bound + noise_u).max(initial=0)),  # q + noise
+            int((state + wrapped_q + joined).max(initial=0)),  # D(u) + q (+ children)
+            int((state + np.abs(self.bias) + noise_v).max(initial=0)),  # u + bias + noise
+            int((2 * state + joined).max(initial=0)),  # D(v) + drive (+ children)
+        )
+        return np.int32 if largest < 2**31 else np.int64
 
     def _check_lava(self, network: Network) -> None:
         problems = []
@@ -367,17 +400,13 @@ class Simulator:
                 self.can_spike,
                 self.level_bounds,
                 self.network.join_target == "u",
-                Q_BITS if self.mode == "loihi" else 0,
-                kernel.WRAP_TWOS_COMPLEMENT if self.mode == "loihi" else kernel.WRAP_LAVA,
-                self.mode == "loihi",
-                0 if self.mode == "loihi" else 6,
+                self.mode == "lava",
                 self.syn_ptr,
                 self.syn_port,
                 self.syn_value,
                 self.syn_delay,
                 self.port_target,
                 self.port_shift,
-                self.mode == "loihi",
                 input_ptr.astype(np.int64),
                 input_sources[lo:hi],
                 noise,
@@ -398,6 +427,7 @@ class Simulator:
                 counters["saturations"][rows],
                 self.strict,
                 error,
+                self._lane,
             )
             if completed < count:
                 self._raise_overflow(error)

@@ -11,9 +11,19 @@ pytest.importorskip("nengo_loihi", reason="nengo-loihi (test extra) is not insta
 
 from hardware_mapping.loihi.nengo_reference import run_nengo_loihi
 
+# "proven": the lanes the simulator chooses (int32 for every network here); "int64": the wide
+# arithmetic it falls back to when a bound does not hold, forced
+LANES = ["proven", "int64"]
 
-def assert_identical(network, steps: int, seed: int) -> dict:
-    ours = Simulator(network, record="all", seed=seed).run(steps)
+
+def assert_identical(network, steps: int, seed: int, lane: str = "proven") -> dict:
+    simulator = Simulator(network, record="all", seed=seed)
+    if lane == "int64":
+        simulator._lane = np.int64
+        simulator._pushed = simulator._pushed.astype(np.int64)
+    else:
+        assert simulator._lane is np.int32
+    ours = simulator.run(steps)
     reference = run_nengo_loihi(network, steps, seed=seed)
     for name in network.groups:
         for key in ("u", "v", "spikes"):
@@ -27,22 +37,24 @@ def assert_identical(network, steps: int, seed: int) -> dict:
     return ours.counters.sum().to_dict()
 
 
-def test_1000_random_single_compartment_configurations():
+@pytest.mark.parametrize("lane", LANES)
+def test_1000_random_single_compartment_configurations(lane):
     rng = np.random.default_rng(20261122)
     network = single_compartment_network(rng, n_configs=1000, steps=300)
-    totals = assert_identical(network, steps=300, seed=5)
+    totals = assert_identical(network, steps=300, seed=5, lane=lane)
     # the draw exercised what it should: spikes, wraps and saturation all happened
     assert totals["spikes"] > 1000
     assert totals["overflows"] > 100
     assert totals["saturations"] > 1000
 
 
+@pytest.mark.parametrize("lane", LANES)
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_random_recurrent_networks(seed):
+def test_random_recurrent_networks(seed, lane):
     rng = np.random.default_rng(seed)
     network = recurrent_network(rng, n_total=150, steps=1000)
     assert network.n_compartments >= 100
-    totals = assert_identical(network, steps=1000, seed=seed)
+    totals = assert_identical(network, steps=1000, seed=seed, lane=lane)
     assert totals["spikes"] > 1000
     assert totals["synaptic_ops"] > 10000
 

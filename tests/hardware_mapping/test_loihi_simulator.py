@@ -168,3 +168,56 @@ def test_runs_continue_from_the_state_and_record_chosen_compartments():
 def test_input_spike_twice_in_a_step_is_rejected():
     with pytest.raises(RegisterError, match="axon 1 fires twice at step 4"):
         SpikeInput("source", 3, steps=[4, 4], indices=[1, 1])
+
+
+def _converging_inputs(n_synapses: int, **registers) -> tuple[Network, int]:
+    """``n_synapses`` axons, each with the largest input (64 * 254 * 2**7) onto one compartment.
+
+    Returns the network and the summed input of one step in which every axon fires.
+    """
+    network = Network()
+    cell = CompartmentGroup("cell", 1, decay_u=4096, vth_mant=2**17 - 1, **registers)
+    axons = SpikeInput("axons", n_synapses, steps=[0] * n_synapses, indices=range(n_synapses))
+    weights = np.full(n_synapses, 254)
+    zeros = np.zeros(n_synapses, dtype=int)
+    synapses = SynapseGroup("in", axons, cell, np.arange(n_synapses), zeros, weights, weight_exp=7)
+    network.add(cell, axons, synapses)
+    return network, n_synapses * 64 * 254 * 2**7
+
+
+@pytest.mark.parametrize(("n_synapses", "lane"), [(1000, np.int32), (1100, np.int64)])
+def test_int32_lanes_only_where_the_input_bound_fits(n_synapses, lane):
+    """1000 largest inputs sum to 2.08e9 < 2**31 (int32 lanes), 1100 to 2.29e9 (int64).
+
+    Either way q wraps to 22 bits exactly as Python's unbounded integers say.
+    """
+    network, q = _converging_inputs(n_synapses)
+    simulator = Simulator(network, record="all")
+    assert simulator._lane is lane
+    run = simulator.run(2)
+    wrapped = (q + 2**21) % 2**22 - 2**21
+    assert q >= 2**21 and run.u["cell"][1, 0] == wrapped
+    assert run.counters["overflows"].tolist() == [0, 1]
+
+
+def test_noise_or_many_dendrites_fall_back_to_int64_lanes():
+    # 2.08e9 of input plus noise of up to (127 + 64 offset) * 2**16: within 2**31 for offset 0
+    # (8.3e6), beyond it for offset 127 (5.4e8)
+    network, _ = _converging_inputs(1000, noise_exp=23)
+    assert Simulator(network, seed=0)._lane is np.int32
+    network, _ = _converging_inputs(1000, noise_exp=23, noise_mant_offset=127)
+    assert Simulator(network, seed=0)._lane is np.int64
+
+    def joined(n_children: int) -> type:
+        network = Network()
+        parent = CompartmentGroup("parent", 1)
+        network.add(parent)
+        for index in range(n_children):
+            child = CompartmentGroup(f"child{index}", 1)
+            network.add(child)
+            network.join(child, parent)
+        return Simulator(network)._lane
+
+    # D(v) + drive + the children's v: (2 + children) * 2**23 must stay below 2**31
+    assert joined(253) is np.int32
+    assert joined(254) is np.int64

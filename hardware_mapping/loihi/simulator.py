@@ -28,6 +28,8 @@ from hardware_mapping.loihi import kernel
 from hardware_mapping.loihi.arithmetic import bias_value, vmax_value, vmin_value
 from hardware_mapping.loihi.network import CompartmentGroup, Network
 from hardware_mapping.loihi.registers import (
+    BIAS_EXP,
+    BIAS_MANT,
     Q_BITS,
     VTH_SHIFT,
     RegisterError,
@@ -501,6 +503,30 @@ class Simulator:
             }
         )
         return result
+
+    def set_bias(self, group: str, bias_mant: object, bias_exp: object = 0) -> None:
+        """Rewrite a group's bias registers between runs, as the host does on the chip.
+
+        The simulator's copy changes; the `Network` and its groups keep their values.
+
+        Parameters
+        ----------
+        group : str
+            The compartment group.
+        bias_mant, bias_exp : int or array_like
+            One value or one per compartment (|mant| <= 4095, exp 0..7).
+        """
+        if group not in self.offsets:
+            raise RegisterError(f"Simulator.set_bias: no group {group!r}")
+        n = self.network.groups[group].n
+        where = f"Simulator.set_bias {group!r}"
+        mant = integer_register(bias_mant, BIAS_MANT, n, where)
+        exp = integer_register(bias_exp, BIAS_EXP, n, where)
+        offset = self.offsets[group]
+        self.bias[offset : offset + n] = bias_value(mant, exp)
+        # the bias enters the bound on u + bias that chose the lanes
+        self._lane = self._choose_lane()
+        self._pushed = self._pushed.astype(self._lane)
 
     def set_state(self, group: str, *, u: object = None, v: object = None) -> None:
         """Set the current u and/or voltage v of a group's compartments (e.g. initial values).

@@ -1,0 +1,298 @@
+"""Float model vs its Loihi mapping on the same long-square protocol.
+
+Each neuron runs twice at the hardware step: as the float model in Brian2 (the catalogue's
+closed-form step) and as its mapped registers in the bit-accurate fixed-point simulator. Both
+start at rest, get zero input until the step onset and the sweep's constant current during the
+step (Allen's long square: onset 1.02 s, width 1 s). Per sweep: spike counts in the step window
+(both ends included, as Allen counts) and adaptation indices; per neuron: the gamma coincidence
+factor of all its sweeps laid end to end (2 ms window), and whether it meets the tolerances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from brian2 import ms, pA, second
+
+from ahp_models import long_square, model_for_params, simulate
+from ahp_models.parameters import ParameterSet
+from analysis.metrics import gamma_factor
+from analysis.population_features import population_sweep_features
+from hardware_mapping.loihi import Network, Simulator
+from hardware_mapping.neuron_mapping import NeuronMapping, map_neuron
+
+__all__ = [
+    "DEFAULT_OFFSETS_PA",
+    "TOLERANCES",
+    "ValidationResult",
+    "long_square_amplitudes",
+    "validate_long_squares",
+]
+
+ONSET_S, WIDTH_S = 1.02, 1.0
+#: The default series: the neuron's rheobase plus these offsets (Allen steps by 20 pA).
+DEFAULT_OFFSETS_PA = tuple(float(x) for x in range(-20, 161, 20))
+#: Acceptance per neuron: every sweep's spike count within 2 % of the float model's, every
+#: adaptation index within 0.02, and the gamma factor (2 ms window) at least 0.9.
+TOLERANCES = {"count_relative": 0.02, "adaptation_index": 0.02, "gamma": 0.9}
+GAMMA_WINDOW_S = 2e-3
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """What `validate_long_squares` measured.
+
+    Attributes
+    ----------
+    sweeps : pandas.DataFrame
+        One row per (neuron, sweep): ``neuron``, ``amplitude_pA``, ``float_count``,
+        ``fixed_count``, ``count_error`` (relative; NaN if the float model is silent),
+        ``float_ai``, ``fixed_ai``, ``ai_error``.
+    neurons : pandas.DataFrame
+        One row per neuron: ``neuron``, ``model``, ``max_count_error`` (0 when every count is
+        equal), ``count_mismatches``, ``max_ai_error``, ``gamma``, ``passes`` and ``reason``
+        (the first tolerance missed and the mapping's largest quantization error).
+    mappings : dict
+        Neuron -> its `NeuronMapping`.
+    """
+
+    sweeps: pd.DataFrame
+    neurons: pd.DataFrame
+    mappings: dict[Hashable, NeuronMapping]
+
+    def summary(self) -> dict[str, float]:
+        """Fractions of neurons meeting each tolerance, and all of them."""
+        n = self.neurons
+        return {
+            "neurons": float(len(n)),
+            "count_within": float((n["max_count_error"] <= TOLERANCES["count_relative"]).mean()),
+            "ai_within": float(
+                (n["max_ai_error"].fillna(0) <= TOLERANCES["adaptation_index"]).mean()
+            ),
+            "gamma_at_least": float((n["gamma"].fillna(1) >= TOLERANCES["gamma"]).mean()),
+            "all": float(n["passes"].mean()),
+        }
+
+
+def long_square_amplitudes(params: ParameterSet, offsets_pA=DEFAULT_OFFSETS_PA) -> np.ndarray:
+    """The default series of a neuron: its rheobase (rounded to 10 pA) plus ``offsets_pA``."""
+    rheobase_pA = float(np.ravel(model_for_params(params).rheobase(params) / pA)[0])
+    return np.round(rheobase_pA, -1) + np.asarray(offsets_pA, dtype=float)
+
+
+def validate_long_squares(
+    neurons: Mapping[Hashable, ParameterSet],
+    amplitudes_pA: Mapping[Hashable, np.ndarray] | None = None,
+    *,
+    dt_ms: float = 1.0,
+    decay_rounding: str = "nearest",
+    backend: str = "cpp_standalone",
+) -> ValidationResult:
+    """Map every neuron and compare it with its float model on long squares.
+
+    Parameters
+    ----------
+    neurons : mapping
+        Key -> one neuron's parameters.
+    amplitudes_pA : mapping, optional
+        Key -> the step amplitudes (pA); default `long_square_amplitudes`.
+    dt_ms : float
+        The hardware step, used by both simulations.
+    decay_rounding : {"nearest", "paper"}
+        See `map_neuron`.
+    backend : str
+        Brian2 backend of the float runs.
+
+    Returns
+    -------
+    ValidationResult
+        Per sweep and per neuron comparisons.
+    """
+    keys = list(neurons)
+    amplitudes = {
+        key: np.asarray(
+            amplitudes_pA[key]
+            if amplitudes_pA is not None
+            else long_square_amplitudes(neurons[key]),
+            dtype=float,
+        )
+        for key in keys
+    }
+    mappings = {
+        key: map_neuron(
+            neurons[key],
+            dt=dt_ms * ms,
+            current_range=(
+                min(0.0, amplitudes[key].min()) * pA,
+                max(0.0, amplitudes[key].max()) * pA,
+            ),
+            decay_rounding=decay_rounding,
+        )
+        for key in keys
+    }
+    # the float model with its refractory period on the step grid, as the mapping rounds it
+    # (Brian2 refuses a t_ref that is not a whole number of steps)
+    on_grid = {
+        key: params.replace(t_ref=np.round(params.t_ref / (dt_ms * ms)) * dt_ms * ms)
+        if hasattr(params, "t_ref")
+        else params
+        for key, params in neurons.items()
+    }
+    float_trains = _float_trains(on_grid, amplitudes, dt_ms, backend)
+    fixed_trains = _fixed_trains(mappings, amplitudes, dt_ms)
+    rows, summaries = [], []
+    for key in keys:
+        sweeps = _compare_sweeps(key, amplitudes[key], float_trains[key], fixed_trains[key])
+        rows.append(sweeps)
+        summaries.append(_neuron_summary(key, neurons[key], mappings[key], sweeps,
+                                         float_trains[key], fixed_trains[key]))  # fmt: skip
+    return ValidationResult(
+        sweeps=pd.concat(rows, ignore_index=True),
+        neurons=pd.DataFrame(summaries),
+        mappings=mappings,
+    )
+
+
+def _float_trains(neurons, amplitudes, dt_ms, backend) -> dict[Hashable, list[np.ndarray]]:
+    """Spike times (s) per neuron and sweep of the float models, one population per model."""
+    by_class: dict[type, list[Hashable]] = {}
+    for key, params in neurons.items():
+        by_class.setdefault(type(params), []).append(key)
+    trains: dict[Hashable, list[np.ndarray]] = {}
+    for params_class, keys in by_class.items():
+        sizes = [amplitudes[k].size for k in keys]
+        stacked = params_class.concatenate(
+            [
+                params_class.concatenate([neurons[k]], repeat=n)
+                for k, n in zip(keys, sizes, strict=True)
+            ]
+        )
+        currents = np.concatenate([amplitudes[k] for k in keys])
+        stimulus = long_square(
+            currents * pA,
+            onset=ONSET_S * second,
+            width=WIDTH_S * second,
+            duration=(ONSET_S + WIDTH_S) * second,
+            dt=dt_ms * ms,
+        )
+        result = simulate(model_for_params(stacked), stacked, stimulus, backend=backend)
+        per_neuron = _split(result.spike_neuron, result.spike_time_s, currents.size)
+        start = 0
+        for key, size in zip(keys, sizes, strict=True):
+            trains[key] = per_neuron[start : start + size]
+            start += size
+    return trains
+
+
+def _fixed_trains(mappings, amplitudes, dt_ms) -> dict[Hashable, list[np.ndarray]]:
+    """Spike times (s) per neuron and sweep of the mapped registers, in one network."""
+    network = Network()
+    names = {}
+    for index, (key, mapping) in enumerate(mappings.items()):
+        names[key] = f"n{index}"
+        mapping.add_to(network, names[key], np.zeros(amplitudes[key].size) * pA)
+    simulator = Simulator(network, record={name: slice(None) for name in names.values()})
+    for key, mapping in mappings.items():
+        size = amplitudes[key].size
+        simulator.set_state(names[key], v=np.full(size, mapping.v_rest))
+    onset_steps = round(ONSET_S * 1e3 / dt_ms)
+    width_steps = round(WIDTH_S * 1e3 / dt_ms)
+    before = simulator.run(onset_steps)
+    for key, mapping in mappings.items():
+        simulator.set_bias(names[key], *mapping.bias(amplitudes[key] * pA))
+    during = simulator.run(width_steps)
+    trains = {}
+    for key in mappings:
+        raster = np.concatenate([before.spikes[names[key]], during.spikes[names[key]]])
+        step, neuron = np.nonzero(raster)
+        trains[key] = _split(neuron, step * dt_ms * 1e-3, raster.shape[1])
+    return trains
+
+
+def _split(neuron: np.ndarray, time_s: np.ndarray, n: int) -> list[np.ndarray]:
+    order = np.lexsort((time_s, neuron))
+    neuron, time_s = np.asarray(neuron)[order], np.asarray(time_s, dtype=float)[order]
+    bounds = np.searchsorted(neuron, np.arange(n + 1))
+    return [time_s[bounds[i] : bounds[i + 1]] for i in range(n)]
+
+
+def _window_features(trains: list[np.ndarray]) -> pd.DataFrame:
+    neuron = np.concatenate([np.full(t.size, i) for i, t in enumerate(trains)] or [np.zeros(0)])
+    times = np.concatenate(trains or [np.zeros(0)])
+    return population_sweep_features(neuron, times, len(trains), ONSET_S, ONSET_S + WIDTH_S)
+
+
+def _compare_sweeps(key, amplitudes, float_trains, fixed_trains) -> pd.DataFrame:
+    ours, theirs = _window_features(fixed_trains), _window_features(float_trains)
+    float_count = theirs["spike_count"].to_numpy()
+    fixed_count = ours["spike_count"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        count_error = np.where(
+            float_count > 0,
+            np.abs(fixed_count - float_count) / float_count,
+            np.where(fixed_count > 0, np.inf, np.nan),
+        )
+    return pd.DataFrame(
+        {
+            "neuron": [key] * len(amplitudes),
+            "amplitude_pA": amplitudes,
+            "float_count": float_count,
+            "fixed_count": fixed_count,
+            "count_error": count_error,
+            "float_ai": theirs["adaptation_index"].to_numpy(),
+            "fixed_ai": ours["adaptation_index"].to_numpy(),
+            "ai_error": np.abs(ours["adaptation_index"] - theirs["adaptation_index"]).to_numpy(),
+        }
+    )
+
+
+def _laid_end_to_end(trains: list[np.ndarray]) -> np.ndarray:
+    """The step-window spikes of every sweep, sweep i shifted to [i W, (i + 1) W]."""
+    parts = []
+    for index, train in enumerate(trains):
+        inside = train[(train >= ONSET_S) & (train <= ONSET_S + WIDTH_S)]
+        parts.append(inside - ONSET_S + index * WIDTH_S)
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0)
+
+
+def _neuron_summary(key, params, mapping, sweeps, float_trains, fixed_trains) -> dict:
+    count_error = sweeps["count_error"].fillna(0.0)
+    max_count_error = float(count_error.max()) if len(count_error) else 0.0
+    ai_error = sweeps["ai_error"]
+    max_ai_error = float(ai_error.max()) if ai_error.notna().any() else np.nan
+    duration_s = len(float_trains) * WIDTH_S
+    gamma = gamma_factor(
+        _laid_end_to_end(float_trains) * second,
+        _laid_end_to_end(fixed_trains) * second,
+        duration_s * second,
+        window=GAMMA_WINDOW_S * second,
+    )
+    reasons = []
+    if max_count_error > TOLERANCES["count_relative"]:
+        reasons.append(f"spike count off by {max_count_error:.1%}")
+    if np.isfinite(max_ai_error) and max_ai_error > TOLERANCES["adaptation_index"]:
+        reasons.append(f"adaptation index off by {max_ai_error:.3f}")
+    if np.isfinite(gamma) and gamma < TOLERANCES["gamma"]:
+        reasons.append(f"gamma {gamma:.2f}")
+    # t_ref is on the step grid in both simulations: not a difference between them
+    report = mapping.report.dropna(subset=["relative_error"])
+    report = report[report["quantity"] != "t_ref"]
+    worst = report.loc[report["relative_error"].abs().idxmax()]
+    return {
+        "neuron": key,
+        "model": params.model_name,
+        "max_count_error": max_count_error,
+        "count_mismatches": int((sweeps["float_count"] != sweeps["fixed_count"]).sum()),
+        "max_ai_error": max_ai_error,
+        "gamma": gamma,
+        "passes": not reasons,
+        "reason": "; ".join(reasons)
+        + (
+            f" (largest quantization: {worst['quantity']} {worst['relative_error']:+.1%})"
+            if reasons
+            else ""
+        ),
+    }

@@ -221,3 +221,17 @@ def test_noise_or_many_dendrites_fall_back_to_int64_lanes():
     # D(v) + drive + the children's v: (2 + children) * 2**23 must stay below 2**31
     assert joined(253) is np.int32
     assert joined(254) is np.int64
+
+
+def test_set_bias_rewrites_the_registers_between_runs():
+    network = Network()
+    network.add(CompartmentGroup("cell", 2, bias_mant=[0, 5]))
+    simulator = Simulator(network, record="all")
+    assert simulator.run(2).v["cell"].tolist() == [[0, 5], [0, 10]]
+    simulator.set_bias("cell", [3, -1], [2, 0])  # 3 << 2 = 12
+    assert simulator.run(2).v["cell"].tolist() == [[12, 9], [24, 8]]
+    assert network.groups["cell"].bias_mant.tolist() == [0, 5]  # the network is untouched
+    with pytest.raises(RegisterError, match=r"bias_mant \(biasMant\)\[1\] = 4096 is outside"):
+        simulator.set_bias("cell", [0, 4096])
+    with pytest.raises(RegisterError, match="set_bias: no group 'other'"):
+        simulator.set_bias("other", 0)

@@ -61,8 +61,9 @@ MAPPABLE_MODELS = ("lif_ahp", "lif_multi_ahp", "loihi_ahp", "alif")
 DECAY_ROUNDINGS = ("nearest", "paper")
 # The threshold register's limit; the voltage range (VOLTAGE_BUDGET) binds first in practice.
 MAX_VTH_MANT = VTH_MANT.high
-# Below this many threshold mantissa steps the mapping is too coarse to be trusted.
-MIN_VTH_MANT = 2**8
+# Below this the threshold spans fewer than 4096 voltage units (64 vth_mant): truncation in
+# the decays would then move the voltage by more than 1e-4 of the threshold per step.
+MIN_VTH_MANT = 2**6
 MAX_BIAS = BIAS_MANT.high << BIAS_EXP.high
 # The largest |v| (or |v_aux|) the current range can produce is kept within 2**22: half the
 # 24-bit range, for the estimate's slack.

@@ -22,13 +22,14 @@ from ahp_models.parameters import ParameterSet
 from analysis.metrics import gamma_factor
 from analysis.population_features import population_sweep_features
 from hardware_mapping.loihi import Network, Simulator
-from hardware_mapping.neuron_mapping import NeuronMapping, map_neuron
+from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, map_neuron
 
 __all__ = [
     "DEFAULT_OFFSETS_PA",
     "TOLERANCES",
     "ValidationResult",
     "long_square_amplitudes",
+    "tolerance_summary",
     "validate_long_squares",
 ]
 
@@ -49,12 +50,14 @@ class ValidationResult:
     ----------
     sweeps : pandas.DataFrame
         One row per (neuron, sweep): ``neuron``, ``amplitude_pA``, ``float_count``,
-        ``fixed_count``, ``count_error`` (relative; NaN if the float model is silent),
+        ``fixed_count``, ``count_error`` (relative; NaN if the float model is silent; inf if
+        only the fixed-point one fires),
         ``float_ai``, ``fixed_ai``, ``ai_error``.
     neurons : pandas.DataFrame
         One row per neuron: ``neuron``, ``model``, ``max_count_error`` (0 when every count is
         equal), ``count_mismatches``, ``max_ai_error``, ``gamma``, ``passes`` and ``reason``
-        (the first tolerance missed and the mapping's largest quantization error).
+        (the tolerances missed and the mapping's largest quantization error, or why the
+        neuron could not be mapped).
     mappings : dict
         Neuron -> its `NeuronMapping`.
     """
@@ -65,16 +68,26 @@ class ValidationResult:
 
     def summary(self) -> dict[str, float]:
         """Fractions of neurons meeting each tolerance, and all of them."""
-        n = self.neurons
-        return {
-            "neurons": float(len(n)),
-            "count_within": float((n["max_count_error"] <= TOLERANCES["count_relative"]).mean()),
-            "ai_within": float(
-                (n["max_ai_error"].fillna(0) <= TOLERANCES["adaptation_index"]).mean()
-            ),
-            "gamma_at_least": float((n["gamma"].fillna(1) >= TOLERANCES["gamma"]).mean()),
-            "all": float(n["passes"].mean()),
-        }
+        return tolerance_summary(self.neurons)
+
+
+def tolerance_summary(neurons: pd.DataFrame) -> dict[str, float]:
+    """Fractions of neurons (rows of `ValidationResult.neurons`) within each tolerance.
+
+    A neuron that could not be mapped counts as outside every one.
+    """
+    mapped = neurons["max_count_error"].notna()
+    return {
+        "neurons": float(len(neurons)),
+        "count_within": float((neurons["max_count_error"] <= TOLERANCES["count_relative"]).mean()),
+        "ai_within": float(
+            (mapped & (neurons["max_ai_error"].fillna(0) <= TOLERANCES["adaptation_index"])).mean()
+        ),
+        "gamma_at_least": float(
+            (mapped & (neurons["gamma"].fillna(1) >= TOLERANCES["gamma"])).mean()
+        ),
+        "all": float(neurons["passes"].mean()),
+    }
 
 
 def long_square_amplitudes(params: ParameterSet, offsets_pA=DEFAULT_OFFSETS_PA) -> np.ndarray:
@@ -90,6 +103,8 @@ def validate_long_squares(
     dt_ms: float = 1.0,
     decay_rounding: str = "nearest",
     backend: str = "cpp_standalone",
+    chunk: int = 250,
+    progress: bool = False,
 ) -> ValidationResult:
     """Map every neuron and compare it with its float model on long squares.
 
@@ -105,6 +120,10 @@ def validate_long_squares(
         See `map_neuron`.
     backend : str
         Brian2 backend of the float runs.
+    chunk : int
+        Neurons simulated together (bounds the memory of the fixed-point recording).
+    progress : bool
+        Print a line after each chunk.
 
     Returns
     -------
@@ -121,18 +140,21 @@ def validate_long_squares(
         )
         for key in keys
     }
-    mappings = {
-        key: map_neuron(
-            neurons[key],
-            dt=dt_ms * ms,
-            current_range=(
-                min(0.0, amplitudes[key].min()) * pA,
-                max(0.0, amplitudes[key].max()) * pA,
-            ),
-            decay_rounding=decay_rounding,
-        )
-        for key in keys
-    }
+    mappings, unmappable = {}, {}
+    for key in keys:
+        try:
+            mappings[key] = map_neuron(
+                neurons[key],
+                dt=dt_ms * ms,
+                current_range=(
+                    min(0.0, amplitudes[key].min()) * pA,
+                    max(0.0, amplitudes[key].max()) * pA,
+                ),
+                decay_rounding=decay_rounding,
+            )
+        except MappingError as error:
+            unmappable[key] = str(error)
+    keys = [key for key in keys if key in mappings]
     # the float model with its refractory period on the step grid, as the mapping rounds it
     # (Brian2 refuses a t_ref that is not a whole number of steps)
     on_grid = {
@@ -141,16 +163,29 @@ def validate_long_squares(
         else params
         for key, params in neurons.items()
     }
-    float_trains = _float_trains(on_grid, amplitudes, dt_ms, backend)
-    fixed_trains = _fixed_trains(mappings, amplitudes, dt_ms)
+    float_trains, fixed_trains = {}, {}
+    for start in range(0, len(keys), chunk):
+        part = keys[start : start + chunk]
+        float_trains.update(
+            _float_trains({k: on_grid[k] for k in part}, amplitudes, dt_ms, backend)
+        )
+        fixed_trains.update(_fixed_trains({k: mappings[k] for k in part}, amplitudes, dt_ms))
+        if progress:
+            print(f"validated {min(start + chunk, len(keys))} of {len(keys)} neurons", flush=True)
     rows, summaries = [], []
     for key in keys:
         sweeps = _compare_sweeps(key, amplitudes[key], float_trains[key], fixed_trains[key])
         rows.append(sweeps)
         summaries.append(_neuron_summary(key, neurons[key], mappings[key], sweeps,
                                          float_trains[key], fixed_trains[key]))  # fmt: skip
+    for key, reason in unmappable.items():
+        summaries.append(
+            {"neuron": key, "model": neurons[key].model_name, "max_count_error": np.nan,
+             "count_mismatches": 0, "max_ai_error": np.nan, "gamma": np.nan, "passes": False,
+             "reason": f"not mappable: {reason}"}
+        )  # fmt: skip
     return ValidationResult(
-        sweeps=pd.concat(rows, ignore_index=True),
+        sweeps=pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(),
         neurons=pd.DataFrame(summaries),
         mappings=mappings,
     )

@@ -65,9 +65,11 @@ MAX_VTH_MANT = VTH_MANT.high
 # the decays would then move the voltage by more than 1e-4 of the threshold per step.
 MIN_VTH_MANT = 2**6
 MAX_BIAS = BIAS_MANT.high << BIAS_EXP.high
-# The largest |v| (or |v_aux|) the current range can produce is kept within 2**22: half the
-# 24-bit range, for the estimate's slack.
+# The largest |v| (or |v_aux|) the current range produces over the horizon is kept within
+# 2**22: half the 24-bit range, for inputs between the range's ends and longer runs.
 VOLTAGE_BUDGET = 2**22
+# The headroom simulation covers at most this many steps of input (and as many after it).
+MAX_EXTENT_STEPS = 20_000
 WEIGHT_MANT_MAX = 255
 MAX_INPUT = 64 * WEIGHT_MANT_MAX << WEIGHT_EXP.high  # the largest single-synapse input
 
@@ -370,8 +372,14 @@ def map_neuron(
         limits["bias register"] = MAX_BIAS / (largest_drive * (1.0 + 1.0 / decay_v))
     if aux_inputs_mV and max(abs(x) for x in aux_inputs_mV) > 0:
         limits["AHP synapse"] = MAX_INPUT / max(abs(x) for x in aux_inputs_mV)
+    refract_delay, ref_row = _refractory(form.t_ref_ms, dt_ms)
     extent_mV = _voltage_extent(
-        form, keep_v, offset_mV, per_pA_mV, (low_pA, high_pA), aux_inputs_mV
+        form,
+        keep_v,
+        [offset_mV + per_pA_mV * c for c in (low_pA, high_pA)],
+        terms,
+        refract_delay,
+        horizon_ms / dt_ms,
     )
     limits["voltage range"] = VOLTAGE_BUDGET / extent_mV
     binding = min(limits, key=limits.get)
@@ -412,7 +420,6 @@ def map_neuron(
             )
         )
         aux.append(compartment)
-    refract_delay, ref_row = _refractory(form.t_ref_ms, dt_ms)
     rows.append(ref_row)
     v_rest = round(scale * form.rest_mV)
     _, exponent = quantize_bias(scale * np.array([largest_drive]))
@@ -626,19 +633,33 @@ def _linear_form(params: ParameterSet, dt_ms: float) -> _LinearForm:
     )
 
 
-def _voltage_extent(form, keep_v, offset_mV, per_pA_mV, currents_pA, inflows_mV) -> float:
-    """A bound on |v| and |v_aux| (mV) over the current range, for the scale's headroom.
+def _voltage_extent(form, keep_v, drives_mV, terms, refract_delay, horizon_steps) -> float:
+    """The largest |v| or |v_aux| (mV) the mapped neuron reaches in the current range.
 
-    Without AHP, v stays between its steady state at the weakest input (or rest) and the
-    threshold. The AHP compartments' total stays below the strongest drive per step plus one
-    increment of each: a spike needs v to climb, so drive + sum v_aux > 0 shortly before every
-    spike, and between spikes the v_aux only decay. The AHP can therefore drive v down by at
-    most the increments per step, sum W / (1 - keep_v) in all.
+    The mapped recursion (quantized decays, float arithmetic) runs from rest at each end of
+    the range for the horizon, then as long again with no input (the AHP's undershoot after
+    a step). The threshold and the resting voltage bound it from below.
     """
-    steady = [(offset_mV + per_pA_mV * c) / (1.0 - keep_v) for c in currents_pA]
-    without_ahp = max(form.threshold_mV, abs(form.rest_mV), *(-x for x in steady))
-    increments = sum(abs(x) for x in inflows_mV)
-    return without_ahp + increments / (1.0 - keep_v)
+    keeps = np.array([(4096 - decay) / 4096 for _, decay, _ in terms])
+    inflows = np.array([inflow for _, _, inflow in terms])
+    drives = np.asarray(drives_mV, dtype=float)
+    x = np.full(drives.size, form.rest_mV)
+    aux = np.zeros((drives.size, keeps.size))
+    spiked = np.zeros(drives.size, dtype=bool)
+    held = np.zeros(drives.size, dtype=int)
+    rest_drive = (1.0 - keep_v) * form.rest_mV
+    extent = max(form.threshold_mV, abs(form.rest_mV))
+    steps = min(max(1, int(horizon_steps)), MAX_EXTENT_STEPS)
+    for step in range(2 * steps):
+        drive = drives if step < steps else np.full(drives.size, rest_drive)
+        aux = aux * keeps - np.outer(spiked, inflows)
+        x = np.where(held > 0, 0.0, keep_v * x + drive + aux.sum(axis=1))
+        held = np.maximum(held - 1, 0)
+        extent = max(extent, float(np.abs(x).max()), float(np.abs(aux).max(initial=0.0)))
+        spiked = x > form.threshold_mV
+        x = np.where(spiked, 0.0, x)
+        held = np.where(spiked, refract_delay - 1, held)
+    return extent
 
 
 def _charge(keep: float, steps: float) -> float:
@@ -699,7 +720,8 @@ def _time_constant_row(name, tau_ms, float_keep, keeps, dt_ms, pairs) -> dict:
 
 def _kernel_row(current, keeps, horizon_steps) -> dict:
     """The largest relative error of the quantized decay kernel within the horizon."""
-    steps = np.arange(1, max(2, int(horizon_steps)) + 1)
+    # the error grows with n (second order), so beyond 10**5 steps the last one bounds it
+    steps = np.unique(np.geomspace(1, max(2.0, horizon_steps), 2000).astype(np.int64))
     wanted = current.keep**steps
     realized = sum(share * k**steps for k, share in keeps)
     error = float(np.max(np.abs(realized / wanted - 1.0)))

@@ -60,11 +60,19 @@ class ValidationResult:
         neuron could not be mapped).
     mappings : dict
         Neuron -> its `NeuronMapping`.
+    float_trains, fixed_trains : dict
+        Neuron -> per sweep, spike times (s) of the float model and of the registers.
+    counters : pandas.DataFrame
+        The fixed-point runs' operation counters per step, summed over chunks of neurons (for
+        `hardware_mapping.energy.estimate_energy`).
     """
 
     sweeps: pd.DataFrame
     neurons: pd.DataFrame
     mappings: dict[Hashable, NeuronMapping]
+    float_trains: dict[Hashable, list[np.ndarray]]
+    fixed_trains: dict[Hashable, list[np.ndarray]]
+    counters: pd.DataFrame
 
     def summary(self) -> dict[str, float]:
         """Fractions of neurons meeting each tolerance, and all of them."""
@@ -105,6 +113,7 @@ def validate_long_squares(
     backend: str = "cpp_standalone",
     chunk: int = 250,
     progress: bool = False,
+    mappings: Mapping[Hashable, NeuronMapping] | None = None,
 ) -> ValidationResult:
     """Map every neuron and compare it with its float model on long squares.
 
@@ -124,6 +133,9 @@ def validate_long_squares(
         Neurons simulated together (bounds the memory of the fixed-point recording).
     progress : bool
         Print a line after each chunk.
+    mappings : mapping, optional
+        Key -> an existing mapping (e.g. read from a parameter file) to validate instead of
+        mapping the neuron here.
 
     Returns
     -------
@@ -140,8 +152,12 @@ def validate_long_squares(
         )
         for key in keys
     }
+    given = dict(mappings or {})
     mappings, unmappable = {}, {}
     for key in keys:
+        if key in given:
+            mappings[key] = given[key]
+            continue
         try:
             mappings[key] = map_neuron(
                 neurons[key],
@@ -164,12 +180,15 @@ def validate_long_squares(
         for key, params in neurons.items()
     }
     float_trains, fixed_trains = {}, {}
+    counters = None
     for start in range(0, len(keys), chunk):
         part = keys[start : start + chunk]
         float_trains.update(
             _float_trains({k: on_grid[k] for k in part}, amplitudes, dt_ms, backend)
         )
-        fixed_trains.update(_fixed_trains({k: mappings[k] for k in part}, amplitudes, dt_ms))
+        trains, part_counters = _fixed_trains({k: mappings[k] for k in part}, amplitudes, dt_ms)
+        fixed_trains.update(trains)
+        counters = part_counters if counters is None else _add_counters(counters, part_counters)
         if progress:
             print(f"validated {min(start + chunk, len(keys))} of {len(keys)} neurons", flush=True)
     rows, summaries = [], []
@@ -188,7 +207,18 @@ def validate_long_squares(
         sweeps=pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(),
         neurons=pd.DataFrame(summaries),
         mappings=mappings,
+        float_trains=float_trains,
+        fixed_trains=fixed_trains,
+        counters=counters if counters is not None else pd.DataFrame(),
     )
+
+
+def _add_counters(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    # chunks run the same steps: their operations add up step by step
+    total = first.copy()
+    columns = [c for c in first.columns if c != "step"]
+    total[columns] = first[columns].to_numpy() + second[columns].to_numpy()
+    return total
 
 
 def _float_trains(neurons, amplitudes, dt_ms, backend) -> dict[Hashable, list[np.ndarray]]:
@@ -222,7 +252,7 @@ def _float_trains(neurons, amplitudes, dt_ms, backend) -> dict[Hashable, list[np
     return trains
 
 
-def _fixed_trains(mappings, amplitudes, dt_ms) -> dict[Hashable, list[np.ndarray]]:
+def _fixed_trains(mappings, amplitudes, dt_ms) -> tuple[dict, pd.DataFrame]:
     """Spike times (s) per neuron and sweep of the mapped registers, in one network."""
     network = Network()
     names = {}
@@ -244,7 +274,7 @@ def _fixed_trains(mappings, amplitudes, dt_ms) -> dict[Hashable, list[np.ndarray
         raster = np.concatenate([before.spikes[names[key]], during.spikes[names[key]]])
         step, neuron = np.nonzero(raster)
         trains[key] = _split(neuron, step * dt_ms * 1e-3, raster.shape[1])
-    return trains
+    return trains, pd.concat([before.counters, during.counters], ignore_index=True)
 
 
 def _split(neuron: np.ndarray, time_s: np.ndarray, n: int) -> list[np.ndarray]:

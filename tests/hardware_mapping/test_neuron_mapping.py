@@ -54,10 +54,15 @@ def test_exactly_representable_neuron_fires_like_the_float_model():
     sweeps = result.sweeps
     assert (sweeps["float_count"] > 10).sum() >= 4
     assert np.array_equal(sweeps["float_count"], sweeps["fixed_count"])
-    # what remains is the rounding of the bias (12-bit mantissa) and of the AHP weight (to 64
-    # units, 1e-3 here): near rheobase, where the interval is most sensitive, spikes drift
-    # by a few steps over the second
-    assert result.neurons.loc[0, "gamma"] > 0.95
+    # What remains: the AHP weight's rounding to 64 units (0.17 % here) and the truncation of
+    # the decaying AHP toward zero (~0.5 unit per step), both weakening the AHP a little, so
+    # the registers fire slightly early. Near rheobase, where the interval is most sensitive,
+    # that adds up to a few steps over the second (6 ms measured), never to a spike.
+    drift_ms = [
+        np.abs(fixed - float_).max(initial=0) * 1e3
+        for float_, fixed in zip(result.float_trains["cell"], result.fixed_trains["cell"])
+    ]
+    assert max(drift_ms) <= 10
 
 
 def test_bias_outside_the_mapped_range_is_refused():

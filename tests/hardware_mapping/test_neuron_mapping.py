@@ -60,7 +60,9 @@ def test_exactly_representable_neuron_fires_like_the_float_model():
     # that adds up to a few steps over the second (6 ms measured), never to a spike.
     drift_ms = [
         np.abs(fixed - float_).max(initial=0) * 1e3
-        for float_, fixed in zip(result.float_trains["cell"], result.fixed_trains["cell"])
+        for float_, fixed in zip(
+            result.float_trains["cell"], result.fixed_trains["cell"], strict=True
+        )
     ]
     assert max(drift_ms) <= 10
 

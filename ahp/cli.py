@@ -6,7 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ahp import allen_summary_command, fetch_command, fit_command, simulate_command
+from ahp import (
+    allen_summary_command,
+    fetch_command,
+    fit_command,
+    map_command,
+    simulate_command,
+    validate_command,
+)
 from ahp_models import ParameterError, StimulusError
 from ahp_models.backends.cuda import BackendUnavailable
 from ahp_models.backends.standalone import BuildError, SimulationError
@@ -16,6 +23,9 @@ from analysis.spike_trains import SpikeTrainError
 from fitting.allen_api import AllenApiError
 from fitting.batch import FitRunError
 from fitting.nwb import NwbError
+from hardware_mapping.loihi import RegisterError
+from hardware_mapping.neuron_mapping import MappingError
+from hardware_mapping.parameter_files import ParameterFileError
 
 __all__ = ["main"]
 
@@ -32,6 +42,9 @@ USER_ERRORS = (
     FitRunError,
     NwbError,
     AllenApiError,
+    MappingError,
+    ParameterFileError,
+    RegisterError,
 )
 
 
@@ -73,6 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch_command.add_arguments(fetch)
     fetch.set_defaults(handler=fetch_command.run)
+    mapping = commands.add_parser(
+        "map",
+        help="map fitted cells to Loihi parameter files and validate them",
+        description="Map fitted cells (an `ahp fit` results table) to Loihi 1 registers at a "
+        "hardware time step; write one parameter file per cell or one for the population, the "
+        "quantization report, and the validation against the float models.",
+    )
+    map_command.add_arguments(mapping)
+    mapping.set_defaults(handler=map_command.run)
+    validate = commands.add_parser(
+        "validate",
+        help="run a parameter file against its float models on long squares",
+        description="Run the registers of a parameter file in the bit-accurate fixed-point "
+        "simulator and their source models in Brian2 on the Allen long-square series; report "
+        "spike-count, adaptation-index and gamma-factor agreement, energy, and figures.",
+    )
+    validate_command.add_arguments(validate)
+    validate.set_defaults(handler=validate_command.run)
     models = commands.add_parser(
         "models", help="list the catalogue's models and the variables they can record"
     )

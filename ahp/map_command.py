@@ -1,0 +1,116 @@
+"""`ahp map`: fitted cells -> Loihi parameter files, with their validation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+from brian2 import ms, pA
+
+from ahp.fit_command import specimen_ids
+from ahp.validate_command import add_validation_options, write_validation
+from ahp_models.files import atomic_write_text
+from fitting.evaluation import fitted_parameters
+from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, MappingError, map_neuron
+from hardware_mapping.parameter_files import write_parameter_file
+from hardware_mapping.validation import long_square_amplitudes, validate_long_squares
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``ahp map``."""
+    parser.add_argument("results", type=Path, help="fit results table (`ahp fit` output)")
+    parser.add_argument("--out", type=Path, default=Path("hardware"))
+    parser.add_argument("--specimen", type=specimen_ids, help="specimen ids, comma separated")
+    parser.add_argument("--limit", type=int, help="at most this many cells")
+    parser.add_argument("--dt", type=float, default=1.0, help="hardware time step (ms)")
+    parser.add_argument("--decay-rounding", choices=DECAY_ROUNDINGS, default="nearest")
+    parser.add_argument(
+        "--population",
+        help="write one file NAME.json holding every cell (default: one file per cell)",
+    )
+    parser.add_argument("--no-validate", action="store_true", help="skip the validation")
+    add_validation_options(parser)
+
+
+def run(args: argparse.Namespace) -> dict[str, Path]:
+    """Run ``ahp map``; return the files written."""
+    if args.dt <= 0:
+        raise MappingError(f"--dt {args.dt}: allowed: a step > 0 ms")
+    if args.limit is not None and args.limit < 1:
+        raise MappingError(f"--limit {args.limit}: allowed: at least 1")
+    table = _fitted_rows(args.results, args.specimen, args.limit)
+    neurons, mappings, provenance = {}, {}, {}
+    for _, row in table.iterrows():
+        name = f"cell_{int(row['specimen_id'])}"
+        params = fitted_parameters(row.to_dict())
+        amplitudes = long_square_amplitudes(params)
+        try:
+            mappings[name] = map_neuron(
+                params,
+                dt=args.dt * ms,
+                current_range=(min(0.0, amplitudes.min()) * pA, amplitudes.max() * pA),
+                decay_rounding=args.decay_rounding,
+            )
+        except MappingError as error:
+            print(f"map: {name} left out: {error}")
+            continue
+        neurons[name] = params
+        provenance[name] = {"specimen_id": int(row["specimen_id"])}
+        if isinstance(row.get("settings"), str):
+            provenance[name]["fit_id"] = row["settings"]
+    if not mappings:
+        raise MappingError(f"{args.results}: no cell could be mapped")
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    if args.population:
+        written[args.population] = write_parameter_file(
+            out / f"{args.population}.json", mappings, provenance=provenance
+        )
+    else:
+        for name, mapping in mappings.items():
+            written[name] = write_parameter_file(
+                out / f"{name}.json", {name: mapping}, provenance={name: provenance[name]}
+            )
+    reports = pd.concat(
+        [m.report.assign(neuron=name) for name, m in mappings.items()], ignore_index=True
+    )
+    written["quantization"] = out / "quantization.csv"
+    atomic_write_text(written["quantization"], reports.to_csv(index=False))
+    print(f"map: {len(mappings)} cells mapped at {args.dt:g} ms steps into {out}")
+    if not args.no_validate:
+        result = validate_long_squares(
+            neurons,
+            dt_ms=args.dt,
+            backend=args.backend,
+            mappings=mappings,
+            progress=len(neurons) > 250,
+        )
+        written.update(write_validation(result, out, args.energy_table, args.figures))
+    return written
+
+
+def _fitted_rows(path: Path, specimens: list[int] | None, limit: int | None) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise MappingError(f"cannot read fit results {path}: {error}") from None
+    missing = {"status", "specimen_id", "model"} - set(table.columns)
+    if missing:
+        raise MappingError(
+            f"{path}: not a fit results table (no column {', '.join(sorted(missing))})"
+        )
+    table = table[table["status"] == "fitted"]
+    if specimens:
+        unknown = sorted(set(specimens) - set(table["specimen_id"]))
+        if unknown:
+            raise MappingError(f"--specimen {unknown}: not among the fitted cells of {path}")
+        table = table[table["specimen_id"].isin(specimens)]
+    if limit:
+        table = table.head(limit)
+    if table.empty:
+        raise MappingError(f"{path}: no fitted cells to map")
+    return table

@@ -1,0 +1,70 @@
+"""`ahp map` and `ahp validate` end to end on a small fit results table."""
+
+import json
+
+import pandas as pd
+import pytest
+from brian2 import ms, pA
+
+from ahp.cli import main
+from ahp_models import LifAhpParams
+from hardware_mapping.parameter_files import read_parameter_file
+
+
+@pytest.fixture
+def results(tmp_path):
+    """A results table of two fitted cells (and one that failed), as `ahp fit` writes it."""
+    rows = []
+    for specimen, params in (
+        (11, LifAhpParams()),
+        (12, LifAhpParams(tau_m=35 * ms, b_ahp=40 * pA, tau_ahp=120 * ms)),
+    ):
+        rows.append({"status": "fitted", "specimen_id": specimen, "model": "lif_ahp",
+                     "settings": "abc123", **params.to_row()})  # fmt: skip
+    rows.append({"status": "failed", "specimen_id": 13, "model": "lif_ahp"})
+    path = tmp_path / "fit_results.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_map_writes_parameter_files_report_and_validation(results, tmp_path, capsys):
+    out = tmp_path / "hardware"
+    assert main(["map", str(results), "--out", str(out), "--backend", "runtime"]) == 0
+    files = {path.name for path in out.iterdir()}
+    assert {"cell_11.json", "cell_12.json", "quantization.csv", "energy.csv"} <= files
+    assert {"validation_neurons.csv", "validation_sweeps.csv"} <= files
+    assert any(name.endswith(".png") for name in files)
+    mapping = read_parameter_file(out / "cell_12.json")["cell_12"]
+    assert mapping.model == "lif_ahp" and mapping.dt_ms == 1.0
+    source = json.loads((out / "cell_12.json").read_text())["neurons"][0]["source"]
+    assert source["specimen_id"] == 12 and source["fit_id"] == "abc123"
+    assert source["parameters"]["tau_m"] == {"value": 35.0, "unit": "ms"}
+    neurons = pd.read_csv(out / "validation_neurons.csv")
+    assert sorted(neurons["neuron"]) == ["cell_11", "cell_12"]
+    sweeps = pd.read_csv(out / "validation_sweeps.csv")
+    assert (sweeps["float_count"] > 0).sum() >= 10
+    assert "2 cells mapped at 1 ms steps" in capsys.readouterr().out
+
+
+def test_validate_reads_a_population_file(results, tmp_path, capsys):
+    out = tmp_path / "hardware"
+    argv = ["map", str(results), "--out", str(out), "--population", "pop", "--no-validate"]
+    assert main(argv) == 0
+    assert set(read_parameter_file(out / "pop.json")) == {"cell_11", "cell_12"}
+    checked = tmp_path / "checked"
+    argv = ["validate", str(out / "pop.json"), "--out", str(checked), "--backend", "runtime"]
+    assert main(argv) == 0
+    energy = pd.read_csv(checked / "energy.csv")
+    assert energy.loc[0, "table"] == "davies2018" and energy.loc[0, "dynamic_J"] > 0
+    assert "validate: 2 neurons, 20 sweeps" in capsys.readouterr().out
+
+
+def test_bad_inputs_give_one_line_errors(results, tmp_path, capsys):
+    assert main(["map", str(tmp_path / "none.csv"), "--out", str(tmp_path)]) == 2
+    assert "cannot read fit results" in capsys.readouterr().err
+    assert main(["map", str(results), "--specimen", "99", "--out", str(tmp_path)]) == 2
+    assert "--specimen [99]: not among the fitted cells" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "ahp-toolkit/loihi-parameters"}')
+    assert main(["validate", str(bad), "--out", str(tmp_path)]) == 2
+    assert "is a required property" in capsys.readouterr().err

@@ -12,12 +12,15 @@ and on the chip, one auxiliary compartment per AHP current joined (ADD) into the
     v(t)       = D(v(t-1), d_v) + bias + sum_k v_aux_k(t)
 
 so that ``v = S x`` and ``v_aux_k(t) = -S c_k I_k(t-1)`` for a scale S (integer units per mV).
-The mapper picks the decay registers (nearest to ``m`` and ``a_k``, or the paper's
-``int(4096 dt / tau)``), then S as large as the registers allow over the stated current range,
-with the threshold an exact multiple of 64 (``S = 64 vth_mant / (V_th - V_reset)``). Because the
-decays are quantized, bias and AHP weights are matched in DC gain: the quantized neuron has the
-float neuron's steady state and the same total AHP charge per spike. Every rounding is
-reported (`NeuronMapping.report`).
+The mapper picks the decay registers: for the membrane the one nearest ``m`` (or the paper's
+``int(4096 dt / tau)``); for each AHP current two neighbouring registers whose mixture decays at
+exactly ``a_k`` (`_decay_pair`), or one. Then S, as large as the bias register, the AHP synapses
+and the 24-bit voltage range allow over the stated current range (the headroom from a
+simulation of the mapped neuron), with the threshold an exact multiple of 64
+(``S = 64 vth_mant / (V_th - V_reset)``). Because the decays are quantized, the bias gives the
+float neuron's steady state below threshold and its reset-to-threshold time above it
+(`NeuronMapping.drive`), and each AHP weight (a coarse and a fine synapse) delivers the float
+current's charge within a horizon. Every rounding is reported (`NeuronMapping.report`).
 
 Models: ``lif_ahp``, ``lif_multi_ahp`` (exact form, above), ``loihi_ahp`` (the paper's Euler
 form, ``m = 1 - dt/tau``) and ``alif`` (``w = v - theta`` follows the same recursion with
@@ -720,7 +723,7 @@ def _time_constant_row(name, tau_ms, float_keep, keeps, dt_ms, pairs) -> dict:
 
 def _kernel_row(current, keeps, horizon_steps) -> dict:
     """The largest relative error of the quantized decay kernel within the horizon."""
-    # the error grows with n (second order), so beyond 10**5 steps the last one bounds it
+    # 2000 steps spaced geometrically up to the horizon: the error varies slowly with n
     steps = np.unique(np.geomspace(1, max(2.0, horizon_steps), 2000).astype(np.int64))
     wanted = current.keep**steps
     realized = sum(share * k**steps for k, share in keeps)

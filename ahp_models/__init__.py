@@ -21,6 +21,7 @@ from ahp_models.stimuli import (
     ramp,
     short_square,
 )
+from ahp_models.synapses import RecurrentSynapses
 
 try:
     __version__ = version("ahp-toolkit")
@@ -46,6 +47,7 @@ __all__ = [
     "NeuronModel",
     "ParameterError",
     "ParameterSet",
+    "RecurrentSynapses",
     "SimulationResult",
     "Stimulus",
     "StimulusError",

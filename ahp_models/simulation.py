@@ -35,6 +35,7 @@ from ahp_models.parameters import ParameterError, ParameterSet
 from ahp_models.quantities import QuantityError, parse_quantity
 from ahp_models.results import SimulationResult
 from ahp_models.stimuli import Stimulus
+from ahp_models.synapses import RecurrentSynapses
 
 __all__ = ["BACKENDS", "CompiledSimulation", "compile_simulator", "simulate"]
 
@@ -203,6 +204,7 @@ def simulate(
     n_neurons: int | None = None,
     initial_state: Mapping[str, Any] | None = None,
     codegen_target: str = "auto",
+    synapses: RecurrentSynapses | None = None,
     **model_options: Any,
 ) -> SimulationResult:
     """Simulate a population of a catalogue model under a stimulus.
@@ -234,6 +236,8 @@ def simulate(
         Initial values of state variables (default: rest).
     codegen_target : {"auto", "numpy", "cython"}
         Code generation target of the runtime backend.
+    synapses : RecurrentSynapses, optional
+        Synapses within the population (runtime backend).
     **model_options
         Options of a model given by name (e.g. ``n_currents`` for ``lif_multi_ahp``).
 
@@ -262,8 +266,14 @@ def simulate(
         initial_state=initial_state,
     )
     spec.check(instance, inputs.n_neurons, dt_s)
+    if synapses is not None:
+        synapses.check(inputs.n_neurons, dt_s)
+        if backend != "runtime":
+            raise ParameterError(
+                f"synapses: recurrent synapses run on the runtime backend; got {backend!r}"
+            )
     if backend == "runtime":
-        return run_runtime(instance, inputs, spec, codegen_target)
+        return run_runtime(instance, inputs, spec, codegen_target, synapses=synapses)
     if backend == "cuda_standalone" and not gpu_available():
         raise BackendUnavailable(
             "backend 'cuda_standalone' needs an NVIDIA GPU and none is visible (nvidia-smi); "

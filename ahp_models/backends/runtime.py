@@ -11,6 +11,7 @@ from brian2.devices.device import reset_device
 from ahp_models.model import NeuronModel
 from ahp_models.network import RecordSpec, RunInputs, brian_prefs, build_network, cpp_compile_args
 from ahp_models.results import SimulationResult
+from ahp_models.synapses import RecurrentSynapses
 
 __all__ = ["CODEGEN_TARGETS", "run_runtime"]
 
@@ -18,7 +19,12 @@ CODEGEN_TARGETS = ("auto", "numpy", "cython")
 
 
 def run_runtime(
-    model: NeuronModel, inputs: RunInputs, record: RecordSpec, codegen_target: str = "auto"
+    model: NeuronModel,
+    inputs: RunInputs,
+    record: RecordSpec,
+    codegen_target: str = "auto",
+    *,
+    synapses: RecurrentSynapses | None = None,
 ) -> SimulationResult:
     """Simulate with Brian2's runtime device.
 
@@ -32,6 +38,8 @@ def run_runtime(
         Variables to record.
     codegen_target : {"auto", "numpy", "cython"}
         Brian2 code-generation target; ``auto`` uses Cython when it works, else numpy.
+    synapses : RecurrentSynapses, optional
+        Synapses within the population.
 
     Returns
     -------
@@ -59,6 +67,8 @@ def run_runtime(
                 record,
             )
             handles.group.set_states(inputs.group_values(), units=False)
+            if synapses is not None:
+                handles.network.add(*synapses.brian_objects(handles.group, inputs.dt_s))
             loop_started = time.perf_counter()
             handles.network.run(inputs.n_steps * inputs.dt_s * second)
             network_run = time.perf_counter() - loop_started

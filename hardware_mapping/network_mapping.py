@@ -1,0 +1,325 @@
+"""Map a recurrent population of fitted neurons onto Loihi 1: registers, synapses, resources.
+
+The float network: neurons of one catalogue model (each with its own parameters), each with a
+constant input current, connected by `ahp_models.RecurrentSynapses` (a spike makes the target's
+voltage jump after a delay). On the chip: each neuron mapped by `map_neuron` (a main
+compartment and its AHP compartments), every synapse an integer input
+``64 * w * 2**e`` in the *target's* voltage units (``S_target * weight``), delays in the delay
+field (arrival ``1 + delay`` steps after the spike, as the float synapses'), and a resource
+summary that refuses a network the chosen chips cannot hold.
+
+Synapses are grouped by sign and weight exponent (each group one sign mode and one exponent,
+8-bit mantissas), so every weight keeps 8 bits of precision whatever its size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from brian2 import Quantity, ms, pA
+
+from ahp_models.parameters import ParameterSet
+from ahp_models.synapses import RecurrentSynapses
+from hardware_mapping.loihi.network import CompartmentGroup, Network, SynapseGroup
+from hardware_mapping.loihi.registers import DELAY_BITS, WEIGHT_EXP
+from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, map_neuron
+
+__all__ = [
+    "COMPARTMENTS_PER_CORE",
+    "MappedPopulation",
+    "ResourceSummary",
+    "map_recurrent_population",
+    "resource_summary",
+]
+
+COMPARTMENTS_PER_CORE = 1024
+SYNAPSE_MEMORY_BYTES = 128 * 1024  # per core
+AXONS_PER_CORE = 4096  # input and output axons per core
+CORES_PER_CHIP = 128
+# A synapse entry: its weight, its delay and the target compartment's index in the core.
+COMPARTMENT_INDEX_BITS = 10
+
+
+@dataclass(frozen=True)
+class ResourceSummary:
+    """What a mapped network occupies (Loihi 1: 1024 compartments, 128 KB of synapses and
+    4096 input axons per core, 128 cores per chip).
+
+    Attributes
+    ----------
+    compartments, synapses : int
+        Totals (compartments include each neuron's AHP compartments).
+    synapse_bits : int
+        Bits per synapse entry: weight bits + delay bits + 10 bits of target index.
+    cores, chips : int
+        Cores needed (the most any limit asks for, neurons placed in order) and chips.
+    max_fan_in, max_fan_out : int
+        Largest number of synapses onto / from one neuron (recurrent synapses).
+    max_input_axons : int
+        Largest number of distinct source neurons of one core.
+    binding : str
+        The limit that sets the core count.
+    """
+
+    compartments: int
+    synapses: int
+    synapse_bits: int
+    cores: int
+    chips: int
+    max_fan_in: int
+    max_fan_out: int
+    max_input_axons: int
+    binding: str
+
+    def table(self) -> pd.DataFrame:
+        """The summary as a one-row DataFrame."""
+        return pd.DataFrame([self.__dict__])
+
+
+@dataclass(frozen=True)
+class MappedPopulation:
+    """A recurrent population on the chip.
+
+    Attributes
+    ----------
+    network : Network
+        The fixed-point network: group ``name`` (main compartments) and ``name_ahp{k}``.
+    name : str
+        The main group's name.
+    mappings : list of NeuronMapping
+        Per neuron.
+    resources : ResourceSummary
+        What it occupies.
+    weights : pandas.DataFrame
+        Per recurrent synapse: ``pre``, ``post``, ``requested`` and ``realized`` input (target
+        units), ``relative_error``.
+    """
+
+    network: Network
+    name: str
+    mappings: list[NeuronMapping]
+    resources: ResourceSummary
+    weights: pd.DataFrame
+
+    def initial_v(self) -> np.ndarray:
+        """Each neuron's resting voltage (its initial state)."""
+        return np.array([m.v_rest for m in self.mappings])
+
+
+def map_recurrent_population(
+    neurons: Sequence[ParameterSet],
+    currents: Quantity,
+    synapses: RecurrentSynapses,
+    *,
+    dt: Quantity = 1 * ms,
+    chips: int = 1,
+    name: str = "population",
+    decay_rounding: str = "nearest",
+) -> MappedPopulation:
+    """Map neurons with constant inputs and recurrent synapses to a fixed-point network.
+
+    Parameters
+    ----------
+    neurons : sequence of ParameterSet
+        One neuron each (`MAPPABLE_MODELS`).
+    currents : Quantity
+        The constant input of each neuron.
+    synapses : RecurrentSynapses
+        Synapses among them.
+    dt : Quantity
+        Hardware step.
+    chips : int
+        Chips available; a network that needs more is refused.
+    name : str
+        Name of the main group.
+    decay_rounding : {"nearest", "paper"}
+        See `map_neuron`.
+
+    Returns
+    -------
+    MappedPopulation
+        The network, per-neuron mappings, resources and weight rounding.
+    """
+    currents_pA = np.asarray(currents / pA, dtype=float).reshape(-1)
+    n = len(neurons)
+    if currents_pA.size != n:
+        raise MappingError(f"{currents_pA.size} currents for {n} neurons; allowed: one each")
+    dt_ms = float(dt / ms)
+    synapses.check(n, dt_ms * 1e-3)
+    mappings = [
+        map_neuron(
+            params,
+            dt=dt,
+            current_range=(min(0.0, c) * pA, max(0.0, c) * pA),
+            decay_rounding=decay_rounding,
+        )
+        for params, c in zip(neurons, currents_pA, strict=True)
+    ]
+    delays = synapses.delay_steps(dt_ms * 1e-3) - 1
+    delay_bits = max(0, math.ceil(math.log2(int(delays.max(initial=0)) + 2)))
+    if delay_bits > DELAY_BITS.high:
+        raise MappingError(
+            f"a synaptic delay of {int(delays.max()) + 1} steps needs {delay_bits} delay bits; "
+            f"allowed: at most {DELAY_BITS.high} ({2**DELAY_BITS.high - 1} steps)"
+        )
+    network = Network(delay_bits=delay_bits)
+    main = _main_group(name, mappings, currents_pA)
+    network.add(main)
+    _add_ahp_compartments(network, main, mappings)
+    scales = np.array([m.scale_per_mV for m in mappings])
+    wanted = scales[synapses.post] * synapses.weight_mV()
+    mantissa, exponent = _quantize_inputs(wanted)
+    realized = 64.0 * mantissa * 2.0**exponent
+    _add_synapse_groups(
+        network, f"{name}_recurrent", main, main, synapses.pre, synapses.post, mantissa,
+        exponent, delays,
+    )  # fmt: skip
+    resources = resource_summary(
+        n, max(len(m.aux) for m in mappings), synapses.pre, synapses.post, delay_bits
+    )
+    if resources.chips > chips:
+        raise MappingError(
+            f"the network needs {resources.cores} cores ({resources.binding}), "
+            f"{resources.chips} chips; allowed: {chips} chip(s) of {CORES_PER_CHIP} cores"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = pd.DataFrame(
+            {
+                "pre": synapses.pre,
+                "post": synapses.post,
+                "requested": wanted,
+                "realized": realized,
+                "relative_error": np.where(wanted != 0, realized / wanted - 1.0, np.nan),
+            }
+        )
+    return MappedPopulation(network, name, mappings, resources, weights)
+
+
+def resource_summary(
+    n_neurons: int,
+    aux_per_neuron: int,
+    pre: np.ndarray,
+    post: np.ndarray,
+    delay_bits: int,
+    weight_bits: int = 8,
+) -> ResourceSummary:
+    """Cores and chips for neurons of ``1 + aux_per_neuron`` compartments and their synapses.
+
+    Neurons are placed on cores in order, as many per core as the tightest limit allows:
+    compartments (1024), synapse memory of the synapses onto them (128 KB, each entry
+    ``weight_bits + delay_bits + 10`` bits; each neuron's AHP feedback synapses included) and
+    distinct source neurons (4096 input axons).
+    """
+    compartments_each = 1 + aux_per_neuron
+    bits = weight_bits + delay_bits + COMPARTMENT_INDEX_BITS
+    fan_in = np.bincount(post, minlength=n_neurons) + 2 * aux_per_neuron
+    fan_out = np.bincount(pre, minlength=n_neurons)
+    limits = {
+        "compartments": COMPARTMENTS_PER_CORE // compartments_each,
+        "synapse memory": max(1, int(SYNAPSE_MEMORY_BYTES * 8 // (bits * max(1, fan_in.max())))),
+    }
+    per_core = min(limits.values())
+    binding = min(limits, key=limits.get)
+    while True:
+        core_of = np.arange(n_neurons) // per_core
+        pairs = np.unique(core_of[post] * n_neurons + pre) if post.size else np.zeros(0, int)
+        axons = np.bincount(pairs // n_neurons, minlength=core_of.max() + 1)
+        if axons.max(initial=0) <= AXONS_PER_CORE or per_core == 1:
+            break
+        per_core = max(1, per_core * AXONS_PER_CORE // int(axons.max()))
+        binding = "input axons"
+    cores = math.ceil(n_neurons / per_core)
+    return ResourceSummary(
+        compartments=n_neurons * compartments_each,
+        synapses=int(post.size + n_neurons * aux_per_neuron),
+        synapse_bits=bits,
+        cores=cores,
+        chips=math.ceil(cores / CORES_PER_CHIP),
+        max_fan_in=int(np.bincount(post, minlength=n_neurons).max(initial=0)),
+        max_fan_out=int(fan_out.max(initial=0)),
+        max_input_axons=int(axons.max(initial=0)),
+        binding=binding,
+    )
+
+
+def _main_group(name: str, mappings: list[NeuronMapping], currents_pA: np.ndarray):
+    biases = [m.bias(np.array([c]) * pA) for m, c in zip(mappings, currents_pA, strict=True)]
+    return CompartmentGroup(
+        name,
+        len(mappings),
+        decay_u=4096,
+        decay_v=[m.decay_v for m in mappings],
+        vth_mant=[m.vth_mant for m in mappings],
+        bias_mant=[int(b[0][0]) for b in biases],
+        bias_exp=[int(b[1][0]) for b in biases],
+        refract_delay=[m.refract_delay for m in mappings],
+    )
+
+
+def _add_ahp_compartments(network: Network, main, mappings: list[NeuronMapping]) -> None:
+    """One group per AHP slot; a neuron with fewer AHP compartments leaves its slot idle."""
+    n = len(mappings)
+    for slot in range(max(len(m.aux) for m in mappings)):
+        users = np.array([i for i, m in enumerate(mappings) if len(m.aux) > slot], dtype=int)
+        decays = np.full(n, 4096)
+        decays[users] = [mappings[i].aux[slot].decay for i in users]
+        aux = CompartmentGroup(f"{main.name}_ahp{slot + 1}", n, decay_u=4096, decay_v=decays)
+        network.add(aux)
+        network.join(aux, main)
+        for part in range(2):  # coarse and fine synapse
+            with_part = [i for i in users if len(mappings[i].aux[slot].weights) > part]
+            if not with_part:
+                continue
+            pairs = [mappings[i].aux[slot].weights[part] for i in with_part]
+            index = np.array(with_part)
+            _add_synapse_groups(
+                network, f"{aux.name}_feedback{part + 1}", main, aux, index, index,
+                np.array([w for w, _ in pairs]), np.array([e for _, e in pairs]),
+                np.zeros(index.size, dtype=int),
+            )  # fmt: skip
+
+
+def _quantize_inputs(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per synapse the smallest exponent whose 8-bit mantissa holds it, and that mantissa."""
+    magnitude = np.abs(wanted) / 64.0
+    exponent = np.clip(
+        np.ceil(np.log2(np.maximum(magnitude, 1e-300) / 255.0)), 0, WEIGHT_EXP.high
+    ).astype(np.int64)
+    mantissa = np.round(magnitude / 2.0**exponent)
+    bump = (mantissa > 255) & (exponent < WEIGHT_EXP.high)  # rounded up past the range
+    exponent = np.where(bump, exponent + 1, exponent)
+    mantissa = np.round(magnitude / 2.0**exponent)
+    if (mantissa > 255).any():
+        index = int(np.flatnonzero(mantissa > 255)[0])
+        raise MappingError(
+            f"synapse {index}: input {wanted[index]:g} exceeds the largest weight "
+            "(64 * 255 << 7) in its target's units"
+        )
+    return (np.sign(wanted) * mantissa).astype(np.int64), exponent
+
+
+def _add_synapse_groups(network, name, pre_group, post_group, pre, post, mantissa, exponent,
+                        delays) -> None:  # fmt: skip
+    """Synapses split by sign and exponent (one sign mode and exponent per group)."""
+    for sign, sign_mode in ((1, "excitatory"), (-1, "inhibitory")):
+        for exp in np.unique(exponent):
+            chosen = (np.sign(mantissa) == sign) & (exponent == exp)
+            if not chosen.any():
+                continue
+            network.add(
+                SynapseGroup(
+                    f"{name}_{sign_mode}_e{int(exp)}",
+                    pre_group,
+                    post_group,
+                    pre[chosen],
+                    post[chosen],
+                    mantissa[chosen],
+                    sign_mode=sign_mode,
+                    weight_exp=int(exp),
+                    delays=delays[chosen],
+                )
+            )

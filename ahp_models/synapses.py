@@ -101,6 +101,8 @@ class RecurrentSynapses:
         They run after the membrane update and before the threshold check of each step
         (``when="thresholds", order=-1``), as Loihi's input enters the step's voltage.
         """
+        if not self.size:
+            return []
         refractory = "not_refractory" in group.variables
         gate = "*int(not_refractory_post)" if refractory else ""
         synapses = Synapses(

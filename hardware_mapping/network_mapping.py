@@ -32,6 +32,7 @@ __all__ = [
     "COMPARTMENTS_PER_CORE",
     "MappedPopulation",
     "ResourceSummary",
+    "check_fits",
     "map_recurrent_population",
     "resource_summary",
 ]
@@ -181,11 +182,7 @@ def map_recurrent_population(
     resources = resource_summary(
         n, max(len(m.aux) for m in mappings), synapses.pre, synapses.post, delay_bits
     )
-    if resources.chips > chips:
-        raise MappingError(
-            f"the network needs {resources.cores} cores ({resources.binding}), "
-            f"{resources.chips} chips; allowed: {chips} chip(s) of {CORES_PER_CHIP} cores"
-        )
+    check_fits(resources, chips)
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = pd.DataFrame(
             {
@@ -197,6 +194,15 @@ def map_recurrent_population(
             }
         )
     return MappedPopulation(network, name, mappings, resources, weights)
+
+
+def check_fits(resources: ResourceSummary, chips: int) -> None:
+    """Refuse a network that needs more chips than ``chips``, saying what binds."""
+    if resources.chips > chips:
+        raise MappingError(
+            f"the network needs {resources.cores} cores (bound by {resources.binding}), "
+            f"{resources.chips} chips; allowed: {chips} chip(s) of {CORES_PER_CHIP} cores"
+        )
 
 
 def resource_summary(
@@ -218,9 +224,16 @@ def resource_summary(
     bits = weight_bits + delay_bits + COMPARTMENT_INDEX_BITS
     fan_in = np.bincount(post, minlength=n_neurons) + 2 * aux_per_neuron
     fan_out = np.bincount(pre, minlength=n_neurons)
+    heaviest = int(np.argmax(fan_in)) if n_neurons else 0
+    if n_neurons and fan_in[heaviest] * bits > SYNAPSE_MEMORY_BYTES * 8:
+        raise MappingError(
+            f"neuron {heaviest} has {int(fan_in[heaviest])} synapses onto it "
+            f"({fan_in[heaviest] * bits / 8 / 1024:.0f} KB at {bits} bits each); allowed: what "
+            f"one core's {SYNAPSE_MEMORY_BYTES // 1024} KB of synapse memory holds"
+        )
     limits = {
         "compartments": COMPARTMENTS_PER_CORE // compartments_each,
-        "synapse memory": max(1, int(SYNAPSE_MEMORY_BYTES * 8 // (bits * max(1, fan_in.max())))),
+        "synapse memory": int(SYNAPSE_MEMORY_BYTES * 8 // (bits * max(1, fan_in.max()))),
     }
     per_core = min(limits.values())
     binding = min(limits, key=limits.get)

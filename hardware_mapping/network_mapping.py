@@ -280,7 +280,11 @@ def _add_ahp_compartments(network: Network, main, mappings: list[NeuronMapping])
         users = np.array([i for i, m in enumerate(mappings) if len(m.aux) > slot], dtype=int)
         decays = np.full(n, 4096)
         decays[users] = [mappings[i].aux[slot].decay for i in users]
-        aux = CompartmentGroup(f"{main.name}_ahp{slot + 1}", n, decay_u=4096, decay_v=decays)
+        biases = np.zeros(n, dtype=int)
+        biases[users] = [mappings[i].aux[slot].bias for i in users]
+        aux = CompartmentGroup(
+            f"{main.name}_ahp{slot + 1}", n, decay_u=4096, decay_v=decays, bias_mant=biases
+        )
         network.add(aux)
         network.join(aux, main)
         for part in range(2):  # coarse and fine synapse

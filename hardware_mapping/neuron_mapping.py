@@ -93,10 +93,14 @@ class AhpCompartment:
         One main -> aux synapse per pair (mantissa -255..255, negative hyperpolarizes; weight
         exponent 0..7): a coarse one and, where it leaves a remainder, a fine one with
         exponent 0. One spike adds ``sum(64 * w * 2**e)``.
+    bias : int
+        Bias mantissa (exponent 0): -1, 0 or +1, against the decay's truncation (see
+        `map_neuron`).
     """
 
     decay: int
     weights: tuple[tuple[int, int], ...]
+    bias: int = 0
 
     @property
     def input_per_spike(self) -> int:
@@ -239,7 +243,10 @@ class NeuronMapping:
         index = np.arange(n)
         groups, synapses = [], []
         for k, compartment in enumerate(self.aux, start=1):
-            aux = CompartmentGroup(f"{name}_ahp{k}", n, decay_u=4096, decay_v=compartment.decay)
+            aux = CompartmentGroup(
+                f"{name}_ahp{k}", n, decay_u=4096, decay_v=compartment.decay,
+                bias_mant=compartment.bias,
+            )  # fmt: skip
             network.add(aux)
             for part, (weight, weight_exp) in enumerate(compartment.weights, start=1):
                 feedback = SynapseGroup(
@@ -352,19 +359,18 @@ def map_neuron(
         if current.dc_match:
             horizon_steps = horizon_ms / dt_ms
             rows.append(_kernel_row(current, keeps, horizon_steps))
-            # the AHP charge delivered within the horizon, through the membrane's DC gain
+            # the AHP charge delivered within the horizon. Not scaled by the membrane's DC gain
+            # (1 - keep_v) / (1 - m): with the first-passage bias the quantized membrane
+            # already fires on time, and that factor moved 27 % of 120 cells' gamma below
+            # 0.9 in a float mirror of the registers (none without it)
             realized = sum(share * _charge(k, horizon_steps) for k, share in keeps)
-            gain = (
-                _charge(current.keep, horizon_steps)
-                / realized
-                * (1.0 - keep_v)
-                / (1.0 - form.keep_v)
-            )
-            inflow_mV = current.inflow_mV * gain
+            inflow_mV = current.inflow_mV * _charge(current.keep, horizon_steps) / realized
         else:
             inflow_mV = current.inflow_fn(keeps[0][0], keep_v)
-        terms += [(current, d, inflow_mV * share) for d, share in pairs]
-    aux_inputs_mV = [inflow for _, _, inflow in terms]
+        # (current, decay register, inflow, first of a pair)
+        terms += [(current, d, inflow_mV * share, k == 0 and len(pairs) == 2)
+                  for k, (d, share) in enumerate(pairs)]  # fmt: skip
+    aux_inputs_mV = [inflow for _, _, inflow, _ in terms]
 
     gap_mV = form.threshold_mV
     largest_drive = max(abs(offset_mV + per_pA_mV * low_pA), abs(offset_mV + per_pA_mV * high_pA))
@@ -401,7 +407,7 @@ def map_neuron(
         )
     )
     aux = []
-    for current, decay, inflow_mV in terms:
+    for current, decay, inflow_mV, first_of_pair in terms:
         if abs(scale * inflow_mV) < 32:
             # below half the smallest weight step (64): the current has no effect on the chip
             # (a fitted b_ahp of 0, typically); it gets no compartment, and the report says so
@@ -411,7 +417,12 @@ def map_neuron(
             )  # fmt: skip
             continue
         weights = quantize_weights(-scale * inflow_mV)
-        compartment = AhpCompartment(decay=decay, weights=weights)
+        # The decay truncates toward zero, ~0.5 unit per step: the pair of an AHP current
+        # drifts by ~1 unit per step toward zero, which a bias of one unit against it on the
+        # pair's first compartment cancels on average (at rest it holds that compartment at
+        # -+1, a constant far below the main bias's resolution)
+        bias = int(np.sign(weights[0][0])) if first_of_pair else 0
+        compartment = AhpCompartment(decay=decay, weights=weights, bias=bias)
         realized = -compartment.input_per_spike / scale
         rows.append(
             _row(
@@ -643,8 +654,8 @@ def _voltage_extent(form, keep_v, drives_mV, terms, refract_delay, horizon_steps
     the range for the horizon, then as long again with no input (the AHP's undershoot after
     a step). The threshold and the resting voltage bound it from below.
     """
-    keeps = np.array([(4096 - decay) / 4096 for _, decay, _ in terms])
-    inflows = np.array([inflow for _, _, inflow in terms])
+    keeps = np.array([(4096 - decay) / 4096 for _, decay, _, _ in terms])
+    inflows = np.array([inflow for _, _, inflow, _ in terms])
     drives = np.asarray(drives_mV, dtype=float)
     x = np.full(drives.size, form.rest_mV)
     aux = np.zeros((drives.size, keeps.size))

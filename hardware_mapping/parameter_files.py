@@ -159,6 +159,7 @@ def _neuron_document(name: str, mapping: NeuronMapping, extra: Mapping[str, Any]
         "aux": [
             {
                 "decay_v": compartment.decay,
+                "bias_mant": compartment.bias,
                 "weights": [{"mant": w, "exp": e} for w, e in compartment.weights],
             }
             for compartment in mapping.aux
@@ -219,6 +220,7 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
             AhpCompartment(
                 decay=aux["decay_v"],
                 weights=tuple((w["mant"], w["exp"]) for w in aux["weights"]),
+                bias=aux["bias_mant"],
             )
             for aux in neuron["aux"]
         ),

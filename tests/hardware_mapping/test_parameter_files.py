@@ -103,6 +103,7 @@ REGISTERS = {
     "v_rest": (-8388607, 8388607),
     "mant": (-255, 255),
     "exp": (0, 7),
+    "bias_mant": (-4095, 4095),
 }
 OPTIONAL = {"fit_id", "specimen_id"}
 LIMITS = {"aux": 64, "weights": 2, "quantization": 256}

@@ -368,7 +368,9 @@ def map_neuron(
         else:
             inflow_mV = current.inflow_fn(keeps[0][0], keep_v)
         # (current, decay register, inflow, first of a pair)
-        terms += [(current, d, inflow_mV * share, k == 0 and len(pairs) == 2)
+        # both members must truncate: a decay of 0 (an integrator) would add the bias forever
+        compensate = len(pairs) == 2 and min(d for d, _ in pairs) > 0
+        terms += [(current, d, inflow_mV * share, k == 0 and compensate)
                   for k, (d, share) in enumerate(pairs)]  # fmt: skip
     aux_inputs_mV = [inflow for _, _, inflow, _ in terms]
 

@@ -10,6 +10,7 @@ from ahp_models import LifAhpParams
 from ahp_models.alif import AlifParams
 from ahp_models.glif3 import Glif3Params
 from ahp_models.loihi_form import LoihiAhpParams
+from hardware_mapping.loihi import CompartmentGroup, Network, Simulator, SpikeInput, SynapseGroup
 from hardware_mapping.neuron_mapping import MappingError, map_neuron, quantize_weights
 from hardware_mapping.validation import validate_long_squares
 
@@ -103,3 +104,29 @@ def test_alif_maps_its_threshold_onto_an_auxiliary_compartment():
     assert len(mapping.aux) == 1
     # w = v - theta: theta's increase of 2 mV per spike becomes an inhibitory input
     assert mapping.aux[0].input_per_spike < 0
+
+
+def test_the_pair_bias_cancels_the_truncation_drift_of_a_slow_ahp():
+    """Two AHP compartments (decays 4 and 5) hit every 20 steps: their sum vs exact decay."""
+    steps, period, weight = 2000, 20, -100  # input -6400 per spike
+    drift = {}
+    for bias in (0, -1):
+        network = Network()
+        pair = CompartmentGroup("pair", 2, decay_u=4096, decay_v=[4, 5], bias_mant=[bias, 0])
+        spikes = SpikeInput(
+            "spikes", 1, steps=range(0, steps, period), indices=[0] * (steps // period)
+        )
+        network.add(pair, spikes, SynapseGroup("in", spikes, pair, [0, 0], [0, 1], [weight] * 2,
+                                               sign_mode="inhibitory"))  # fmt: skip
+        v = Simulator(network, record="all").run(steps).v["pair"].sum(axis=1)
+        exact = np.zeros(steps)
+        level = np.zeros(2)
+        for step in range(steps):
+            level *= np.array([4092, 4091]) / 4096
+            if step >= 1 and (step - 1) % period == 0:
+                level += 64 * weight
+            exact[step] = level.sum()
+        drift[bias] = float(np.mean(v[steps // 2 :] - exact[steps // 2 :]))
+    # without the bias the truncation toward zero adds ~1 unit per step, ~0.5 / (1 - a) each
+    assert drift[0] > 500
+    assert abs(drift[-1]) < 0.2 * drift[0]

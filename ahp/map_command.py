@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from brian2 import ms, pA
 
@@ -46,12 +47,12 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     for _, row in table.iterrows():
         name = f"cell_{int(row['specimen_id'])}"
         params = fitted_parameters(row.to_dict())
-        amplitudes = long_square_amplitudes(params)
+        amplitudes_pA = np.asarray(long_square_amplitudes(params) / pA)
         try:
             mappings[name] = map_neuron(
                 params,
                 dt=args.dt * ms,
-                current_range=(min(0.0, amplitudes.min()) * pA, amplitudes.max() * pA),
+                current_range=(min(0.0, amplitudes_pA.min()) * pA, amplitudes_pA.max() * pA),
                 decay_rounding=args.decay_rounding,
             )
         except MappingError as error:
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if not args.no_validate:
         result = validate_long_squares(
             neurons,
-            dt_ms=args.dt,
+            dt=args.dt * ms,
             backend=args.backend,
             mappings=mappings,
             progress=len(neurons) > 250,

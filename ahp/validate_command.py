@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
+from brian2 import ms
 
 from ahp_models.catalogue import MODELS
 from ahp_models.files import atomic_write_text
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     steps = {mapping.dt_ms for mapping in mappings.values()}
     result = validate_long_squares(
         neurons,
-        dt_ms=steps.pop(),
+        dt=steps.pop() * ms,
         backend=args.backend,
         mappings=mappings,
         progress=len(neurons) > 250,

@@ -186,10 +186,10 @@ class NeuronMapping:
                 f"NeuronMapping.bias: current = {value:g} pA is outside the range this mapping "
                 f"was scaled for, {low:g}..{high:g} pA; map again with current_range covering it"
             )
-        return quantize_bias(self.drive(current_pA))
+        return quantize_bias(self.drive(current_pA * pA))
 
-    def drive(self, current_pA: np.ndarray) -> np.ndarray:
-        """The bias (before rounding) for constant currents in pA.
+    def drive(self, current: Quantity) -> np.ndarray:
+        """The bias (integer voltage units per step, before rounding) for constant currents.
 
         Below threshold the quantized neuron gets the float one's steady state. Above, where
         the neuron fires, the bias is chosen so that the climb from reset to threshold takes
@@ -199,7 +199,8 @@ class NeuronMapping:
         rounding's relative error.
         """
         keep = (4096 - self.decay_v) / 4096
-        dc_drive = self.drive_offset + self.drive_per_pA * np.asarray(current_pA, dtype=float)
+        current_pA = np.asarray(_in_unit(current, pA, "current"), dtype=float)
+        dc_drive = self.drive_offset + self.drive_per_pA * current_pA
         vth = 64.0 * self.vth_mant
         v_inf = dc_drive / (1.0 - keep)
         fires = v_inf > vth

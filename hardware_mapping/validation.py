@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from brian2 import ms, pA, second
+from brian2 import Quantity, ms, pA, second
 
 from ahp_models import long_square, model_for_params, simulate
 from ahp_models.parameters import ParameterSet
@@ -98,17 +98,33 @@ def tolerance_summary(neurons: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def long_square_amplitudes(params: ParameterSet, offsets_pA=DEFAULT_OFFSETS_PA) -> np.ndarray:
-    """The default series of a neuron: its rheobase (rounded to 10 pA) plus ``offsets_pA``."""
+def long_square_amplitudes(params: ParameterSet, offsets: Quantity | None = None) -> Quantity:
+    """The default series of a neuron: its rheobase (rounded to 10 pA) plus ``offsets``.
+
+    Parameters
+    ----------
+    params : ParameterSet
+        One neuron.
+    offsets : Quantity, optional
+        Offsets from the rheobase; default `DEFAULT_OFFSETS_PA` (-20..160 pA).
+
+    Returns
+    -------
+    Quantity
+        The step amplitudes.
+    """
+    offsets_pA = np.asarray(
+        DEFAULT_OFFSETS_PA if offsets is None else offsets / pA, dtype=float
+    ).reshape(-1)
     rheobase_pA = float(np.ravel(model_for_params(params).rheobase(params) / pA)[0])
-    return np.round(rheobase_pA, -1) + np.asarray(offsets_pA, dtype=float)
+    return (np.round(rheobase_pA, -1) + offsets_pA) * pA
 
 
 def validate_long_squares(
     neurons: Mapping[Hashable, ParameterSet],
-    amplitudes_pA: Mapping[Hashable, np.ndarray] | None = None,
+    amplitudes: Mapping[Hashable, Quantity] | None = None,
     *,
-    dt_ms: float = 1.0,
+    dt: Quantity = 1 * ms,
     decay_rounding: str = "nearest",
     backend: str = "cpp_standalone",
     chunk: int = 250,
@@ -121,9 +137,9 @@ def validate_long_squares(
     ----------
     neurons : mapping
         Key -> one neuron's parameters.
-    amplitudes_pA : mapping, optional
-        Key -> the step amplitudes (pA); default `long_square_amplitudes`.
-    dt_ms : float
+    amplitudes : mapping, optional
+        Key -> the step amplitudes (a current Quantity); default `long_square_amplitudes`.
+    dt : Quantity
         The hardware step, used by both simulations.
     decay_rounding : {"nearest", "paper"}
         See `map_neuron`.
@@ -143,13 +159,18 @@ def validate_long_squares(
         Per sweep and per neuron comparisons.
     """
     keys = list(neurons)
-    amplitudes = {
+    dt_ms = float(dt / ms)
+    given_amplitudes = amplitudes
+    amplitudes = {  # plain pA inside
         key: np.asarray(
-            amplitudes_pA[key]
-            if amplitudes_pA is not None
-            else long_square_amplitudes(neurons[key]),
+            (
+                given_amplitudes[key]
+                if given_amplitudes is not None
+                else long_square_amplitudes(neurons[key])
+            )
+            / pA,
             dtype=float,
-        )
+        ).reshape(-1)
         for key in keys
     }
     given = dict(mappings or {})

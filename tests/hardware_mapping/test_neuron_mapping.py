@@ -50,7 +50,7 @@ def test_exactly_representable_neuron_fires_like_the_float_model():
     params = exactly_representable()
     mapping = map_neuron(params, current_range=(0 * pA, 400 * pA))
     assert mapping.decay_v == 200 and [c.decay for c in mapping.aux] == [14]
-    amplitudes = {"cell": np.array([0.0, 150.0, 200.0, 250.0, 300.0, 400.0])}
+    amplitudes = {"cell": np.array([0.0, 150.0, 200.0, 250.0, 300.0, 400.0]) * pA}
     result = validate_long_squares({"cell": params}, amplitudes, backend="runtime")
     sweeps = result.sweeps
     assert (sweeps["float_count"] > 10).sum() >= 4

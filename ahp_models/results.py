@@ -15,7 +15,32 @@ from brian2 import Quantity, second
 from ahp_models.files import atomic_write_bytes, atomic_write_text
 from ahp_models.quantities import lookup_unit
 
-__all__ = ["SimulationResult"]
+__all__ = ["SimulationResult", "split_spike_trains"]
+
+
+def split_spike_trains(
+    spike_neuron: np.ndarray, spike_time_s: np.ndarray, n_neurons: int
+) -> list[np.ndarray]:
+    """Split (neuron, time) spike records into each neuron's sorted spike times (s).
+
+    Parameters
+    ----------
+    spike_neuron, spike_time_s : numpy.ndarray
+        Neuron index and time (s) of every spike, in any order.
+    n_neurons : int
+        Number of neurons (neurons without spikes get empty arrays).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One float array per neuron.
+    """
+    spike_neuron = np.asarray(spike_neuron)
+    spike_time_s = np.asarray(spike_time_s, dtype=float)
+    order = np.lexsort((spike_time_s, spike_neuron))
+    neurons, times = spike_neuron[order], spike_time_s[order]
+    bounds = np.searchsorted(neurons, np.arange(n_neurons + 1))
+    return [times[bounds[k] : bounds[k + 1]] for k in range(n_neurons)]
 
 
 @dataclass
@@ -77,10 +102,8 @@ class SimulationResult:
 
     def spike_trains(self) -> list[Quantity]:
         """Return the sorted spike times of every neuron."""
-        order = np.lexsort((self.spike_time_s, self.spike_neuron))
-        neurons, times = self.spike_neuron[order], self.spike_time_s[order]
-        bounds = np.searchsorted(neurons, np.arange(self.n_neurons + 1))
-        return [times[bounds[k] : bounds[k + 1]] * second for k in range(self.n_neurons)]
+        trains = split_spike_trains(self.spike_neuron, self.spike_time_s, self.n_neurons)
+        return [train * second for train in trains]
 
     def spike_counts(
         self, t_start: Quantity | None = None, t_stop: Quantity | None = None

@@ -37,10 +37,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from brian2 import Quantity, ms, pA, second
+from brian2 import Quantity, Unit, ms, pA, second
 
 from ahp_models.integration import coupling_factor, decay_factor
 from ahp_models.parameters import ParameterSet
+from ahp_models.quantities import parse_quantity
 from hardware_mapping.loihi.network import CompartmentGroup, Network, SynapseGroup
 from hardware_mapping.loihi.registers import (
     BIAS_EXP,
@@ -774,10 +775,6 @@ def _row(quantity: str, unit: str, requested: float, realized: float, note: str)
     }
 
 
-def _in_unit(value: Any, unit: Any, name: str) -> np.ndarray:
-    if isinstance(value, Quantity):
-        try:
-            return np.asarray(value / unit, dtype=float)
-        except Exception as error:  # brian2 raises DimensionMismatchError
-            raise MappingError(f"{name} = {value!r}; allowed: a quantity in {unit!r}") from error
-    raise MappingError(f"{name} = {value!r}; allowed: a Brian2 quantity in {unit!r} (e.g. 1*ms)")
+def _in_unit(value: Any, unit: Unit, name: str) -> np.ndarray:
+    # the toolkit's unit reading: a quantity or "20 ms"; a bare number is refused by name
+    return np.asarray(parse_quantity(value, unit, field=name) / unit, dtype=float)

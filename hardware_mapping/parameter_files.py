@@ -241,7 +241,8 @@ def _validate(document: Any, path: str | os.PathLike) -> None:
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     if not errors:
         return
-    error = min(errors, key=lambda e: len(e.absolute_path))
+    # the shallowest error, except inside oneOf/anyOf where the deepest names the field
+    error = jsonschema.exceptions.best_match(errors)
     field = _field_name(error.absolute_path)
     value = json.dumps(error.instance)
     if len(value) > 80:

@@ -19,6 +19,7 @@ from brian2 import Quantity, ms, pA, second
 
 from ahp_models import long_square, model_for_params, simulate
 from ahp_models.parameters import ParameterSet
+from ahp_models.results import split_spike_trains
 from analysis.metrics import gamma_factor
 from analysis.population_features import population_sweep_features
 from hardware_mapping.loihi import Network, Simulator
@@ -265,7 +266,7 @@ def _float_trains(neurons, amplitudes, dt_ms, backend) -> dict[Hashable, list[np
             dt=dt_ms * ms,
         )
         result = simulate(model_for_params(stacked), stacked, stimulus, backend=backend)
-        per_neuron = _split(result.spike_neuron, result.spike_time_s, currents.size)
+        per_neuron = split_spike_trains(result.spike_neuron, result.spike_time_s, currents.size)
         start = 0
         for key, size in zip(keys, sizes, strict=True):
             trains[key] = per_neuron[start : start + size]
@@ -294,15 +295,8 @@ def _fixed_trains(mappings, amplitudes, dt_ms) -> tuple[dict, pd.DataFrame]:
     for key in mappings:
         raster = np.concatenate([before.spikes[names[key]], during.spikes[names[key]]])
         step, neuron = np.nonzero(raster)
-        trains[key] = _split(neuron, step * dt_ms * 1e-3, raster.shape[1])
+        trains[key] = split_spike_trains(neuron, step * dt_ms * 1e-3, raster.shape[1])
     return trains, pd.concat([before.counters, during.counters], ignore_index=True)
-
-
-def _split(neuron: np.ndarray, time_s: np.ndarray, n: int) -> list[np.ndarray]:
-    order = np.lexsort((time_s, neuron))
-    neuron, time_s = np.asarray(neuron)[order], np.asarray(time_s, dtype=float)[order]
-    bounds = np.searchsorted(neuron, np.arange(n + 1))
-    return [time_s[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
 def _window_features(trains: list[np.ndarray]) -> pd.DataFrame:

@@ -115,9 +115,8 @@ class RecurrentSynapses:
         )
         synapses.connect(i=self.pre, j=self.post)
         synapses.w = self.weight
-        for pathway in synapses._pathways:
-            pathway.when = "thresholds"
-            pathway.order = -1
+        synapses.pre.when = "thresholds"  # the on_pre pathway
+        synapses.pre.order = -1
         # Scheduled before the thresholds, the pathway reads step t's spikes at step t + 1:
         # Brian2's own delay is the rest
         synapses.delay = (self.delay_steps(dt_s) - 1) * dt_s * second

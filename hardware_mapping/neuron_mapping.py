@@ -459,17 +459,7 @@ def map_neuron(
             "24-bit range over the largest |v| or |v_aux| expected in the current range",
         )
     )
-    report = pd.DataFrame(rows, columns=["quantity", "unit", "requested", "realized", "note"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        report.insert(
-            4,
-            "relative_error",
-            np.where(
-                report["requested"] != 0,
-                (report["realized"] - report["requested"]) / report["requested"],
-                np.nan,
-            ),
-        )
+    report = quantization_report(rows)
     return NeuronMapping(
         model=params.model_name,
         dt_ms=dt_ms,
@@ -486,6 +476,38 @@ def map_neuron(
         report=report,
         source=params.to_dict(),
     )
+
+
+REPORT_COLUMNS = ("quantity", "unit", "requested", "realized", "note")
+
+
+def quantization_report(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The report table of `REPORT_COLUMNS` rows, with ``relative_error`` after ``realized``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per quantity (``requested`` and ``realized`` may be None: undefined).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``relative_error`` is ``realized / requested - 1``, NaN where nothing was requested.
+    """
+    report = pd.DataFrame(rows, columns=list(REPORT_COLUMNS)).astype(
+        {"requested": float, "realized": float}
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        report.insert(
+            4,
+            "relative_error",
+            np.where(
+                report["requested"] != 0,
+                (report["realized"] - report["requested"]) / report["requested"],
+                np.nan,
+            ),
+        )
+    return report
 
 
 def quantize_bias(bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

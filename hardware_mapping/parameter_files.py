@@ -24,12 +24,16 @@ from typing import Any
 
 import jsonschema
 import numpy as np
-import pandas as pd
 
 from ahp_models.catalogue import MODELS
 from ahp_models.files import atomic_write_text
 from ahp_models.parameters import ParameterError, read_json_object
-from hardware_mapping.neuron_mapping import AhpCompartment, NeuronMapping
+from hardware_mapping.neuron_mapping import (
+    REPORT_COLUMNS,
+    AhpCompartment,
+    NeuronMapping,
+    quantization_report,
+)
 
 __all__ = [
     "FORMAT",
@@ -144,7 +148,7 @@ def _neuron_document(name: str, mapping: NeuronMapping, extra: Mapping[str, Any]
     for key in ("fit_id", "specimen_id"):
         if key in extra:
             source[key] = extra[key] if key == "fit_id" else int(extra[key])
-    report = mapping.report[["quantity", "unit", "requested", "realized", "note"]]
+    report = mapping.report[list(REPORT_COLUMNS)]
     return {
         "name": name,
         "model": mapping.model,
@@ -190,19 +194,7 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
         )
     except ParameterError as error:
         raise ParameterFileError(str(error)) from None
-    report = pd.DataFrame(
-        neuron["quantization"], columns=["quantity", "unit", "requested", "realized", "note"]
-    ).astype({"requested": float, "realized": float})
-    with np.errstate(divide="ignore", invalid="ignore"):
-        report.insert(
-            4,
-            "relative_error",
-            np.where(
-                report["requested"] != 0,
-                (report["realized"] - report["requested"]) / report["requested"],
-                np.nan,
-            ),
-        )
+    report = quantization_report(neuron["quantization"])
     main = neuron["main"]
     return NeuronMapping(
         model=neuron["model"],

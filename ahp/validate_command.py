@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 from brian2 import ms
 
-from ahp_models.catalogue import MODELS
 from ahp_models.files import atomic_write_text
 from hardware_mapping.energy import ENERGY_TABLES, estimate_energy
 from hardware_mapping.parameter_files import read_parameter_file
@@ -46,12 +45,7 @@ def add_validation_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp validate``; return the files written."""
     mappings = read_parameter_file(args.file)
-    neurons = {
-        name: MODELS[mapping.source["model"]].params_class.from_dict(
-            mapping.source, source=f"{args.file}: {name}"
-        )
-        for name, mapping in mappings.items()
-    }
+    neurons = {name: mapping.source_parameters() for name, mapping in mappings.items()}
     steps = {mapping.dt_ms for mapping in mappings.values()}
     result = validate_long_squares(
         neurons,

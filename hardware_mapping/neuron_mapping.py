@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from brian2 import Quantity, Unit, ms, pA, second
 
+from ahp_models.catalogue import MODELS
 from ahp_models.integration import coupling_factor, decay_factor
 from ahp_models.parameters import ParameterSet
 from ahp_models.quantities import parse_quantity
@@ -164,6 +165,24 @@ class NeuronMapping:
     aux: tuple[AhpCompartment, ...]
     report: pd.DataFrame = field(compare=False)
     source: dict[str, Any] = field(compare=False)
+
+    def source_parameters(self, where: str | None = None) -> ParameterSet:
+        """The float neuron this mapping came from, read back from ``source`` with its units.
+
+        Parameters
+        ----------
+        where : str, optional
+            Where ``source`` came from (a file and neuron), for error messages.
+
+        Returns
+        -------
+        ParameterSet
+            The source model's parameters.
+        """
+        params_class = MODELS[self.source["model"]].params_class
+        return params_class.from_dict(
+            {"model": self.source["model"], "parameters": self.source["parameters"]}, source=where
+        )
 
     def bias(self, current: Quantity | float) -> tuple[np.ndarray, np.ndarray]:
         """Return bias mantissas and exponents for constant input currents.

@@ -187,16 +187,9 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
             f"{where}.source.model = {source['model']!r}; allowed: the neuron's model "
             f"{neuron['model']!r}"
         )
-    try:  # units and ranges of the float parameters, as every parameter file of the toolkit
-        model_class.params_class.from_dict(
-            {"model": source["model"], "parameters": source["parameters"]},
-            source=f"{where}.source",
-        )
-    except ParameterError as error:
-        raise ParameterFileError(str(error)) from None
     report = quantization_report(neuron["quantization"])
     main = neuron["main"]
-    return NeuronMapping(
+    mapping = NeuronMapping(
         model=neuron["model"],
         dt_ms=float(dt_ms),
         scale_per_mV=float(neuron["scale_per_mV"]),
@@ -219,6 +212,11 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
         report=report,
         source={"model": source["model"], "parameters": source["parameters"]},
     )
+    try:  # units and ranges of the float parameters, as every parameter file of the toolkit
+        mapping.source_parameters(where=f"{where}.source")
+    except ParameterError as error:
+        raise ParameterFileError(str(error)) from None
+    return mapping
 
 
 @cache

@@ -13,6 +13,7 @@ from ahp.fit_command import specimen_ids
 from ahp.validate_command import add_validation_options, write_validation
 from ahp_models.files import atomic_write_text
 from fitting.evaluation import fitted_parameters
+from hardware_mapping.lava_export import to_lava, write_lava_file
 from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, MappingError, map_neuron
 from hardware_mapping.parameter_files import write_parameter_file
 from hardware_mapping.validation import long_square_amplitudes, validate_long_squares
@@ -32,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--population",
         help="write one file NAME.json holding every cell (default: one file per cell)",
     )
+    parser.add_argument(
+        "--lava",
+        action="store_true",
+        help="also export Lava LIF/Dense parameters (NAME.lava.json) for the long-square "
+        "currents, and validate that export",
+    )
     parser.add_argument("--no-validate", action="store_true", help="skip the validation")
     add_validation_options(parser)
 
@@ -43,7 +50,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if args.limit is not None and args.limit < 1:
         raise MappingError(f"--limit {args.limit}: allowed: at least 1")
     table = _fitted_rows(args.results, args.specimen, args.limit)
-    neurons, mappings, provenance = {}, {}, {}
+    neurons, mappings, provenance, currents = {}, {}, {}, {}
     for _, row in table.iterrows():
         name = f"cell_{int(row['specimen_id'])}"
         params = fitted_parameters(row.to_dict())
@@ -59,6 +66,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             print(f"map: {name} left out: {error}")
             continue
         neurons[name] = params
+        currents[name] = amplitudes_pA * pA
         provenance[name] = {"specimen_id": int(row["specimen_id"])}
         if isinstance(row.get("settings"), str):
             provenance[name]["fit_id"] = row["settings"]
@@ -67,14 +75,18 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    if args.population:
-        written[args.population] = write_parameter_file(
-            out / f"{args.population}.json", mappings, provenance=provenance
+    groups = {args.population: list(mappings)} if args.population else {n: [n] for n in mappings}
+    for file_name, names in groups.items():
+        written[file_name] = write_parameter_file(
+            out / f"{file_name}.json",
+            {n: mappings[n] for n in names},
+            provenance={n: provenance[n] for n in names},
         )
-    else:
-        for name, mapping in mappings.items():
-            written[name] = write_parameter_file(
-                out / f"{name}.json", {name: mapping}, provenance={name: provenance[name]}
+        if args.lava:
+            written[f"{file_name} lava"] = write_lava_file(
+                out / f"{file_name}.lava.json",
+                {n: mappings[n] for n in names},
+                {n: currents[n] for n in names},
             )
     reports = pd.concat(
         [m.report.assign(neuron=name) for name, m in mappings.items()], ignore_index=True
@@ -91,6 +103,27 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             progress=len(neurons) > 250,
         )
         written.update(write_validation(result, out, args.energy_table, args.figures))
+        if args.lava:
+            written.update(_validate_lava(neurons, mappings, args, out))
+    return written
+
+
+def _validate_lava(neurons, mappings, args, out: Path) -> dict[str, Path]:
+    """Run the Lava exports against the float models; write and summarize the tables."""
+    result = validate_long_squares(
+        neurons, dt=args.dt * ms, backend=args.backend, mappings=mappings, target="lava"
+    )
+    exact = sum(to_lava(m).exact for m in mappings.values())
+    written = {}
+    for name, table in (("neurons", result.neurons), ("sweeps", result.sweeps)):
+        written[f"lava {name}"] = out / f"lava_validation_{name}.csv"
+        atomic_write_text(written[f"lava {name}"], table.to_csv(index=False))
+    summary = result.summary()
+    print(
+        f"validate (lava): {exact} of {len(mappings)} exports exact; within tolerances: spike "
+        f"count {summary['count_within']:.1%}, adaptation index {summary['ai_within']:.1%}, "
+        f"gamma {summary['gamma_at_least']:.1%}, all {summary['all']:.1%}"
+    )
     return written
 
 

@@ -90,14 +90,14 @@ def write_parameter_file(
         "version": VERSION,
         "chip": "loihi1",
         "time_step_ms": steps.pop(),
-        "toolkit_version": _toolkit_version(),
+        "toolkit_version": toolkit_version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "neurons": [
             _neuron_document(name, mapping, (provenance or {}).get(name, {}))
             for name, mapping in mappings.items()
         ],
     }
-    _validate(document, path)
+    validate_against_schema(document, path)
     atomic_write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
     return Path(path)
 
@@ -133,7 +133,7 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, NeuronMapping]:
         document = read_json_object(path)
     except ParameterError as error:
         raise ParameterFileError(str(error)) from None
-    _validate(document, path)
+    validate_against_schema(document, path)
     mappings: dict[str, NeuronMapping] = {}
     for index, neuron in enumerate(document["neurons"]):
         name = neuron["name"]
@@ -220,15 +220,26 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
     return validator_class(schema)
 
 
-def _validate(document: Any, path: str | os.PathLike) -> None:
-    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+def validate_against_schema(
+    document: Any, path: str | os.PathLike, schema_path: Path = SCHEMA_PATH
+) -> None:
+    """Check a parsed file against a JSON Schema of the package.
+
+    Raises
+    ------
+    ParameterFileError
+        For the most relevant violation, naming the file, the field, its value and the rule.
+    """
+    errors = sorted(
+        _validator(schema_path).iter_errors(document), key=lambda e: list(e.absolute_path)
+    )
     if not errors:
         return
     # the shallowest error, except inside oneOf/anyOf where the deepest names the field
@@ -274,7 +285,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _toolkit_version() -> str:
+def toolkit_version() -> str:
+    """The installed ahp-toolkit version (``unknown`` in a source tree not installed)."""
     try:
         return metadata.version("ahp-toolkit")
     except metadata.PackageNotFoundError:  # a source tree that was not installed

@@ -22,11 +22,13 @@ from ahp_models.parameters import ParameterSet
 from ahp_models.results import split_spike_trains
 from analysis.metrics import gamma_factor
 from analysis.population_features import population_sweep_features
+from hardware_mapping.lava_export import to_lava
 from hardware_mapping.loihi import Network, Simulator
 from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, map_neuron
 
 __all__ = [
     "DEFAULT_OFFSETS_PA",
+    "TARGETS",
     "TOLERANCES",
     "ValidationResult",
     "long_square_amplitudes",
@@ -39,6 +41,8 @@ ONSET_S, WIDTH_S = 1.02, 1.0
 DEFAULT_OFFSETS_PA = tuple(float(x) for x in range(-20, 161, 20))
 #: Acceptance per neuron: every sweep's spike count within 2 % of the float model's, every
 #: adaptation index within 0.02, and the gamma factor (2 ms window) at least 0.9.
+#: What the registers run on: the chip (Loihi 1) or Lava's bit-accurate CPU models.
+TARGETS = ("loihi", "lava")
 TOLERANCES = {"count_relative": 0.02, "adaptation_index": 0.02, "gamma": 0.9}
 GAMMA_WINDOW_S = 2e-3
 
@@ -131,6 +135,7 @@ def validate_long_squares(
     chunk: int = 250,
     progress: bool = False,
     mappings: Mapping[Hashable, NeuronMapping] | None = None,
+    target: str = "loihi",
 ) -> ValidationResult:
     """Map every neuron and compare it with its float model on long squares.
 
@@ -153,12 +158,17 @@ def validate_long_squares(
     mappings : mapping, optional
         Key -> an existing mapping (e.g. read from a parameter file) to validate instead of
         mapping the neuron here.
+    target : {"loihi", "lava"}
+        Run the mapping itself (Loihi 1), or its Lava export (`lava_export.to_lava`, with the
+        approximations it lists) in Lava's bit-accurate conventions.
 
     Returns
     -------
     ValidationResult
         Per sweep and per neuron comparisons.
     """
+    if target not in TARGETS:
+        raise MappingError(f"validate_long_squares: target = {target!r}; allowed: {TARGETS}")
     keys = list(neurons)
     dt_ms = float(dt / ms)
     given_amplitudes = amplitudes
@@ -208,7 +218,9 @@ def validate_long_squares(
         float_trains.update(
             _float_trains({k: on_grid[k] for k in part}, amplitudes, dt_ms, backend)
         )
-        trains, part_counters = _fixed_trains({k: mappings[k] for k in part}, amplitudes, dt_ms)
+        trains, part_counters = _fixed_trains(
+            {k: mappings[k] for k in part}, amplitudes, dt_ms, target
+        )
         fixed_trains.update(trains)
         counters = part_counters if counters is None else _add_counters(counters, part_counters)
         if progress:
@@ -274,14 +286,20 @@ def _float_trains(neurons, amplitudes, dt_ms, backend) -> dict[Hashable, list[np
     return trains
 
 
-def _fixed_trains(mappings, amplitudes, dt_ms) -> tuple[dict, pd.DataFrame]:
+def _fixed_trains(mappings, amplitudes, dt_ms, target) -> tuple[dict, pd.DataFrame]:
     """Spike times (s) per neuron and sweep of the mapped registers, in one network."""
     network = Network()
     names = {}
     for index, (key, mapping) in enumerate(mappings.items()):
         names[key] = f"n{index}"
-        mapping.add_to(network, names[key], np.zeros(amplitudes[key].size) * pA)
-    simulator = Simulator(network, record={name: slice(None) for name in names.values()})
+        at_rest = np.zeros(amplitudes[key].size) * pA
+        if target == "lava":
+            to_lava(mapping).add_to(network, names[key], *mapping.bias(at_rest))
+        else:
+            mapping.add_to(network, names[key], at_rest)
+    simulator = Simulator(
+        network, mode=target, record={name: slice(None) for name in names.values()}
+    )
     for key, mapping in mappings.items():
         size = amplitudes[key].size
         simulator.set_state(names[key], v=np.full(size, mapping.v_rest))

@@ -8,6 +8,7 @@ from brian2 import ms, pA
 
 from ahp.cli import main
 from ahp_models import LifAhpParams
+from hardware_mapping.lava_export import read_lava_file
 from hardware_mapping.parameter_files import read_parameter_file
 
 
@@ -68,3 +69,17 @@ def test_bad_inputs_give_one_line_errors(results, tmp_path, capsys):
     bad.write_text('{"format": "ahp-toolkit/loihi-parameters"}')
     assert main(["validate", str(bad), "--out", str(tmp_path)]) == 2
     assert "is a required property" in capsys.readouterr().err
+
+
+def test_map_exports_lava_files_and_validates_them(results, tmp_path, capsys):
+    out = tmp_path / "hardware"
+    argv = ["map", str(results), "--out", str(out), "--lava", "--backend", "runtime"]
+    assert main(argv) == 0
+    exported = read_lava_file(out / "cell_11.lava.json")
+    neuron = exported.neurons[0]
+    assert neuron["name"] == "cell_11" and len(neuron["currents_pA"]) == 10
+    # the default mapping splits each AHP decay over two compartments: Lava gets one
+    assert not neuron["exact"] and any("merged" in a for a in neuron["approximations"])
+    lava_sweeps = pd.read_csv(out / "lava_validation_sweeps.csv")
+    assert len(lava_sweeps) == 20 and (lava_sweeps["fixed_count"] > 0).sum() >= 10
+    assert "validate (lava): 0 of 2 exports exact" in capsys.readouterr().out

@@ -10,6 +10,7 @@ from ahp_models.lif_ahp import LifAhp, LifAhpParams, LifMultiAhp, MultiAhpParams
 from ahp_models.loihi_form import LoihiAhp, LoihiAhpParams
 from ahp_models.model import NeuronModel, Variable
 from ahp_models.parameters import ParameterError, ParameterSet
+from ahp_models.populations import FlatNetwork, Population, Projection, flatten
 from ahp_models.results import SimulationResult
 from ahp_models.simulation import BACKENDS, CompiledSimulation, compile_simulator, simulate
 from ahp_models.stimuli import (
@@ -35,6 +36,7 @@ __all__ = [
     "AlifParams",
     "CompiledSimulation",
     "ConductanceAhpParams",
+    "FlatNetwork",
     "Glif3",
     "Glif3Params",
     "LifAhp",
@@ -47,12 +49,15 @@ __all__ = [
     "NeuronModel",
     "ParameterError",
     "ParameterSet",
+    "Population",
+    "Projection",
     "RecurrentSynapses",
     "SimulationResult",
     "Stimulus",
     "StimulusError",
     "Variable",
     "compile_simulator",
+    "flatten",
     "from_array",
     "get_model",
     "long_square",

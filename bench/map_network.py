@@ -75,12 +75,12 @@ def main() -> None:
     print(f"weights: median |relative error| {errors.median():.2e}, "
           f"99th percentile {errors.quantile(0.99):.2e}")  # fmt: skip
     steps = round(args.seconds * 1000)
-    simulator = Simulator(mapped.network, record={mapped.name: slice(None)})
-    simulator.set_state(mapped.name, v=mapped.initial_v())
+    simulator = Simulator(mapped.network, record={"population": slice(None)})
+    simulator.set_state("population", v=mapped.initial_v("population"))
     start = time.perf_counter()
     run = simulator.run(steps)
     fixed_s = time.perf_counter() - start
-    step, neuron = np.nonzero(run.spikes[mapped.name])
+    step, neuron = np.nonzero(run.spikes["population"])
     ours = statistics(neuron, step * 1e-3, n, args.seconds)
     params = type(neurons[0]).concatenate(neurons)
     stimulus = long_square(currents, onset=0 * second, width=args.seconds * second,

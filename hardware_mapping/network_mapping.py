@@ -1,12 +1,14 @@
-"""Map a recurrent population of fitted neurons onto Loihi 1: registers, synapses, resources.
+"""Map a network of fitted neurons onto Loihi 1: registers, synapses, resources.
 
-The float network: neurons of one catalogue model (each with its own parameters), each with a
-constant input current, connected by `ahp_models.RecurrentSynapses` (a spike makes the target's
-voltage jump after a delay). On the chip: each neuron mapped by `map_neuron` (a main
-compartment and its AHP compartments), every synapse an integer input
-``64 * w * 2**e`` in the *target's* voltage units (``S_target * weight``), delays in the delay
-field (arrival ``1 + delay`` steps after the spike, as the float synapses'), and a resource
-summary that refuses a network the chosen chips cannot hold.
+The float network (`ahp_models.populations`): populations of neurons of a catalogue model
+(each with its own parameters), each with a constant input current, and projections of
+`ahp_models.RecurrentSynapses` between or within them (a spike makes the target's voltage
+jump after a delay). On the chip: each population a group of main compartments named as the
+population, each neuron mapped by `map_neuron` (its main compartment and its AHP
+compartments), every synapse an integer input ``64 * w * 2**e`` in the *target's* voltage
+units (``S_target * weight``), delays in the delay field (arrival ``1 + delay`` steps after
+the spike, as the float synapses'), and a resource summary that refuses a network the chosen
+chips cannot hold.
 
 Synapses are grouped by sign and weight exponent (each group one sign mode and one exponent,
 8-bit mantissas), so every weight keeps 8 bits of precision whatever its size.
@@ -15,7 +17,7 @@ Synapses are grouped by sign and weight exponent (each group one sign mode and o
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,7 @@ import pandas as pd
 from brian2 import Quantity, ms, pA
 
 from ahp_models.parameters import ParameterSet
+from ahp_models.populations import Population, Projection, check_network
 from ahp_models.synapses import RecurrentSynapses
 from hardware_mapping.loihi.network import CompartmentGroup, Network, SynapseGroup
 from hardware_mapping.loihi.registers import DELAY_BITS, WEIGHT_EXP
@@ -30,9 +33,10 @@ from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, map_neu
 
 __all__ = [
     "COMPARTMENTS_PER_CORE",
-    "MappedPopulation",
+    "MappedNetwork",
     "ResourceSummary",
     "check_fits",
+    "map_network",
     "map_recurrent_population",
     "resource_summary",
 ]
@@ -82,33 +86,128 @@ class ResourceSummary:
 
 
 @dataclass(frozen=True)
-class MappedPopulation:
-    """A recurrent population on the chip.
+class MappedNetwork:
+    """A network on the chip.
 
     Attributes
     ----------
     network : Network
-        The fixed-point network: group ``name`` (main compartments) and ``name_ahp{k}``.
-    name : str
-        The main group's name.
-    mappings : list of NeuronMapping
-        Per neuron.
+        The fixed-point network: per population a group named as the population (main
+        compartments) and ``NAME_ahp{k}`` (AHP compartments); per projection synapse groups
+        ``PRE_to_POST_{sign}_e{exponent}``.
+    mappings : dict of str to list of NeuronMapping
+        Per population, per neuron.
     resources : ResourceSummary
-        What it occupies.
+        What the whole network occupies.
     weights : pandas.DataFrame
-        Per recurrent synapse: ``pre``, ``post``, ``requested`` and ``realized`` input (target
-        units), ``relative_error``.
+        Per synapse: ``projection`` (``PRE->POST``), ``pre``, ``post`` (indices within the
+        populations), ``requested`` and ``realized`` input (target units), ``relative_error``.
     """
 
     network: Network
-    name: str
-    mappings: list[NeuronMapping]
+    mappings: dict[str, list[NeuronMapping]]
     resources: ResourceSummary
     weights: pd.DataFrame
 
-    def initial_v(self) -> np.ndarray:
-        """Each neuron's resting voltage (its initial state)."""
-        return np.array([m.v_rest for m in self.mappings])
+    def initial_v(self, population: str) -> np.ndarray:
+        """Each neuron's resting voltage (its initial state) in a population."""
+        return np.array([m.v_rest for m in self.mappings[population]])
+
+
+def map_network(
+    populations: Mapping[str, Population],
+    projections: Sequence[Projection] = (),
+    *,
+    dt: Quantity = 1 * ms,
+    chips: int = 1,
+    decay_rounding: str = "nearest",
+) -> MappedNetwork:
+    """Map populations with constant inputs and the projections among them to the chip.
+
+    Parameters
+    ----------
+    populations : mapping of str to Population
+        Name -> neurons of one model (`MAPPABLE_MODELS`; populations may differ in model).
+    projections : sequence of Projection
+        Synapses between or within populations (`ahp_models.populations`).
+    dt : Quantity
+        Hardware step.
+    chips : int
+        Chips available; a network that needs more is refused.
+    decay_rounding : {"nearest", "paper"}
+        See `map_neuron`.
+
+    Returns
+    -------
+    MappedNetwork
+        The network, per-neuron mappings, resources and weight rounding.
+    """
+    dt_ms = float(dt / ms)
+    check_network(populations, projections, dt_ms * 1e-3)
+    mappings = {
+        name: [
+            map_neuron(
+                params,
+                dt=dt,
+                current_range=(min(0.0, c) * pA, max(0.0, c) * pA),
+                decay_rounding=decay_rounding,
+            )
+            for params, c in zip(population.neurons, population.currents / pA, strict=True)
+        ]
+        for name, population in populations.items()
+    }
+    all_delays = [pr.synapses.delay_steps(dt_ms * 1e-3) - 1 for pr in projections]
+    longest = max((int(d.max(initial=0)) for d in all_delays), default=0)
+    delay_bits = max(0, math.ceil(math.log2(longest + 2)))
+    if delay_bits > DELAY_BITS.high:
+        raise MappingError(
+            f"a synaptic delay of {longest + 1} steps needs {delay_bits} delay bits; "
+            f"allowed: at most {DELAY_BITS.high} ({2**DELAY_BITS.high - 1} steps)"
+        )
+    network = Network(delay_bits=delay_bits)
+    main = {}
+    for name, population in populations.items():
+        main[name] = _main_group(name, mappings[name], np.asarray(population.currents / pA))
+        network.add(main[name])
+        _add_ahp_compartments(network, main[name], mappings[name])
+    tables = []
+    for projection, delays in zip(projections, all_delays, strict=True):
+        synapses = projection.synapses
+        scales = np.array([m.scale_per_mV for m in mappings[projection.post]])
+        wanted = scales[synapses.post] * synapses.weight_mV()
+        mantissa, exponent = _quantize_inputs(wanted)
+        _add_synapse_groups(
+            network, f"{projection.pre}_to_{projection.post}", main[projection.pre],
+            main[projection.post], synapses.pre, synapses.post, mantissa, exponent, delays,
+        )  # fmt: skip
+        realized = 64.0 * mantissa * 2.0**exponent
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tables.append(
+                pd.DataFrame(
+                    {
+                        "projection": f"{projection.pre}->{projection.post}",
+                        "pre": synapses.pre,
+                        "post": synapses.post,
+                        "requested": wanted,
+                        "realized": realized,
+                        "relative_error": np.where(wanted != 0, realized / wanted - 1.0, np.nan),
+                    }
+                )
+            )
+    sizes = [p.size for p in populations.values()]
+    offsets = dict(zip(populations, np.cumsum([0, *sizes[:-1]]), strict=True))
+    pre = [pr.synapses.pre + offsets[pr.pre] for pr in projections]
+    post = [pr.synapses.post + offsets[pr.post] for pr in projections]
+    resources = resource_summary(
+        sum(p.size for p in populations.values()),
+        np.array([len(m.aux) for name in populations for m in mappings[name]]),
+        np.concatenate(pre) if pre else np.zeros(0, dtype=np.int64),
+        np.concatenate(post) if post else np.zeros(0, dtype=np.int64),
+        delay_bits,
+    )
+    check_fits(resources, chips)
+    weights = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    return MappedNetwork(network, mappings, resources, weights)
 
 
 def map_recurrent_population(
@@ -120,8 +219,8 @@ def map_recurrent_population(
     chips: int = 1,
     name: str = "population",
     decay_rounding: str = "nearest",
-) -> MappedPopulation:
-    """Map neurons with constant inputs and recurrent synapses to a fixed-point network.
+) -> MappedNetwork:
+    """Map one population with recurrent synapses: `map_network` with one projection.
 
     Parameters
     ----------
@@ -131,69 +230,23 @@ def map_recurrent_population(
         The constant input of each neuron.
     synapses : RecurrentSynapses
         Synapses among them.
-    dt : Quantity
-        Hardware step.
-    chips : int
-        Chips available; a network that needs more is refused.
+    dt, chips, decay_rounding
+        See `map_network`.
     name : str
-        Name of the main group.
-    decay_rounding : {"nearest", "paper"}
-        See `map_neuron`.
+        Name of the population (its main group).
 
     Returns
     -------
-    MappedPopulation
+    MappedNetwork
         The network, per-neuron mappings, resources and weight rounding.
     """
-    currents_pA = np.asarray(currents / pA, dtype=float).reshape(-1)
-    n = len(neurons)
-    if currents_pA.size != n:
-        raise MappingError(f"{currents_pA.size} currents for {n} neurons; allowed: one each")
-    dt_ms = float(dt / ms)
-    synapses.check(n, dt_ms * 1e-3)
-    mappings = [
-        map_neuron(
-            params,
-            dt=dt,
-            current_range=(min(0.0, c) * pA, max(0.0, c) * pA),
-            decay_rounding=decay_rounding,
-        )
-        for params, c in zip(neurons, currents_pA, strict=True)
-    ]
-    delays = synapses.delay_steps(dt_ms * 1e-3) - 1
-    delay_bits = max(0, math.ceil(math.log2(int(delays.max(initial=0)) + 2)))
-    if delay_bits > DELAY_BITS.high:
-        raise MappingError(
-            f"a synaptic delay of {int(delays.max()) + 1} steps needs {delay_bits} delay bits; "
-            f"allowed: at most {DELAY_BITS.high} ({2**DELAY_BITS.high - 1} steps)"
-        )
-    network = Network(delay_bits=delay_bits)
-    main = _main_group(name, mappings, currents_pA)
-    network.add(main)
-    _add_ahp_compartments(network, main, mappings)
-    scales = np.array([m.scale_per_mV for m in mappings])
-    wanted = scales[synapses.post] * synapses.weight_mV()
-    mantissa, exponent = _quantize_inputs(wanted)
-    realized = 64.0 * mantissa * 2.0**exponent
-    _add_synapse_groups(
-        network, f"{name}_recurrent", main, main, synapses.pre, synapses.post, mantissa,
-        exponent, delays,
-    )  # fmt: skip
-    resources = resource_summary(
-        n, max(len(m.aux) for m in mappings), synapses.pre, synapses.post, delay_bits
+    return map_network(
+        {name: Population(neurons, currents)},
+        [Projection(name, name, synapses)],
+        dt=dt,
+        chips=chips,
+        decay_rounding=decay_rounding,
     )
-    check_fits(resources, chips)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weights = pd.DataFrame(
-            {
-                "pre": synapses.pre,
-                "post": synapses.post,
-                "requested": wanted,
-                "realized": realized,
-                "relative_error": np.where(wanted != 0, realized / wanted - 1.0, np.nan),
-            }
-        )
-    return MappedPopulation(network, name, mappings, resources, weights)
 
 
 def check_fits(resources: ResourceSummary, chips: int) -> None:
@@ -207,7 +260,7 @@ def check_fits(resources: ResourceSummary, chips: int) -> None:
 
 def resource_summary(
     n_neurons: int,
-    aux_per_neuron: int,
+    aux_per_neuron: int | np.ndarray,
     pre: np.ndarray,
     post: np.ndarray,
     delay_bits: int,
@@ -215,14 +268,17 @@ def resource_summary(
 ) -> ResourceSummary:
     """Cores and chips for neurons of ``1 + aux_per_neuron`` compartments and their synapses.
 
+    ``aux_per_neuron`` is one count for all or one per neuron.
+
     Neurons are placed on cores in order, as many per core as the tightest limit allows:
     compartments (1024), synapse memory of the synapses onto them (128 KB, each entry
     ``weight_bits + delay_bits + 10`` bits; each neuron's AHP feedback synapses included) and
     distinct source neurons (4096 input axons).
     """
-    compartments_each = 1 + aux_per_neuron
+    aux = np.broadcast_to(np.asarray(aux_per_neuron, dtype=np.int64), (n_neurons,))
+    compartments_each = 1 + int(aux.max(initial=0))  # placement: room for the largest neuron
     bits = weight_bits + delay_bits + COMPARTMENT_INDEX_BITS
-    fan_in = np.bincount(post, minlength=n_neurons) + 2 * aux_per_neuron
+    fan_in = np.bincount(post, minlength=n_neurons) + 2 * aux
     fan_out = np.bincount(pre, minlength=n_neurons)
     heaviest = int(np.argmax(fan_in)) if n_neurons else 0
     if n_neurons and fan_in[heaviest] * bits > SYNAPSE_MEMORY_BYTES * 8:
@@ -247,8 +303,8 @@ def resource_summary(
         binding = "input axons"
     cores = math.ceil(n_neurons / per_core)
     return ResourceSummary(
-        compartments=n_neurons * compartments_each,
-        synapses=int(post.size + n_neurons * aux_per_neuron),
+        compartments=int(n_neurons + aux.sum()),
+        synapses=int(post.size + aux.sum()),
         synapse_bits=bits,
         cores=cores,
         chips=math.ceil(cores / CORES_PER_CHIP),

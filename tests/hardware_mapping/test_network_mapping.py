@@ -6,10 +6,19 @@ import numpy as np
 import pytest
 from brian2 import ms, mV, pA, second
 
-from ahp_models import LifAhpParams, RecurrentSynapses, long_square, simulate
+from ahp_models import (
+    LifAhpParams,
+    MultiAhpParams,
+    ParameterError,
+    RecurrentSynapses,
+    long_square,
+    simulate,
+)
+from ahp_models.populations import Population, Projection, flatten
 from hardware_mapping.loihi import Simulator
 from hardware_mapping.network_mapping import (
     check_fits,
+    map_network,
     map_recurrent_population,
     resource_summary,
 )
@@ -38,11 +47,11 @@ def population(n, seed):
 def test_population_statistics_match_the_float_network():
     neurons, currents, synapses = population(80, seed=3)
     mapped = map_recurrent_population(neurons, currents, synapses)
-    simulator = Simulator(mapped.network, record={mapped.name: slice(None)})
-    simulator.set_state(mapped.name, v=mapped.initial_v())
+    simulator = Simulator(mapped.network, record={"population": slice(None)})
+    simulator.set_state("population", v=mapped.initial_v("population"))
     run = simulator.run(2000)
     assert run.counters["overflows"].sum() == 0 and run.counters["saturations"].sum() == 0
-    fixed_counts = run.spikes[mapped.name].sum(axis=0)
+    fixed_counts = run.spikes["population"].sum(axis=0)
     params = LifAhpParams.concatenate(neurons)
     stimulus = long_square(currents, onset=0 * second, width=2 * second, duration=2 * second,
                            dt=1 * ms)  # fmt: skip
@@ -81,3 +90,86 @@ def test_networks_beyond_the_chips_or_a_core_are_refused():
     synapses = RecurrentSynapses(np.tile(np.arange(4), 60_000), post, 0.1 * mV)
     with pytest.raises(MappingError, match=r"neuron 0 has 60004 synapses onto it .* 128 KB"):
         map_recurrent_population(neurons, currents, synapses)
+
+
+def two_populations(seed=5):
+    """Excitatory (60) and inhibitory (20) AHP neurons: E->E, E->I and I->E projections."""
+    rng = np.random.default_rng(seed)
+    exc, _, _ = population(60, seed)
+    inh, _, _ = population(20, seed + 1)
+    populations = {
+        "exc": Population(exc, rng.uniform(150, 300, 60) * pA),
+        "inh": Population(inh, rng.uniform(150, 300, 20) * pA),
+    }
+
+    def projection(pre, post, n_pre, n_post, sign):
+        targets = np.repeat(np.arange(n_post), 8)
+        sources = rng.integers(0, n_pre, targets.size)
+        weights = sign * np.abs(rng.normal(0, 1.0, targets.size)) * mV
+        return Projection(pre, post, RecurrentSynapses(
+            sources, targets, weights, rng.integers(1, 6, targets.size) * ms))  # fmt: skip
+
+    projections = [
+        projection("exc", "exc", 60, 60, 1),
+        projection("exc", "inh", 60, 20, 1),
+        projection("inh", "exc", 20, 60, -1),
+    ]
+    return populations, projections
+
+
+def test_populations_map_as_their_flat_network_and_match_the_float_one():
+    populations, projections = two_populations()
+    mapped = map_network(populations, projections)
+    assert set(mapped.network.groups) >= {"exc", "inh", "exc_ahp1", "inh_ahp1"}
+    assert {"exc_to_inh_excitatory", "inh_to_exc_inhibitory"} <= {
+        name.rsplit("_e", 1)[0] for name in mapped.network.synapses
+    }
+    simulator = Simulator(mapped.network, record={"exc": slice(None), "inh": slice(None)})
+    for name in populations:
+        simulator.set_state(name, v=mapped.initial_v(name))
+    run = simulator.run(2000)
+    split_raster = np.concatenate([run.spikes["exc"], run.spikes["inh"]], axis=1)
+    # the same network as one population: spike for spike the same registers
+    flat = flatten(populations, projections, dt=1 * ms)
+    one = map_recurrent_population(
+        [*populations["exc"].neurons, *populations["inh"].neurons], flat.currents, flat.synapses
+    )
+    single = Simulator(one.network, record={"population": slice(None)})
+    single.set_state("population", v=one.initial_v("population"))
+    assert np.array_equal(single.run(2000).spikes["population"], split_raster)
+    assert mapped.resources == one.resources
+    # and the float network, simulated as one Brian2 group, fires alike
+    stimulus = long_square(flat.currents, onset=0 * second, width=2 * second,
+                           duration=2 * second, dt=1 * ms)  # fmt: skip
+    result = simulate("lif_ahp", flat.params, stimulus, synapses=flat.synapses)
+    float_counts = np.bincount(result.spike_neuron, minlength=80)
+    fixed_counts = split_raster.sum(axis=0)
+    for part in flat.ranges.values():
+        assert float_counts[part].mean() > 10
+        assert fixed_counts[part].mean() == pytest.approx(float_counts[part].mean(), rel=0.05)
+    assert set(mapped.weights["projection"]) == {"exc->exc", "exc->inh", "inh->exc"}
+
+
+def test_populations_of_different_models_map_but_do_not_flatten():
+    populations, projections = two_populations()
+    multi = [MultiAhpParams(tau_ahp=[50, 400] * ms, b_ahp=[10, 5] * pA) for _ in range(20)]
+    populations["inh"] = Population(multi, populations["inh"].currents)
+    mapped = map_network(populations, projections)
+    aux = [len(m.aux) for name in ("exc", "inh") for m in mapped.mappings[name]]
+    assert mapped.resources.compartments == 80 + sum(aux)
+    assert max(len(m.aux) for m in mapped.mappings["inh"]) > 2  # two currents, split decays
+    with pytest.raises(
+        ParameterError, match=r"populations of models \['lif_ahp', 'lif_multi_ahp'\]"
+    ):
+        flatten(populations, projections, dt=1 * ms)
+
+
+def test_projections_are_checked_against_their_populations():
+    populations, projections = two_populations()
+    wrong_name = Projection("exc", "inhibitory", projections[1].synapses)
+    with pytest.raises(ParameterError, match=r"projections\[0\]\.post = 'inhibitory'; allowed"):
+        map_network(populations, [wrong_name])
+    # E->E synapses reach index 59, beyond the 20 inhibitory neurons
+    too_far = Projection("exc", "inh", projections[0].synapses)
+    with pytest.raises(ParameterError, match=r"synapses\.post holds 59; allowed: 0\.\.19"):
+        map_network(populations, [too_far])

@@ -59,14 +59,13 @@ import numpy as np
 from brian2 import Quantity, pA
 
 from ahp_models.files import atomic_write_text
-from ahp_models.parameters import ParameterError, read_json_object
 from hardware_mapping.loihi.lava import lava_dense, lava_lif
 from hardware_mapping.loihi.network import CompartmentGroup, Network
 from hardware_mapping.loihi.registers import RegisterError
 from hardware_mapping.neuron_mapping import NeuronMapping, quantize_weights
 from hardware_mapping.parameter_files import (
-    MAX_FILE_BYTES,
     ParameterFileError,
+    load_checked_json,
     toolkit_version,
     validate_against_schema,
 )
@@ -356,17 +355,7 @@ def read_lava_file(path: str | os.PathLike) -> LavaFile:
     ParameterFileError
         Naming the file, the field, its value and what is allowed.
     """
-    try:
-        size = os.path.getsize(path)
-    except OSError as error:
-        raise ParameterFileError(f"cannot read Lava file {path}: {error.strerror}") from None
-    if size > MAX_FILE_BYTES:
-        raise ParameterFileError(f"{path}: {size} bytes; allowed: at most {MAX_FILE_BYTES}")
-    try:
-        document = read_json_object(path)
-    except ParameterError as error:
-        raise ParameterFileError(str(error)) from None
-    validate_against_schema(document, path, LAVA_SCHEMA_PATH)
+    document = load_checked_json(path, LAVA_SCHEMA_PATH)
     network = Network(delay_bits=0)
     initial_v: dict[str, np.ndarray] = {}
     seen: set[str] = set()

@@ -34,7 +34,9 @@ from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, map_neu
 __all__ = [
     "COMPARTMENTS_PER_CORE",
     "MappedNetwork",
+    "QuantizedProjection",
     "ResourceSummary",
+    "assemble_network",
     "check_fits",
     "map_network",
     "map_recurrent_population",
@@ -86,6 +88,51 @@ class ResourceSummary:
 
 
 @dataclass(frozen=True)
+class QuantizedProjection:
+    """A projection's synapses in registers.
+
+    Attributes
+    ----------
+    pre, post : str
+        Source and target population.
+    pre_index, post_index : numpy.ndarray
+        Source and target neuron of each synapse, within the populations.
+    mantissa, exponent : numpy.ndarray
+        Weight mantissa (-255..255, the sign is the synapse group's sign mode) and exponent
+        (0..7): each spike adds ``64 * mantissa * 2**exponent`` to the target.
+    delay : numpy.ndarray
+        The delay field (arrival ``1 + delay`` steps after the spike).
+    requested : numpy.ndarray
+        The float weight in the target's voltage units, before rounding.
+    """
+
+    pre: str
+    post: str
+    pre_index: np.ndarray
+    post_index: np.ndarray
+    mantissa: np.ndarray
+    exponent: np.ndarray
+    delay: np.ndarray
+    requested: np.ndarray
+
+    def weights(self) -> pd.DataFrame:
+        """Per synapse the requested and realized input and the relative error."""
+        realized = 64.0 * self.mantissa * 2.0**self.exponent
+        with np.errstate(divide="ignore", invalid="ignore"):
+            error = np.where(self.requested != 0, realized / self.requested - 1.0, np.nan)
+        return pd.DataFrame(
+            {
+                "projection": f"{self.pre}->{self.post}",
+                "pre": self.pre_index,
+                "post": self.post_index,
+                "requested": self.requested,
+                "realized": realized,
+                "relative_error": error,
+            }
+        )
+
+
+@dataclass(frozen=True)
 class MappedNetwork:
     """A network on the chip.
 
@@ -97,17 +144,27 @@ class MappedNetwork:
         ``PRE_to_POST_{sign}_e{exponent}``.
     mappings : dict of str to list of NeuronMapping
         Per population, per neuron.
+    currents_pA : dict of str to numpy.ndarray
+        Per population, each neuron's constant input (pA; its bias).
+    projections : tuple of QuantizedProjection
+        The synapses in registers.
     resources : ResourceSummary
         What the whole network occupies.
-    weights : pandas.DataFrame
-        Per synapse: ``projection`` (``PRE->POST``), ``pre``, ``post`` (indices within the
-        populations), ``requested`` and ``realized`` input (target units), ``relative_error``.
     """
 
     network: Network
     mappings: dict[str, list[NeuronMapping]]
+    currents_pA: dict[str, np.ndarray]
+    projections: tuple[QuantizedProjection, ...]
     resources: ResourceSummary
-    weights: pd.DataFrame
+
+    @property
+    def weights(self) -> pd.DataFrame:
+        """Per synapse: ``projection`` (``PRE->POST``), ``pre``, ``post`` (indices within the
+        populations), ``requested`` and ``realized`` input (target units), ``relative_error``.
+        """
+        tables = [projection.weights() for projection in self.projections]
+        return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
 
     def initial_v(self, population: str) -> np.ndarray:
         """Each neuron's resting voltage (its initial state) in a population."""
@@ -156,8 +213,54 @@ def map_network(
         ]
         for name, population in populations.items()
     }
-    all_delays = [pr.synapses.delay_steps(dt_ms * 1e-3) - 1 for pr in projections]
-    longest = max((int(d.max(initial=0)) for d in all_delays), default=0)
+    quantized = []
+    for projection in projections:
+        synapses = projection.synapses
+        scales = np.array([m.scale_per_mV for m in mappings[projection.post]])
+        wanted = scales[synapses.post] * synapses.weight_mV()
+        mantissa, exponent = _quantize_inputs(wanted)
+        quantized.append(
+            QuantizedProjection(
+                projection.pre,
+                projection.post,
+                synapses.pre,
+                synapses.post,
+                mantissa,
+                exponent,
+                synapses.delay_steps(dt_ms * 1e-3) - 1,
+                wanted,
+            )
+        )
+    currents_pA = {
+        name: np.asarray(p.currents / pA, dtype=float) for name, p in populations.items()
+    }
+    mapped = assemble_network(mappings, currents_pA, quantized)
+    check_fits(mapped.resources, chips)
+    return mapped
+
+
+def assemble_network(
+    mappings: Mapping[str, list[NeuronMapping]],
+    currents_pA: Mapping[str, np.ndarray],
+    projections: Sequence[QuantizedProjection],
+) -> MappedNetwork:
+    """Build the fixed-point network of mapped populations and quantized projections.
+
+    Parameters
+    ----------
+    mappings : mapping of str to list of NeuronMapping
+        Per population, per neuron.
+    currents_pA : mapping of str to numpy.ndarray
+        Per population, each neuron's constant input (pA).
+    projections : sequence of QuantizedProjection
+        The synapses.
+
+    Returns
+    -------
+    MappedNetwork
+        The network and its resource summary (not checked against a chip count).
+    """
+    longest = max((int(p.delay.max(initial=0)) for p in projections), default=0)
     delay_bits = max(0, math.ceil(math.log2(longest + 2)))
     if delay_bits > DELAY_BITS.high:
         raise MappingError(
@@ -166,48 +269,27 @@ def map_network(
         )
     network = Network(delay_bits=delay_bits)
     main = {}
-    for name, population in populations.items():
-        main[name] = _main_group(name, mappings[name], np.asarray(population.currents / pA))
+    for name, population in mappings.items():
+        main[name] = _main_group(name, population, currents_pA[name])
         network.add(main[name])
-        _add_ahp_compartments(network, main[name], mappings[name])
-    tables = []
-    for projection, delays in zip(projections, all_delays, strict=True):
-        synapses = projection.synapses
-        scales = np.array([m.scale_per_mV for m in mappings[projection.post]])
-        wanted = scales[synapses.post] * synapses.weight_mV()
-        mantissa, exponent = _quantize_inputs(wanted)
+        _add_ahp_compartments(network, main[name], population)
+    for p in projections:
         _add_synapse_groups(
-            network, f"{projection.pre}_to_{projection.post}", main[projection.pre],
-            main[projection.post], synapses.pre, synapses.post, mantissa, exponent, delays,
+            network, f"{p.pre}_to_{p.post}", main[p.pre], main[p.post], p.pre_index,
+            p.post_index, p.mantissa, p.exponent, p.delay,
         )  # fmt: skip
-        realized = 64.0 * mantissa * 2.0**exponent
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tables.append(
-                pd.DataFrame(
-                    {
-                        "projection": f"{projection.pre}->{projection.post}",
-                        "pre": synapses.pre,
-                        "post": synapses.post,
-                        "requested": wanted,
-                        "realized": realized,
-                        "relative_error": np.where(wanted != 0, realized / wanted - 1.0, np.nan),
-                    }
-                )
-            )
-    sizes = [p.size for p in populations.values()]
-    offsets = dict(zip(populations, np.cumsum([0, *sizes[:-1]]), strict=True))
-    pre = [pr.synapses.pre + offsets[pr.pre] for pr in projections]
-    post = [pr.synapses.post + offsets[pr.post] for pr in projections]
+    sizes = [len(population) for population in mappings.values()]
+    offsets = dict(zip(mappings, np.cumsum([0, *sizes[:-1]]), strict=True))
+    pre = [p.pre_index + offsets[p.pre] for p in projections]
+    post = [p.post_index + offsets[p.post] for p in projections]
     resources = resource_summary(
-        sum(p.size for p in populations.values()),
-        np.array([len(m.aux) for name in populations for m in mappings[name]]),
+        sum(sizes),
+        np.array([len(m.aux) for population in mappings.values() for m in population]),
         np.concatenate(pre) if pre else np.zeros(0, dtype=np.int64),
         np.concatenate(post) if post else np.zeros(0, dtype=np.int64),
         delay_bits,
     )
-    check_fits(resources, chips)
-    weights = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
-    return MappedNetwork(network, mappings, resources, weights)
+    return MappedNetwork(network, dict(mappings), dict(currents_pA), tuple(projections), resources)
 
 
 def map_recurrent_population(

@@ -28,9 +28,12 @@ import numpy as np
 from ahp_models.catalogue import MODELS
 from ahp_models.files import atomic_write_text
 from ahp_models.parameters import ParameterError, read_json_object
+from hardware_mapping.loihi.registers import RegisterError
+from hardware_mapping.network_mapping import MappedNetwork, QuantizedProjection, assemble_network
 from hardware_mapping.neuron_mapping import (
     REPORT_COLUMNS,
     AhpCompartment,
+    MappingError,
     NeuronMapping,
     quantization_report,
 )
@@ -40,7 +43,10 @@ __all__ = [
     "MAX_FILE_BYTES",
     "SCHEMA_PATH",
     "ParameterFileError",
+    "load_checked_json",
+    "read_network_file",
     "read_parameter_file",
+    "write_network_file",
     "write_parameter_file",
 ]
 
@@ -60,6 +66,7 @@ def write_parameter_file(
     mappings: Mapping[str, NeuronMapping],
     *,
     provenance: Mapping[str, Mapping[str, Any]] | None = None,
+    network: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write mapped neurons to a parameter file (atomically).
 
@@ -71,6 +78,8 @@ def write_parameter_file(
         Neuron name (letters, digits, ``_.-``) -> its mapping; all at the same time step.
     provenance : mapping, optional
         Neuron name -> extra provenance: ``fit_id`` (str) and/or ``specimen_id`` (int).
+    network : mapping, optional
+        The file's ``network`` section (`write_network_file` makes it).
 
     Returns
     -------
@@ -97,6 +106,8 @@ def write_parameter_file(
             for name, mapping in mappings.items()
         ],
     }
+    if network is not None:
+        document["network"] = network
     validate_against_schema(document, path)
     atomic_write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
     return Path(path)
@@ -120,10 +131,22 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, NeuronMapping]:
     ParameterFileError
         Naming the file, the field (``neurons[2].main.decay_v``), its value and the rule.
     """
+    return _neurons(load_checked_json(path), path)
+
+
+def load_checked_json(path: str | os.PathLike, schema_path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Parse a file of the package's formats (size-checked, JSON only: nothing is executed)
+    and validate it against its JSON Schema.
+
+    Raises
+    ------
+    ParameterFileError
+        Naming the file and, for a schema violation, the field, its value and the rule.
+    """
     try:
         size = os.path.getsize(path)
     except OSError as error:
-        raise ParameterFileError(f"cannot read parameter file {path}: {error.strerror}") from None
+        raise ParameterFileError(f"cannot read {path}: {error.strerror}") from None
     if size > MAX_FILE_BYTES:
         raise ParameterFileError(
             f"{path}: {size} bytes; allowed: at most {MAX_FILE_BYTES} bytes (split the neurons "
@@ -133,7 +156,11 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, NeuronMapping]:
         document = read_json_object(path)
     except ParameterError as error:
         raise ParameterFileError(str(error)) from None
-    validate_against_schema(document, path)
+    validate_against_schema(document, path, schema_path)
+    return document
+
+
+def _neurons(document: Mapping[str, Any], path: str | os.PathLike) -> dict[str, NeuronMapping]:
     mappings: dict[str, NeuronMapping] = {}
     for index, neuron in enumerate(document["neurons"]):
         name = neuron["name"]
@@ -141,6 +168,142 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, NeuronMapping]:
             raise ParameterFileError(f"{path}: neurons[{index}].name = {name!r} appears twice")
         mappings[name] = _mapping(neuron, document["time_step_ms"], f"{path}: neurons[{index}]")
     return mappings
+
+
+def write_network_file(
+    path: str | os.PathLike,
+    mapped: MappedNetwork,
+    *,
+    provenance: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
+    """Write a mapped network (its neurons, populations and projections) atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    mapped : MappedNetwork
+        From `hardware_mapping.network_mapping.map_network`.
+    provenance : mapping, optional
+        Neuron name (``POPULATION.INDEX``) -> extra provenance, as in `write_parameter_file`.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    mappings = {
+        f"{population}.{index}": mapping
+        for population, members in mapped.mappings.items()
+        for index, mapping in enumerate(members)
+    }
+    network = {
+        "populations": [
+            {
+                "name": population,
+                "neurons": [f"{population}.{index}" for index in range(len(members))],
+                "currents_pA": [float(c) for c in mapped.currents_pA[population]],
+            }
+            for population, members in mapped.mappings.items()
+        ],
+        "projections": [
+            {
+                "pre": p.pre,
+                "post": p.post,
+                "pre_index": p.pre_index.tolist(),
+                "post_index": p.post_index.tolist(),
+                "weight_mant": p.mantissa.tolist(),
+                "weight_exp": p.exponent.tolist(),
+                "delay": p.delay.tolist(),
+                "requested": p.requested.tolist(),
+            }
+            for p in mapped.projections
+        ],
+    }
+    return write_parameter_file(path, mappings, provenance=provenance, network=network)
+
+
+def read_network_file(path: str | os.PathLike) -> MappedNetwork:
+    """Read a network parameter file and rebuild its fixed-point network.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by `write_network_file`.
+
+    Returns
+    -------
+    MappedNetwork
+        The network, mappings, currents, projections and resources.
+
+    Raises
+    ------
+    ParameterFileError
+        Naming the file, the field, its value and what is allowed.
+    """
+    document = load_checked_json(path)
+    neurons = _neurons(document, path)
+    network = document.get("network")
+    if network is None:
+        raise ParameterFileError(f"{path}: no network section (a file of single neurons)")
+    mappings, currents, used = {}, {}, set()
+    for index, population in enumerate(network["populations"]):
+        where = f"{path}: network.populations[{index}]"
+        name = population["name"]
+        if name in mappings:
+            raise ParameterFileError(f"{where}.name = {name!r} appears twice")
+        unknown = [n for n in population["neurons"] if n not in neurons or n in used]
+        if unknown:
+            raise ParameterFileError(
+                f"{where}.neurons: {unknown[0]!r}; allowed: a neuron of the file, in one "
+                "population only"
+            )
+        used.update(population["neurons"])
+        if len(population["currents_pA"]) != len(population["neurons"]):
+            raise ParameterFileError(
+                f"{where}.currents_pA: {len(population['currents_pA'])} values; allowed: one "
+                f"per neuron ({len(population['neurons'])})"
+            )
+        mappings[name] = [neurons[n] for n in population["neurons"]]
+        currents[name] = np.asarray(population["currents_pA"], dtype=float)
+    projections = [
+        _projection(projection, mappings, f"{path}: network.projections[{index}]")
+        for index, projection in enumerate(network["projections"])
+    ]
+    try:  # a current outside a neuron's mapped range, a delay beyond the delay bits
+        return assemble_network(mappings, currents, projections)
+    except (MappingError, RegisterError) as error:
+        raise ParameterFileError(f"{path}: network: {error}") from None
+
+
+def _projection(
+    projection: Mapping[str, Any], mappings: Mapping[str, list], where: str
+) -> QuantizedProjection:
+    arrays = {
+        key: np.asarray(projection[key], dtype=float if key == "requested" else np.int64)
+        for key in ("pre_index", "post_index", "weight_mant", "weight_exp", "delay", "requested")
+    }
+    sizes = {key: value.size for key, value in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        raise ParameterFileError(
+            f"{where}: arrays of lengths {sizes}; allowed: one entry per synapse in each"
+        )
+    for end in ("pre", "post"):
+        population = projection[end]
+        if population not in mappings:
+            raise ParameterFileError(
+                f"{where}.{end} = {population!r}; allowed: one of {', '.join(mappings)}"
+            )
+        indices = arrays[f"{end}_index"]
+        if indices.size and indices.max() >= len(mappings[population]):
+            raise ParameterFileError(
+                f"{where}.{end}_index holds {int(indices.max())}; allowed: 0.."
+                f"{len(mappings[population]) - 1} (population {population!r})"
+            )
+    return QuantizedProjection(
+        projection["pre"], projection["post"], arrays["pre_index"], arrays["post_index"],
+        arrays["weight_mant"], arrays["weight_exp"], arrays["delay"], arrays["requested"],
+    )  # fmt: skip
 
 
 def _neuron_document(name: str, mapping: NeuronMapping, extra: Mapping[str, Any]) -> dict:

@@ -1,8 +1,10 @@
-"""A recurrent population on Loihi: statistics of float vs registers, resources, refusals."""
+"""Networks on Loihi: statistics of float vs registers, resources, files, refusals."""
 
+import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from brian2 import ms, mV, pA, second
 
@@ -23,6 +25,12 @@ from hardware_mapping.network_mapping import (
     resource_summary,
 )
 from hardware_mapping.neuron_mapping import MappingError
+from hardware_mapping.parameter_files import (
+    ParameterFileError,
+    read_network_file,
+    read_parameter_file,
+    write_network_file,
+)
 
 
 def population(n, seed):
@@ -173,3 +181,52 @@ def test_projections_are_checked_against_their_populations():
     too_far = Projection("exc", "inh", projections[0].synapses)
     with pytest.raises(ParameterError, match=r"synapses\.post holds 59; allowed: 0\.\.19"):
         map_network(populations, [too_far])
+
+
+def run_network(mapped, steps=1500):
+    simulator = Simulator(mapped.network, record={name: slice(None) for name in mapped.mappings})
+    for name in mapped.mappings:
+        simulator.set_state(name, v=mapped.initial_v(name))
+    run = simulator.run(steps)
+    return {name: run.spikes[name] for name in mapped.mappings}
+
+
+def test_network_file_round_trip_is_bit_exact(tmp_path):
+    populations, projections = two_populations()
+    mapped = map_network(populations, projections)
+    path = write_network_file(tmp_path / "net.json", mapped)
+    loaded = read_network_file(path)
+    assert loaded.resources == mapped.resources
+    pd.testing.assert_frame_equal(loaded.weights, mapped.weights)
+    ours, theirs = run_network(mapped), run_network(loaded)
+    assert all(np.array_equal(ours[name], theirs[name]) for name in ours)
+    assert sum(s.sum() for s in ours.values()) > 1000
+    # the neurons are still a plain parameter file's neurons
+    assert len(read_parameter_file(path)) == 80
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda n: n["projections"][0].update(pre="gaba"),
+         r"network\.projections\[0\]\.pre = 'gaba'; allowed: one of exc, inh"),
+        (lambda n: n["projections"][1]["post_index"].__setitem__(0, 20),
+         r"projections\[1\]\.post_index holds 20; allowed: 0\.\.19 \(population 'inh'\)"),
+        (lambda n: n["projections"][0]["delay"].pop(),
+         r"projections\[0\]: arrays of lengths .*allowed: one entry per synapse"),
+        (lambda n: n["projections"][0]["weight_mant"].__setitem__(3, 256),
+         r"network\.projections\[0\]\.weight_mant\[3\] = 256: 256 is greater than the maximum"),
+        (lambda n: n["populations"][1]["neurons"].__setitem__(0, "exc.0"),
+         r"populations\[1\]\.neurons: 'exc\.0'; allowed: a neuron of the file, in one population"),
+        (lambda n: n["populations"][0]["currents_pA"].pop(),
+         r"populations\[0\]\.currents_pA: 59 values; allowed: one per neuron \(60\)"),
+    ],
+)  # fmt: skip
+def test_malformed_network_sections_are_refused(tmp_path, edit, message):
+    populations, projections = two_populations()
+    path = write_network_file(tmp_path / "net.json", map_network(populations, projections))
+    document = json.loads(path.read_text())
+    edit(document["network"])
+    path.write_text(json.dumps(document))
+    with pytest.raises(ParameterFileError, match=message):
+        read_network_file(path)

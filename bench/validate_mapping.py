@@ -7,6 +7,7 @@ tolerances of `hardware_mapping.validation.TOLERANCES`, the distributions and th
 and writes per-sweep and per-cell tables.
 
 Usage: python bench/validate_mapping.py RESULTS.csv [--cells N] [--seed S] [--out DIR]
+       [--target lava]
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("mapping_validation"))
     parser.add_argument("--decay-rounding", default="nearest")
+    parser.add_argument(
+        "--target", choices=("loihi", "lava"), default="loihi",
+        help="run the registers (loihi) or their Lava export (lava_export.to_lava)",
+    )  # fmt: skip
     args = parser.parse_args()
     table = pd.read_csv(args.results)
     table = table[table["status"] == "fitted"]
@@ -38,7 +43,9 @@ def main() -> None:
         int(row["specimen_id"]): fitted_parameters(row.to_dict()) for _, row in table.iterrows()
     }
     start = time.perf_counter()
-    result = validate_long_squares(neurons, decay_rounding=args.decay_rounding, progress=True)
+    result = validate_long_squares(
+        neurons, decay_rounding=args.decay_rounding, progress=True, target=args.target
+    )
     seconds = time.perf_counter() - start
     args.out.mkdir(parents=True, exist_ok=True)
     result.sweeps.to_csv(args.out / "sweeps.csv", index=False)

@@ -1,0 +1,1 @@
+"""Filter-approximation studies: AHP neurons as fading-memory filters."""

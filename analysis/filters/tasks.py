@@ -109,9 +109,9 @@ def recall_task(
 ) -> RecallTask:
     """Trials of a value (uniform, unit variance) shown at a cue and recalled ``delay`` later.
 
-    Each trial lasts ``max(delays) + 2`` samples: the cue at its first sample, the recall at
-    ``delay`` samples later; the delays cycle through ``delays``, so each gets
-    ``n_trials / len(delays)`` trials. Between cues the value channel carries Gaussian
+    Each trial lasts ``delay + 2`` samples: the cue at its first sample, the recall ``delay``
+    samples later, one quiet sample after it; the delays cycle through ``delays``, so each
+    gets ``n_trials / len(delays)`` trials. Between cues the value channel carries Gaussian
     distractor noise of ``distractor_std``.
     """
     if not delays or min(delays) < 1:
@@ -122,13 +122,12 @@ def recall_task(
             "trial per delay"
         )
     rng = np.random.default_rng(int(seed))
-    length = max(delays) + 2
-    n = n_trials * length
+    trial_delays = np.resize(np.asarray(delays, dtype=int), n_trials)
+    starts = np.concatenate([[0], np.cumsum(trial_delays + 2)[:-1]])
+    n = int(starts[-1] + trial_delays[-1] + 2)
     value_channel = distractor_std * rng.standard_normal(n)
     recall_channel = np.zeros(n)
     values = rng.uniform(-np.sqrt(3.0), np.sqrt(3.0), n_trials)
-    trial_delays = np.resize(np.asarray(delays, dtype=int), n_trials)
-    starts = np.arange(n_trials) * length
     value_channel[starts] = values
     recall = starts + trial_delays
     recall_channel[recall] = 1.0

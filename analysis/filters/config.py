@@ -1,0 +1,428 @@
+"""Study configs: a TOML or JSON file read into a checked `StudyConfig`, before any simulation.
+
+Every key is known (an unknown one is an error naming it and the allowed ones), every quantity
+has its unit, delays must fit in the signal, user targets must have the signal's length, and
+the readout split must leave enough samples for cross-validation. Reading parses TOML or JSON
+only: no code in a config is executed. A complete example is `example_config` (the reference
+study of `bench/README.md`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ahp_models.quantities import QuantityError, parse_quantity
+from analysis.filters.distributions import Distribution, DistributionError, parse_distribution
+from analysis.filters.kernels import FilterEstimateError
+from analysis.filters.population import PARAMETER_UNITS, VARIANTS, PopulationSpec
+from analysis.filters.readout import ReadoutSplit
+
+__all__ = ["ConfigError", "StudyConfig", "example_config", "parse_config", "read_config"]
+
+BACKENDS = ("cpp_standalone", "cuda_standalone", "runtime")
+
+_SCHEMA: dict[str, Any] = {
+    "name": str,
+    "seeds": list,
+    "simulation": {"dt": "ms", "backend": str},
+    "signal": {"duration": "s", "hold": "ms", "discard": "s", "file": str},
+    "calibration": {"duration": "s", "iterations": int},
+    "population": {"size": int, "rate": "Hz", "input_std": "pA", "parameters": dict},
+    "controls": {"variants": list},
+    "readout": {"tau": "ms", "test_fraction": float, "folds": int},
+    "tasks": {
+        "memory": {"max_delay": "s", "step": "ms"},
+        "integrators": list,
+        "volterra": list,
+        "recall": {"delays": list, "trials_per_delay": int, "distractor_std": float,
+                   "cue_std": "pA"},
+        "custom": list,
+    },
+}  # fmt: skip
+
+
+class ConfigError(ValueError):
+    """A study config that cannot be used, naming the file, the key and what is allowed."""
+
+
+@dataclass(frozen=True)
+class RecallSpec:
+    """The store-and-recall task: delays (samples), trials per delay, distractor, cue weight."""
+
+    delays: tuple[int, ...]
+    trials_per_delay: int
+    distractor_std: float
+    cue_std: Distribution
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A checked study: everything in plain units (s, Hz, pA), delays in samples of ``hold``.
+
+    Attributes
+    ----------
+    name : str
+        Study name (file names).
+    seeds : tuple of int
+        One population and one signal per seed.
+    dt_s, hold_s, duration_s, discard_s : float
+        Simulation step, signal hold, signal length, transient left out of the readouts.
+    backend : str
+        Brian2 backend.
+    calibration_s : float
+        Signal length of each rate-calibration run.
+    calibration_iterations : int
+        Newton steps of the rate calibration.
+    population : PopulationSpec
+        How to draw the neurons.
+    variants : tuple of str
+        ``ahp`` and its controls.
+    readout_tau_s : float
+        Filter of the spike trains.
+    split : ReadoutSplit
+        Test fraction and folds.
+    memory_delays : tuple of int
+        Delay-line targets (samples).
+    integrators : tuple of float
+        Leaky-integrator time constants (samples).
+    volterra : tuple of (int, int)
+        Product targets (samples).
+    recall : RecallSpec or None
+        The store-and-recall task.
+    signal : numpy.ndarray or None
+        A user signal (one value per sample) instead of seeded Gaussian samples.
+    custom : dict of str to numpy.ndarray
+        User targets, one value per sample (NaN where undefined).
+    source : str
+        Where the config came from.
+    """
+
+    name: str
+    seeds: tuple[int, ...]
+    dt_s: float
+    hold_s: float
+    duration_s: float
+    discard_s: float
+    backend: str
+    calibration_s: float
+    calibration_iterations: int
+    population: PopulationSpec
+    variants: tuple[str, ...]
+    readout_tau_s: float
+    split: ReadoutSplit
+    memory_delays: tuple[int, ...]
+    integrators: tuple[float, ...]
+    volterra: tuple[tuple[int, int], ...]
+    recall: RecallSpec | None
+    signal: np.ndarray | None = field(default=None, compare=False)
+    custom: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
+    source: str = "config"
+
+    @property
+    def samples(self) -> int:
+        """Signal samples."""
+        return round(self.duration_s / self.hold_s)
+
+    @property
+    def readout_samples(self) -> int:
+        """Samples left after the transient."""
+        return self.samples - round(self.discard_s / self.hold_s)
+
+
+def read_config(path: str | os.PathLike) -> StudyConfig:
+    """Read a ``.toml`` or ``.json`` study config and check it (see `parse_config`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read study config {path}: {error}") from None
+    try:
+        if path.suffix == ".toml":
+            raw = tomllib.loads(text)
+        elif path.suffix == ".json":
+            raw = json.loads(text, parse_constant=_refuse_constant)
+        else:
+            raise ConfigError(f"{path}: a study config ends in .toml or .json")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, ValueError) as error:
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
+    return parse_config(raw, source=str(path), base=path.parent)
+
+
+def parse_config(
+    raw: Mapping[str, Any], *, source: str = "config", base: Path | None = None
+) -> StudyConfig:
+    """Check a config mapping and resolve it into a `StudyConfig`.
+
+    Parameters
+    ----------
+    raw : mapping
+        The parsed file (see `example_config` for every key).
+    source : str
+        Its name, for errors.
+    base : pathlib.Path, optional
+        Folder that relative file names (signal, custom targets) are relative to.
+
+    Returns
+    -------
+    StudyConfig
+        The study; every check that needs no simulation has passed.
+    """
+    _check_keys(raw, _SCHEMA, source)
+    try:
+        return _resolve(raw, source, base or Path("."))
+    except (ConfigError, DistributionError, FilterEstimateError, QuantityError) as error:
+        if str(error).startswith(f"{source}: "):
+            raise
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def example_config() -> dict[str, Any]:
+    """The reference study: 500 ``lif_ahp`` neurons, tau_ahp from the Allen fits, vs controls."""
+    return {
+        "name": "reference",
+        "seeds": [0, 1, 2, 3, 4],
+        "simulation": {"dt": "0.1 ms", "backend": "cpp_standalone"},
+        "signal": {"duration": "300 s", "hold": "100 ms", "discard": "10 s"},
+        "calibration": {"duration": "20 s", "iterations": 4},
+        "population": {
+            "size": 500,
+            "rate": {"distribution": "uniform", "low": "5 Hz", "high": "20 Hz"},
+            "input_std": "30 pA",
+            "parameters": {
+                "tau_ahp": {"distribution": "fitted", "table": "lif_ahp_tau_ahp"},
+                "ahp_charge": "3.73 pA*second",
+                "tau_m": {"distribution": "uniform", "low": "10 ms", "high": "40 ms"},
+            },
+        },
+        "controls": {"variants": ["ahp", "lif", "alif"]},
+        "readout": {"tau": "50 ms", "test_fraction": 0.2, "folds": 5},
+        "tasks": {
+            "memory": {"max_delay": "3 s", "step": "100 ms"},
+            "integrators": ["300 ms", "1 s", "3 s"],
+            "volterra": [["0 ms", "100 ms"], ["100 ms", "300 ms"]],
+        },
+    }
+
+
+def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
+    sim = raw.get("simulation", {})
+    signal = raw.get("signal", {})
+    dt_s = _seconds(sim.get("dt", "0.1 ms"), "simulation.dt")
+    backend = sim.get("backend", "cpp_standalone")
+    if backend not in BACKENDS:
+        raise ConfigError(f"{source}: simulation.backend = {backend!r}; allowed: {BACKENDS}")
+    hold_s = _seconds(signal.get("hold", "100 ms"), "signal.hold")
+    user_signal = None
+    if "file" in signal:
+        if "duration" in signal:
+            raise ConfigError(f"{source}: signal.file and signal.duration; give one of them")
+        user_signal = _series(base / signal["file"], "signal.file")
+        duration_s = user_signal.size * hold_s
+    else:
+        duration_s = _seconds(signal.get("duration", "300 s"), "signal.duration")
+    discard_s = _seconds(signal.get("discard", "10 s"), "signal.discard", allow_zero=True)
+    steps_per_hold = hold_s / dt_s
+    if abs(steps_per_hold - round(steps_per_hold)) > 1e-6 or round(steps_per_hold) < 1:
+        raise ConfigError(
+            f"{source}: signal.hold = {hold_s * 1e3:g} ms is not a whole number of steps of "
+            f"simulation.dt = {dt_s * 1e3:g} ms"
+        )
+    samples = round(duration_s / hold_s)
+    discard = round(discard_s / hold_s)
+    if discard >= samples:
+        raise ConfigError(
+            f"{source}: signal.discard = {discard_s:g} s leaves nothing of the "
+            f"{duration_s:g} s signal"
+        )
+    calibration = raw.get("calibration", {})
+    seeds = raw.get("seeds", [0])
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                            for s in seeds) or len(set(seeds)) < len(seeds):  # fmt: skip
+        raise ConfigError(f"{source}: seeds = {seeds!r}; allowed: distinct whole numbers >= 0")
+    readout = raw.get("readout", {})
+    split = ReadoutSplit(readout.get("test_fraction", 0.2), readout.get("folds", 5))
+    split.check(samples - discard, f"{source}: readout")
+    tasks = raw.get("tasks", {})
+    memory = tasks.get("memory")
+    memory_delays: tuple[int, ...] = ()
+    if memory is not None:
+        max_delay = _samples(memory.get("max_delay", "5 s"), hold_s, "tasks.memory.max_delay")
+        step = _samples(memory.get("step", "100 ms"), hold_s, "tasks.memory.step", minimum=1)
+        memory_delays = tuple(range(0, max_delay + 1, step))
+    integrators = tuple(
+        _seconds(value, f"tasks.integrators[{k}]") / hold_s
+        for k, value in enumerate(tasks.get("integrators", []))
+    )
+    volterra = tuple(_pair(value, hold_s, f"tasks.volterra[{k}]")
+                     for k, value in enumerate(tasks.get("volterra", [])))  # fmt: skip
+    longest = max([*memory_delays, *(d for pair in volterra for d in pair), 0])
+    if longest >= samples - discard:
+        raise ConfigError(
+            f"{source}: a delay of {longest * hold_s:g} s is longer than the "
+            f"{(samples - discard) * hold_s:g} s of signal after the transient"
+        )
+    # each delay must leave enough samples for the split
+    split.check(samples - discard - longest, f"{source}: readout at the longest delay")
+    recall = _recall(tasks.get("recall"), hold_s, split, source)
+    custom = {}
+    for k, entry in enumerate(tasks.get("custom", [])):
+        _check_keys(entry, {"name": str, "file": str}, source, f"tasks.custom[{k}]")
+        values = _series(base / entry["file"], f"tasks.custom[{k}].file")
+        if values.size != samples:
+            raise ConfigError(
+                f"{source}: tasks.custom[{k}] ({entry['name']!r}) has {values.size} values; "
+                f"allowed: one per signal sample, {samples}"
+            )
+        custom[entry["name"]] = values
+    if custom and user_signal is None:
+        raise ConfigError(
+            f"{source}: tasks.custom needs signal.file (a target is a function of a signal "
+            "you know)"
+        )
+    variants = tuple(raw.get("controls", {}).get("variants", VARIANTS))
+    if (
+        not variants
+        or any(v not in VARIANTS for v in variants)
+        or len(set(variants)) < len(variants)
+    ):
+        raise ConfigError(f"{source}: controls.variants = {list(variants)}; allowed: {VARIANTS}")
+    return StudyConfig(
+        name=_name(raw.get("name", "study"), source),
+        seeds=tuple(seeds),
+        dt_s=dt_s,
+        hold_s=hold_s,
+        duration_s=samples * hold_s,
+        discard_s=discard * hold_s,
+        backend=backend,
+        calibration_s=_seconds(calibration.get("duration", "20 s"), "calibration.duration"),
+        calibration_iterations=_int(calibration.get("iterations", 4), "calibration.iterations"),
+        population=_population(raw.get("population", {}), source),
+        variants=variants,
+        readout_tau_s=_seconds(readout.get("tau", "50 ms"), "readout.tau"),
+        split=split,
+        memory_delays=memory_delays,
+        integrators=integrators,
+        volterra=volterra,
+        recall=recall,
+        signal=user_signal,
+        custom=custom,
+        source=source,
+    )
+
+
+def _population(raw: Mapping[str, Any], source: str) -> PopulationSpec:
+    size = _int(raw.get("size", 100), "population.size")
+    parameters = {}
+    for name, value in raw.get("parameters", {}).items():
+        if name not in PARAMETER_UNITS:
+            raise ConfigError(
+                f"{source}: population.parameters.{name}: unknown; allowed: "
+                f"{', '.join(PARAMETER_UNITS)}"
+            )
+        parameters[name] = parse_distribution(
+            value, PARAMETER_UNITS[name], f"population.parameters.{name}"
+        )
+    return PopulationSpec(
+        size=size,
+        parameters=parameters,
+        rate=parse_distribution(raw.get("rate", "10 Hz"), "Hz", "population.rate"),
+        input_std=parse_distribution(raw.get("input_std", "30 pA"), "pA", "population.input_std"),
+    )
+
+
+def _recall(raw, hold_s: float, split: ReadoutSplit, source: str) -> RecallSpec | None:
+    if raw is None:
+        return None
+    delays = tuple(_samples(value, hold_s, f"tasks.recall.delays[{k}]", minimum=1)
+                   for k, value in enumerate(raw.get("delays", [])))  # fmt: skip
+    if not delays:
+        raise ConfigError(f"{source}: tasks.recall.delays is empty; allowed: one or more delays")
+    trials = _int(raw.get("trials_per_delay", 200), "tasks.recall.trials_per_delay")
+    split.check(trials, f"{source}: tasks.recall (trials per delay)")
+    distractor = raw.get("distractor_std", 0.5)
+    if isinstance(distractor, bool) or not isinstance(distractor, int | float) or distractor < 0:
+        raise ConfigError(f"{source}: tasks.recall.distractor_std = {distractor!r}; allowed: >= 0")
+    cue = parse_distribution(raw.get("cue_std", "30 pA"), "pA", "tasks.recall.cue_std")
+    return RecallSpec(delays, trials, float(distractor), cue)
+
+
+def _check_keys(raw: Any, schema: Mapping[str, Any], source: str, path: str = "") -> None:
+    """Every key known, every section a table, plain values of the right type."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: {path or 'the config'} must be a table")
+    for key, value in raw.items():
+        name = f"{path}.{key}" if path else key
+        if key not in schema:
+            raise ConfigError(f"{source}: unknown key {name!r}; allowed: {', '.join(schema)}")
+        expected = schema[key]
+        if isinstance(expected, dict):
+            _check_keys(value, expected, source, name)
+        elif expected in (str, int, list, dict) and (
+            not isinstance(value, expected) or isinstance(value, bool)
+        ):
+            raise ConfigError(f"{source}: {name} = {value!r}; allowed: a {expected.__name__}")
+
+
+def _seconds(raw: Any, field: str, *, allow_zero: bool = False) -> float:
+    try:
+        value = float(np.asarray(parse_quantity(raw, "second", field=field)))
+    except (QuantityError, TypeError, ValueError) as error:
+        raise ConfigError(str(error)) from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{field} = {raw!r}; allowed: a time > 0")
+    return value
+
+
+def _samples(raw: Any, hold_s: float, field: str, minimum: int = 0) -> int:
+    value = _seconds(raw, field, allow_zero=True) / hold_s
+    if abs(value - round(value)) > 1e-6 or round(value) < minimum:
+        raise ConfigError(
+            f"{field} = {raw!r}; allowed: a whole number (>= {minimum}) of signal holds of "
+            f"{hold_s * 1e3:g} ms"
+        )
+    return round(value)
+
+
+def _pair(raw: Any, hold_s: float, field: str) -> tuple[int, int]:
+    if not isinstance(raw, list) or len(raw) != 2:
+        raise ConfigError(f'{field} = {raw!r}; allowed: two delays, e.g. ["0 ms", "100 ms"]')
+    return (_samples(raw[0], hold_s, f"{field}[0]"), _samples(raw[1], hold_s, f"{field}[1]"))
+
+
+def _int(raw: Any, field: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ConfigError(f"{field} = {raw!r}; allowed: a whole number >= 1")
+    return raw
+
+
+def _name(raw: Any, source: str) -> str:
+    if not isinstance(raw, str) or not raw or not all(c.isalnum() or c in "_-." for c in raw):
+        raise ConfigError(f"{source}: name = {raw!r}; allowed: letters, digits, _ - .")
+    return raw
+
+
+def _series(path: Path, field: str) -> np.ndarray:
+    try:
+        values = np.loadtxt(path, delimiter=",", ndmin=1, dtype=float)
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{field} = {str(path)!r}: {error}") from None
+    if values.ndim != 1:
+        raise ConfigError(f"{field} = {str(path)!r}: allowed: one column of numbers")
+    if np.isinf(values).any():
+        raise ConfigError(f"{field} = {str(path)!r}: infinite values (NaN marks undefined)")
+    return values
+
+
+def _refuse_constant(name: str) -> float:
+    raise ConfigError(f"{name} is not a number a config may hold")

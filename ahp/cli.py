@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ahp import (
     allen_summary_command,
     fetch_command,
+    filter_study_command,
     fit_command,
     map_command,
     simulate_command,
@@ -19,6 +20,9 @@ from ahp_models.backends.cuda import BackendUnavailable
 from ahp_models.backends.standalone import BuildError, SimulationError
 from ahp_models.quantities import QuantityError
 from analysis.allen_tables import AllenTableError
+from analysis.filters.config import ConfigError
+from analysis.filters.distributions import DistributionError
+from analysis.filters.kernels import FilterEstimateError
 from analysis.spike_trains import SpikeTrainError
 from fitting.allen_api import AllenApiError
 from fitting.batch import FitRunError
@@ -45,6 +49,9 @@ USER_ERRORS = (
     MappingError,
     ParameterFileError,
     RegisterError,
+    ConfigError,
+    FilterEstimateError,
+    DistributionError,
 )
 
 
@@ -104,6 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     validate_command.add_arguments(validate)
     validate.set_defaults(handler=validate_command.run)
+    study = commands.add_parser(
+        "filter-study",
+        help="AHP neurons as fading-memory filters: single-neuron filters and population "
+        "memory vs LIF and ALIF controls",
+        description="Run a filter study from a config (TOML/JSON) or a built-in one "
+        "(reference, demo): Bode plots and Wiener kernels of one neuron, ridge readouts of "
+        "delay lines, integrators, Volterra terms and a recall task from rate-matched "
+        "populations; results table, figures and a written summary. Resumes per seed.",
+    )
+    filter_study_command.add_arguments(study)
+    study.set_defaults(handler=filter_study_command.run)
     models = commands.add_parser(
         "models", help="list the catalogue's models and the variables they can record"
     )

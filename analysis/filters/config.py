@@ -26,7 +26,15 @@ from analysis.filters.kernels import FilterEstimateError
 from analysis.filters.population import PARAMETER_UNITS, VARIANTS, PopulationSpec
 from analysis.filters.readout import ReadoutSplit
 
-__all__ = ["ConfigError", "StudyConfig", "example_config", "parse_config", "read_config"]
+__all__ = [
+    "BUILTIN_STUDIES",
+    "ConfigError",
+    "NeuronSpec",
+    "StudyConfig",
+    "example_config",
+    "parse_config",
+    "read_config",
+]
 
 BACKENDS = ("cpp_standalone", "cuda_standalone", "runtime")
 
@@ -47,7 +55,12 @@ _SCHEMA: dict[str, Any] = {
                    "cue_std": "pA"},
         "custom": list,
     },
+    "neuron": {"parameters": dict, "mean": "pA", "noise_std": "pA", "noise_dt": "ms",
+               "duration": "s", "trials": int, "frequencies": {"low": "Hz", "high": "Hz",
+               "count": int}, "sine_amplitude": "pA", "max_lag": "s"},
 }  # fmt: skip
+#: Studies shipped with the package, by name (``analysis/filters/studies/NAME.toml``).
+BUILTIN_STUDIES = Path(__file__).parent / "studies"
 
 
 class ConfigError(ValueError):
@@ -62,6 +75,39 @@ class RecallSpec:
     trials_per_delay: int
     distractor_std: float
     cue_std: Distribution
+
+
+@dataclass(frozen=True)
+class NeuronSpec:
+    """The single-neuron characterization: one ``lif_ahp`` neuron at an operating point.
+
+    Attributes
+    ----------
+    parameters : dict of str to Quantity
+        ``lif_ahp`` parameters (the rest are the model's defaults).
+    mean_pA, noise_std_pA, noise_dt_s : float
+        Operating point.
+    duration_s : float
+        Length of each trial.
+    trials : int
+        Independent trials (white noise; half as many per sinusoid frequency).
+    frequencies_Hz : numpy.ndarray
+        Where gain and phase are measured.
+    sine_amplitude_pA : float
+        Sinusoid amplitude.
+    max_lag_s : float
+        Length of the Wiener kernel.
+    """
+
+    parameters: dict[str, Any]
+    mean_pA: float
+    noise_std_pA: float
+    noise_dt_s: float
+    duration_s: float
+    trials: int
+    frequencies_Hz: np.ndarray = field(compare=False)
+    sine_amplitude_pA: float
+    max_lag_s: float
 
 
 @dataclass(frozen=True)
@@ -98,6 +144,8 @@ class StudyConfig:
         Product targets (samples).
     recall : RecallSpec or None
         The store-and-recall task.
+    neuron : NeuronSpec or None
+        The single-neuron characterization.
     signal : numpy.ndarray or None
         A user signal (one value per sample) instead of seeded Gaussian samples.
     custom : dict of str to numpy.ndarray
@@ -123,6 +171,7 @@ class StudyConfig:
     integrators: tuple[float, ...]
     volterra: tuple[tuple[int, int], ...]
     recall: RecallSpec | None
+    neuron: NeuronSpec | None = None
     signal: np.ndarray | None = field(default=None, compare=False)
     custom: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
     source: str = "config"
@@ -139,8 +188,20 @@ class StudyConfig:
 
 
 def read_config(path: str | os.PathLike) -> StudyConfig:
-    """Read a ``.toml`` or ``.json`` study config and check it (see `parse_config`)."""
+    """Read a ``.toml`` or ``.json`` study config and check it (see `parse_config`).
+
+    A bare name without suffix that is not a file names a built-in study
+    (``reference``, ``demo``: `BUILTIN_STUDIES`).
+    """
     path = Path(path)
+    if not path.suffix and not path.exists():
+        builtin = BUILTIN_STUDIES / f"{path.name}.toml"
+        if not builtin.exists():
+            names = sorted(p.stem for p in BUILTIN_STUDIES.glob("*.toml"))
+            raise ConfigError(
+                f"study config {path}: no such file, nor a built-in study ({', '.join(names)})"
+            )
+        path = builtin
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -182,37 +243,15 @@ def parse_config(
     try:
         return _resolve(raw, source, base or Path("."))
     except (ConfigError, DistributionError, FilterEstimateError, QuantityError) as error:
-        if str(error).startswith(f"{source}: "):
-            raise
-        raise ConfigError(f"{source}: {error}") from None
+        message = str(error)
+        raise ConfigError(
+            message if message.startswith(f"{source}: ") else f"{source}: {message}"
+        ) from None
 
 
-def example_config() -> dict[str, Any]:
-    """The reference study: 500 ``lif_ahp`` neurons, tau_ahp from the Allen fits, vs controls."""
-    return {
-        "name": "reference",
-        "seeds": [0, 1, 2, 3, 4],
-        "simulation": {"dt": "0.1 ms", "backend": "cpp_standalone"},
-        "signal": {"duration": "300 s", "hold": "100 ms", "discard": "10 s"},
-        "calibration": {"duration": "20 s", "iterations": 4},
-        "population": {
-            "size": 500,
-            "rate": {"distribution": "uniform", "low": "5 Hz", "high": "20 Hz"},
-            "input_std": "30 pA",
-            "parameters": {
-                "tau_ahp": {"distribution": "fitted", "table": "lif_ahp_tau_ahp"},
-                "ahp_charge": "3.73 pA*second",
-                "tau_m": {"distribution": "uniform", "low": "10 ms", "high": "40 ms"},
-            },
-        },
-        "controls": {"variants": ["ahp", "lif", "alif"]},
-        "readout": {"tau": "50 ms", "test_fraction": 0.2, "folds": 5},
-        "tasks": {
-            "memory": {"max_delay": "3 s", "step": "100 ms"},
-            "integrators": ["300 ms", "1 s", "3 s"],
-            "volterra": [["0 ms", "100 ms"], ["100 ms", "300 ms"]],
-        },
-    }
+def example_config(name: str = "reference") -> dict[str, Any]:
+    """A built-in study as a mapping (``reference``: the study of `bench/README.md`)."""
+    return tomllib.loads((BUILTIN_STUDIES / f"{name}.toml").read_text(encoding="utf-8"))
 
 
 def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
@@ -315,6 +354,7 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
         integrators=integrators,
         volterra=volterra,
         recall=recall,
+        neuron=_neuron(raw.get("neuron"), source),
         signal=user_signal,
         custom=custom,
         source=source,
@@ -339,6 +379,67 @@ def _population(raw: Mapping[str, Any], source: str) -> PopulationSpec:
         rate=parse_distribution(raw.get("rate", "10 Hz"), "Hz", "population.rate"),
         input_std=parse_distribution(raw.get("input_std", "30 pA"), "pA", "population.input_std"),
     )
+
+
+def _neuron(raw, source: str) -> NeuronSpec | None:
+    if raw is None:
+        return None
+    parameters = {}
+    for name, value in raw.get("parameters", {}).items():
+        if name not in PARAMETER_UNITS or name == "ahp_charge":
+            allowed = ", ".join(k for k in PARAMETER_UNITS if k != "ahp_charge")
+            raise ConfigError(f"{source}: neuron.parameters.{name}: unknown; allowed: {allowed}")
+        unit = PARAMETER_UNITS[name]
+        parameters[name] = parse_quantity(value, unit, field=f"neuron.parameters.{name}")
+    band = raw.get("frequencies", {})
+    low = _hertz(band.get("low", "0.1 Hz"), "neuron.frequencies.low")
+    high = _hertz(band.get("high", "100 Hz"), "neuron.frequencies.high")
+    count = _int(band.get("count", 13), "neuron.frequencies.count")
+    if not low < high:
+        raise ConfigError(f"{source}: neuron.frequencies: low {low:g} Hz >= high {high:g} Hz")
+    noise_dt = _seconds(raw.get("noise_dt", "1 ms"), "neuron.noise_dt")
+    if high > 1 / (2 * noise_dt):
+        raise ConfigError(
+            f"{source}: neuron.frequencies.high = {high:g} Hz is above the noise's band "
+            f"(1 / (2 noise_dt) = {1 / (2 * noise_dt):g} Hz)"
+        )
+    duration = _seconds(raw.get("duration", "60 s"), "neuron.duration")
+    if duration * low < 3:
+        raise ConfigError(
+            f"{source}: neuron.duration = {duration:g} s holds fewer than 3 periods of "
+            f"{low:g} Hz; allowed: at least 3 (plus the 2 s transient)"
+        )
+    return NeuronSpec(
+        parameters=parameters,
+        mean_pA=_current(raw.get("mean", "200 pA"), "neuron.mean"),
+        noise_std_pA=_current(raw.get("noise_std", "150 pA"), "neuron.noise_std"),
+        noise_dt_s=noise_dt,
+        duration_s=duration,
+        trials=_int(raw.get("trials", 100), "neuron.trials"),
+        frequencies_Hz=np.geomspace(low, high, count),
+        sine_amplitude_pA=_current(raw.get("sine_amplitude", "10 pA"), "neuron.sine_amplitude"),
+        max_lag_s=_seconds(raw.get("max_lag", "2 s"), "neuron.max_lag"),
+    )
+
+
+def _hertz(raw: Any, field: str) -> float:
+    try:
+        value = float(np.asarray(parse_quantity(raw, "Hz", field=field)))
+    except (QuantityError, TypeError, ValueError) as error:
+        raise ConfigError(str(error)) from None
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{field} = {raw!r}; allowed: a frequency > 0")
+    return value
+
+
+def _current(raw: Any, field: str) -> float:
+    try:
+        value = float(np.asarray(parse_quantity(raw, "pA", field=field)) / 1e-12)
+    except (QuantityError, TypeError, ValueError) as error:
+        raise ConfigError(str(error)) from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{field} = {raw!r}; allowed: a finite current")
+    return value
 
 
 def _recall(raw, hold_s: float, split: ReadoutSplit, source: str) -> RecallSpec | None:

@@ -177,25 +177,31 @@ def calibrate_bias(
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
-        ``I0`` (pA) and the rates it gave in the last simulation (Hz).
+        ``I0`` (pA) and the rates it gave (Hz), from the last of ``iterations + 1`` runs.
     """
     bias = initial_bias_pA(params, rates_Hz)
     window_s = (signal.shape[1] - discard_samples) * hold
-    achieved = np.zeros_like(rates_Hz)
-    for _ in range(iterations + 1):
+    # slope of the deterministic neuron's f-I curve with its mean adaptation, until two runs
+    # give a measured (secant) one; the signal smooths the curve, so no steeper than the target
+    # rate over the signal's one-sigma current swing (near rheobase the deterministic slope
+    # has no bound)
+    rise_pA = initial_bias_pA(params, rates_Hz * 1.05) - initial_bias_pA(params, rates_Hz * 0.95)
+    swing_pA = np.sqrt((np.asarray(weights_pA) ** 2).sum(axis=0)) + 1.0
+    slope = np.minimum(0.1 * rates_Hz / np.maximum(rise_pA, 1e-6), rates_Hz / swing_pA)
+    previous = None
+    for iteration in range(iterations + 1):
         neuron, time_s = run_driven(params, bias, weights_pA, signal, hold=hold, dt=dt,
                                     backend=backend)  # fmt: skip
         counted = time_s >= discard_samples * hold
         achieved = np.bincount(neuron[counted], minlength=rates_Hz.size) / window_s
-        # slope of the deterministic neuron's f-I curve with its mean adaptation
-        slope = (
-            1.0
-            / np.maximum(
-                initial_bias_pA(params, rates_Hz * 1.05) - initial_bias_pA(params, rates_Hz * 0.95),
-                1e-6,
-            )
-            * (0.1 * rates_Hz)
-        )
+        if iteration == iterations:
+            break
+        if previous is not None:
+            moved_bias, moved_rate = bias - previous[0], achieved - previous[1]
+            measured = moved_rate / np.where(np.abs(moved_bias) > 1e-9, moved_bias, np.inf)
+            usable = (measured > 0) & (achieved > 0) & (previous[1] > 0)
+            slope = np.where(usable, measured, slope)
+        previous = (bias.copy(), achieved)
         step = (rates_Hz - achieved) / np.maximum(slope, 1e-6)
         # a silent neuron has no local slope: raise its drive by a tenth
         step = np.where(achieved == 0, 0.1 * np.abs(bias) + 1.0, step)

@@ -1,0 +1,87 @@
+"""`ahp filter-study CONFIG`: AHP neurons as fading-memory filters, measured."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ahp_models.files import atomic_write_text
+from analysis.figures import save_figure
+from analysis.filters.characterization import characterize_neuron
+from analysis.filters.config import read_config
+from analysis.filters.figures import (
+    plot_bode,
+    plot_kernel,
+    plot_memory_curves,
+    plot_recall,
+    plot_task_scores,
+)
+from analysis.filters.study import memory_summary, run_study
+from analysis.filters.summary import study_summary
+
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``ahp filter-study``."""
+    parser.add_argument(
+        "config",
+        help="study config (.toml or .json), or a built-in study: reference, demo",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: NAME)")
+    parser.add_argument(
+        "--backend",
+        choices=("cpp_standalone", "cuda_standalone", "runtime"),
+        help="override the config's Brian2 backend",
+    )
+
+
+def run(args: argparse.Namespace) -> dict[str, Path]:
+    """Run ``ahp filter-study``; return the files written."""
+    config = read_config(args.config)  # every check before any simulation
+    if args.backend:
+        from dataclasses import replace
+
+        config = replace(config, backend=args.backend)
+    out: Path = args.out or Path(config.name)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    start = time.perf_counter()
+    neuron = None
+    if config.neuron is not None:
+        print("filter-study: characterizing one neuron (sinusoids, white noise)", flush=True)
+        measured = characterize_neuron(
+            config.neuron, seed=config.seeds[0], dt=config.dt_s, backend=config.backend
+        )
+        neuron = measured.summary
+        written["neuron response"] = out / "neuron_response.csv"
+        atomic_write_text(written["neuron response"], measured.response.to_csv(index=False))
+        written["kernel"] = out / "neuron_kernel.csv"
+        atomic_write_text(written["kernel"], measured.kernels.table().to_csv(index=False))
+        for name, figure in (("bode", plot_bode(measured.response)),
+                             ("kernel", plot_kernel(measured.kernels))):  # fmt: skip
+            for path in save_figure(figure, out / f"neuron_{name}"):
+                written[f"figure {name}"] = path
+    results = run_study(config, out, progress=lambda line: print(f"filter-study: {line}",
+                                                                 flush=True))  # fmt: skip
+    seconds = time.perf_counter() - start
+    written["results"] = out / "results.csv"
+    atomic_write_text(written["results"], results.to_csv(index=False))
+    if (results["task"] == "memory").any():
+        written["memory"] = out / "memory_summary.csv"
+        atomic_write_text(written["memory"], memory_summary(results).to_csv(index=False))
+        for path in save_figure(plot_memory_curves(results), out / "memory_curves"):
+            written["figure memory"] = path
+    if results["task"].isin(["integrator", "volterra", "custom"]).any():
+        for path in save_figure(plot_task_scores(results), out / "task_scores"):
+            written["figure tasks"] = path
+    if (results["task"] == "recall").any():
+        for path in save_figure(plot_recall(results), out / "recall"):
+            written["figure recall"] = path
+    summary = study_summary(config, results, neuron=neuron, seconds=seconds)
+    written["summary"] = out / "summary.md"
+    atomic_write_text(written["summary"], summary + "\n")
+    print(summary)
+    print(f"filter-study: wrote {out}")
+    return written

@@ -106,6 +106,8 @@ def draw_population(spec: PopulationSpec, seed: int, channels: int = 1) -> Drawn
     params = LifAhpParams(
         **{name: value * _BRIAN_UNITS[PARAMETER_UNITS[name]] for name, value in values.items()}
     )
+    if params.n_neurons in (None, 1) and spec.size > 1:  # every value shared: one per neuron
+        params = LifAhpParams.concatenate([params], repeat=spec.size)
     rates = spec.rate.draw(spec.size, rng)
     weights = spec.input_std.draw(spec.size, rng) * rng.standard_normal((channels, spec.size))
     return DrawnPopulation(params, rates, weights)

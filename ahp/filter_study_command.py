@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backend",
         choices=("cpp_standalone", "cuda_standalone", "runtime"),
-        help="override the config's Brian2 backend",
+        help="override the config's Brian2 backend (default in the built-in studies: auto, "
+        "CUDA where an NVIDIA GPU is visible, else C++ standalone)",
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ahp_models.backends.cuda import gpu_available
 from ahp_models.quantities import QuantityError, parse_quantity
 from analysis.filters.distributions import Distribution, DistributionError, parse_distribution
 from analysis.filters.kernels import FilterEstimateError
@@ -36,7 +37,8 @@ __all__ = [
     "read_config",
 ]
 
-BACKENDS = ("cpp_standalone", "cuda_standalone", "runtime")
+#: ``auto``: CUDA standalone where an NVIDIA GPU is visible, C++ standalone otherwise.
+BACKENDS = ("auto", "cpp_standalone", "cuda_standalone", "runtime")
 
 _SCHEMA: dict[str, Any] = {
     "name": str,
@@ -258,9 +260,11 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
     sim = raw.get("simulation", {})
     signal = raw.get("signal", {})
     dt_s = _seconds(sim.get("dt", "0.1 ms"), "simulation.dt")
-    backend = sim.get("backend", "cpp_standalone")
+    backend = sim.get("backend", "auto")
     if backend not in BACKENDS:
         raise ConfigError(f"{source}: simulation.backend = {backend!r}; allowed: {BACKENDS}")
+    if backend == "auto":
+        backend = "cuda_standalone" if gpu_available() else "cpp_standalone"
     hold_s = _seconds(signal.get("hold", "100 ms"), "signal.hold")
     user_signal = None
     if "file" in signal:

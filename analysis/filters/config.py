@@ -19,12 +19,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from ahp_models import LifAhpParams, ParameterError
 from ahp_models.backends.cuda import gpu_available
 from ahp_models.quantities import QuantityError, parse_quantity
 from analysis.filters.distributions import Distribution, DistributionError, parse_distribution
 from analysis.filters.kernels import FilterEstimateError
-from analysis.filters.population import PARAMETER_UNITS, VARIANTS, PopulationSpec
+from analysis.filters.population import (
+    FITTED_COLUMNS,
+    PARAMETER_UNITS,
+    VARIANTS,
+    PopulationSpec,
+)
 from analysis.filters.readout import ReadoutSplit
 
 __all__ = [
@@ -46,7 +53,8 @@ _SCHEMA: dict[str, Any] = {
     "simulation": {"dt": "ms", "backend": str},
     "signal": {"duration": "s", "hold": "ms", "discard": "s", "file": str},
     "calibration": {"duration": "s", "iterations": int},
-    "population": {"size": int, "rate": "Hz", "input_std": "pA", "parameters": dict},
+    "population": {"size": int, "rate": "Hz", "input_std": "pA", "parameters": dict,
+                   "from_fits": str},
     "controls": {"variants": list},
     "readout": {"tau": "ms", "test_fraction": float, "folds": int},
     "tasks": {
@@ -350,7 +358,7 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
         backend=backend,
         calibration_s=_seconds(calibration.get("duration", "20 s"), "calibration.duration"),
         calibration_iterations=_int(calibration.get("iterations", 4), "calibration.iterations"),
-        population=_population(raw.get("population", {}), source),
+        population=_population(raw.get("population", {}), source, base),
         variants=variants,
         readout_tau_s=_seconds(readout.get("tau", "50 ms"), "readout.tau"),
         split=split,
@@ -365,8 +373,11 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
     )
 
 
-def _population(raw: Mapping[str, Any], source: str) -> PopulationSpec:
+def _population(raw: Mapping[str, Any], source: str, base: Path) -> PopulationSpec:
     size = _int(raw.get("size", 100), "population.size")
+    fitted = None
+    if "from_fits" in raw:
+        fitted = _fitted_cells(base / raw["from_fits"], source)
     parameters = {}
     for name, value in raw.get("parameters", {}).items():
         if name not in PARAMETER_UNITS:
@@ -382,7 +393,34 @@ def _population(raw: Mapping[str, Any], source: str) -> PopulationSpec:
         parameters=parameters,
         rate=parse_distribution(raw.get("rate", "10 Hz"), "Hz", "population.rate"),
         input_std=parse_distribution(raw.get("input_std", "30 pA"), "pA", "population.input_std"),
+        fitted=fitted,
     )
+
+
+def _fitted_cells(path: Path, source: str) -> pd.DataFrame:
+    """The fitted ``lif_ahp`` cells of an `ahp fit` results table, checked."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{source}: population.from_fits = {str(path)!r}: {error}") from None
+    columns = [f"{name}_{PARAMETER_UNITS[name]}" for name in FITTED_COLUMNS]
+    missing = sorted({"status", "model", *columns} - set(table.columns))
+    if missing:
+        raise ConfigError(
+            f"{source}: population.from_fits = {str(path)!r} is not a fit results table "
+            f"(no column {', '.join(missing)})"
+        )
+    cells = table[(table["status"] == "fitted") & (table["model"] == "lif_ahp")]
+    cells = cells[columns].dropna()
+    if cells.empty:
+        raise ConfigError(
+            f"{source}: population.from_fits = {str(path)!r} holds no fitted lif_ahp cell"
+        )
+    try:  # every cell must be a valid neuron
+        LifAhpParams.from_row(cells.iloc[0].to_dict(), source=str(path))
+    except ParameterError as error:
+        raise ConfigError(f"{source}: population.from_fits: {error}") from None
+    return cells.reset_index(drop=True)
 
 
 def _neuron(raw, source: str) -> NeuronSpec | None:

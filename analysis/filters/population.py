@@ -19,9 +19,10 @@ guess, then Newton steps on short simulations.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from brian2 import Mohm, ms, mV, pA, second
 
 from ahp_models import AlifParams, LifAhpParams, ParameterSet, Stimulus, simulate
@@ -46,6 +47,8 @@ PARAMETER_UNITS = {
     "tau_ahp": "ms", "b_ahp": "pA", "ahp_charge": "pA*second",
 }  # fmt: skip
 _BRIAN_UNITS = {"mV": mV, "Mohm": Mohm, "ms": ms, "pA": pA}
+#: The parameters a fit results table gives each cell (columns ``NAME_UNIT``).
+FITTED_COLUMNS = ("E_L", "R", "tau_m", "V_th", "V_reset", "t_ref", "tau_ahp", "b_ahp")
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,17 @@ class PopulationSpec:
     input_std : Distribution
         Per neuron, the scale of its signal weight (pA); the weight is that times a standard
         normal draw, so signs mix.
+    fitted : pandas.DataFrame, optional
+        Fitted ``lif_ahp`` cells (columns ``E_L_mV``, ``R_Mohm``, ... as `ahp fit` writes
+        them): each neuron is a cell drawn from it (with replacement only if there are fewer
+        cells than neurons); ``parameters`` override its values.
     """
 
     size: int
     parameters: Mapping[str, Distribution]
     rate: Distribution
     input_std: Distribution
+    fitted: pd.DataFrame | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -94,10 +102,16 @@ def draw_population(spec: PopulationSpec, seed: int, channels: int = 1) -> Drawn
     """Draw a population (``numpy.random.default_rng(seed)``; same seed, same population)."""
     rng = np.random.default_rng(seed)
     values = {}
+    if spec.fitted is not None:
+        table = spec.fitted
+        rows = rng.choice(len(table), spec.size, replace=len(table) < spec.size)
+        for name in FITTED_COLUMNS:
+            if name not in spec.parameters:
+                values[name] = table[f"{name}_{PARAMETER_UNITS[name]}"].to_numpy(float)[rows]
     for name in sorted(spec.parameters):  # sorted: the draw order does not depend on the file
         values[name] = spec.parameters[name].draw(spec.size, rng)
     if "ahp_charge" in values:
-        if "b_ahp" in values:
+        if "b_ahp" in spec.parameters:
             raise FilterEstimateError(
                 "population.parameters: both b_ahp and ahp_charge; allowed: one of them"
             )

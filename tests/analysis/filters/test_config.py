@@ -1,6 +1,7 @@
 """Study configs: the built-in studies read, and bad configs fail before any simulation."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from ahp.cli import main
@@ -85,3 +86,27 @@ def test_the_command_refuses_a_bad_config_before_simulating(tmp_path, monkeypatc
     assert "unknown key 'signal.length'" in capsys.readouterr().err
     assert main(["filter-study", "nonexistent"]) == 2
     assert "nor a built-in study (demo, reference)" in capsys.readouterr().err
+
+
+def test_population_from_a_fit_results_table(tmp_path):
+    from brian2 import ms, pA
+
+    from ahp_models import LifAhpParams
+    from analysis.filters.population import draw_population
+
+    cells = [LifAhpParams(tau_ahp=t * ms, b_ahp=b * pA) for t, b in ((80, 20), (900, 5), (40, 60))]
+    rows = [{"status": "fitted", "model": "lif_ahp", **p.to_row()} for p in cells]
+    rows.append({"status": "failed", "model": "lif_ahp"})
+    table = tmp_path / "fit_results.csv"
+    pd.DataFrame(rows).to_csv(table, index=False)
+    raw = with_changes(population={"size": 50, "from_fits": "fit_results.csv",
+                                   "parameters": {"tau_m": "15 ms"}})  # fmt: skip
+    config = parse_config(raw, base=tmp_path)
+    drawn = draw_population(config.population, seed=0)
+    pairs = set(zip(np.round(drawn.params.tau_ahp / ms), np.round(drawn.params.b_ahp / pA),
+                    strict=True))  # fmt: skip
+    assert pairs == {(80, 20), (900, 5), (40, 60)}  # whole cells, each drawn
+    assert np.allclose(drawn.params.tau_m / ms, 15)  # the config overrides the fits
+    pd.DataFrame([{"status": "fitted", "model": "lif_ahp"}]).to_csv(table, index=False)
+    with pytest.raises(ConfigError, match=r"is not a fit results table \(no column E_L_mV"):
+        parse_config(raw, base=tmp_path)

@@ -15,6 +15,7 @@ from analysis.filters.figures import (
     plot_kernel,
     plot_memory_curves,
     plot_recall,
+    plot_step,
     plot_task_scores,
 )
 from analysis.filters.study import memory_summary, run_study
@@ -60,8 +61,11 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         atomic_write_text(written["neuron response"], measured.response.to_csv(index=False))
         written["kernel"] = out / "neuron_kernel.csv"
         atomic_write_text(written["kernel"], measured.kernels.table().to_csv(index=False))
+        written["step"] = out / "neuron_step.csv"
+        atomic_write_text(written["step"], measured.step.to_csv(index=False))
         for name, figure in (("bode", plot_bode(measured.response)),
-                             ("kernel", plot_kernel(measured.kernels))):  # fmt: skip
+                             ("kernel", plot_kernel(measured.kernels)),
+                             ("step", plot_step(measured.step, neuron))):  # fmt: skip
             for path in save_figure(figure, out / f"neuron_{name}"):
                 written[f"figure {name}"] = path
     results = run_study(config, out, progress=lambda line: print(f"filter-study: {line}",

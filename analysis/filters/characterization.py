@@ -24,6 +24,7 @@ from analysis.filters.linear_response import (
     mean_adaptation_transfer,
     sinusoidal_response,
     static_gain,
+    step_response,
     white_noise_response,
 )
 
@@ -42,13 +43,18 @@ class NeuronCharacterization:
         per pA, phases in rad).
     kernels : WienerKernels
         The white-noise kernels.
+    step : pandas.DataFrame
+        The rate around a current step (``time_s`` from the step, ``rate_Hz``).
     summary : dict
         ``rate_Hz``, ``gain_Hz_per_pA`` (without AHP, adapted point), ``strength``,
-        ``corner_predicted_Hz``, ``corner_measured_Hz``, ``max_sine_noise_difference``.
+        ``corner_predicted_Hz``, ``corner_measured_Hz``, ``max_sine_noise_difference``;
+        the step's ``step_tau_s`` (fitted adaptation time constant) and
+        ``step_tau_predicted_s`` (mean adaptation at the post-step operating point).
     """
 
     response: pd.DataFrame
     kernels: WienerKernels
+    step: pd.DataFrame
     summary: dict[str, float]
 
 
@@ -88,6 +94,19 @@ def characterize_neuron(
         corner = fit["corner_Hz"]
     except ValueError:  # too few frequencies below the membrane's own band
         corner = float("nan")
+    psth, step_fit = step_response(
+        params, point, spec.step_pA * pA, before=max(2.0, 3 * tau_s) * second,
+        after=max(2.0, 8 * tau_s) * second, trials=spec.trials, seed=seed + 3, **common,
+    )  # fmt: skip
+    after_step = OperatingPoint(
+        (spec.mean_pA + spec.step_pA - b_pA * tau_s * step_fit["r_inf_Hz"]) * pA,
+        point.noise_std, point.noise_dt,
+    )  # fmt: skip
+    gain_after, _ = static_gain(
+        params.replace(b_ahp=0 * pA), after_step, delta=5 * pA,
+        duration=spec.duration_s * second, trials=max(2, spec.trials // 2), seed=seed + 4,
+        **common,
+    )  # fmt: skip
     response = pd.DataFrame(
         {
             "frequency_Hz": spec.frequencies_Hz,
@@ -109,5 +128,7 @@ def characterize_neuron(
         "max_sine_noise_difference": float(
             np.abs(response["gain_sine"] / response["gain_noise"] - 1).max()
         ),
+        "step_tau_s": step_fit["tau_s"],
+        "step_tau_predicted_s": mean_adaptation_prediction(gain_after, b_pA, tau_s)["tau_eff_s"],
     }
-    return NeuronCharacterization(response, noise.kernels, summary)
+    return NeuronCharacterization(response, noise.kernels, psth, summary)

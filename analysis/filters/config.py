@@ -67,7 +67,7 @@ _SCHEMA: dict[str, Any] = {
     },
     "neuron": {"parameters": dict, "mean": "pA", "noise_std": "pA", "noise_dt": "ms",
                "duration": "s", "trials": int, "frequencies": {"low": "Hz", "high": "Hz",
-               "count": int}, "sine_amplitude": "pA", "max_lag": "s"},
+               "count": int}, "sine_amplitude": "pA", "max_lag": "s", "step": "pA"},
 }  # fmt: skip
 #: Studies shipped with the package, by name (``analysis/filters/studies/NAME.toml``).
 BUILTIN_STUDIES = Path(__file__).parent / "studies"
@@ -107,6 +107,8 @@ class NeuronSpec:
         Sinusoid amplitude.
     max_lag_s : float
         Length of the Wiener kernel.
+    step_pA : float
+        Size of the current step of the step response.
     """
 
     parameters: dict[str, Any]
@@ -118,6 +120,7 @@ class NeuronSpec:
     frequencies_Hz: np.ndarray = field(compare=False)
     sine_amplitude_pA: float
     max_lag_s: float
+    step_pA: float = 50.0
 
 
 @dataclass(frozen=True)
@@ -461,6 +464,7 @@ def _neuron(raw, source: str) -> NeuronSpec | None:
         frequencies_Hz=np.geomspace(low, high, count),
         sine_amplitude_pA=_current(raw.get("sine_amplitude", "10 pA"), "neuron.sine_amplitude"),
         max_lag_s=_seconds(raw.get("max_lag", "2 s"), "neuron.max_lag"),
+        step_pA=_current(raw.get("step", "50 pA"), "neuron.step"),
     )
 
 

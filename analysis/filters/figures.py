@@ -10,7 +10,14 @@ from matplotlib.figure import Figure
 from analysis.figures import STYLE
 from analysis.filters.kernels import WienerKernels
 
-__all__ = ["plot_bode", "plot_kernel", "plot_memory_curves", "plot_recall", "plot_task_scores"]
+__all__ = [
+    "plot_bode",
+    "plot_kernel",
+    "plot_memory_curves",
+    "plot_recall",
+    "plot_step",
+    "plot_task_scores",
+]
 
 #: One color per variant, the same in every figure.
 VARIANT_COLORS = {"ahp": "#1b7837", "lif": "#762a83", "alif": "#e08214"}
@@ -65,6 +72,24 @@ def plot_kernel(kernels: WienerKernels, *, title: str | None = None) -> Figure:
             axes[1].set_ylabel("lag 2 (ms)")
         if title:
             axes[0].set_title(title)
+        figure.tight_layout()
+    return figure
+
+
+def plot_step(psth: pd.DataFrame, fit: dict[str, float] | None = None) -> Figure:
+    """The rate around a current step (PSTH), with the fitted adaptation if given."""
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(5.0, 3.4))
+        axis = figure.subplots()
+        axis.plot(psth["time_s"], psth["rate_Hz"], color="k", lw=0.8, label="PSTH")
+        if fit is not None and np.isfinite(fit.get("step_tau_s", np.nan)):
+            axis.set_title(
+                f"adaptation tau {fit['step_tau_s'] * 1e3:.0f} ms (mean adaptation predicts "
+                f"{fit['step_tau_predicted_s'] * 1e3:.0f} ms)"
+            )
+        axis.axvline(0, color="0.5", lw=0.6, ls=":")
+        axis.set_xlabel("time from the step (s)")
+        axis.set_ylabel("rate (Hz)")
         figure.tight_layout()
     return figure
 

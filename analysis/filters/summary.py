@@ -91,7 +91,9 @@ def study_summary(
             f"mean-adaptation approximation (gain without AHP {neuron['gain_Hz_per_pA']:.3f} "
             f"Hz/pA, adaptation strength g b tau = {neuron['strength']:.2f}) predicts the "
             f"high-pass corner at {neuron['corner_predicted_Hz']:.3g} Hz; the fit to the "
-            f"measured transfer puts it at {neuron['corner_measured_Hz']:.3g} Hz.",
+            f"measured transfer puts it at {neuron['corner_measured_Hz']:.3g} Hz. After a "
+            f"current step the rate adapts with tau = {neuron['step_tau_s'] * 1e3:.0f} ms "
+            f"(predicted {neuron['step_tau_predicted_s'] * 1e3:.0f} ms).",
             "",
         ]
     if seconds is not None:

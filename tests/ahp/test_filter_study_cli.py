@@ -39,7 +39,7 @@ def test_filter_study_writes_tables_figures_and_summary(tmp_path, capsys):
     names = {path.name for path in out.iterdir()}
     assert {"results.csv", "memory_summary.csv", "summary.md", "neuron_response.csv",
             "neuron_kernel.csv", "memory_curves.png", "task_scores.png", "neuron_bode.png",
-            "neuron_kernel.png"} <= names  # fmt: skip
+            "neuron_kernel.png", "neuron_step.png", "neuron_step.csv"} <= names  # fmt: skip
     results = pd.read_csv(out / "results.csv")
     assert set(results["variant"]) == {"ahp", "lif"} and len(results) == 2 * (6 + 1)
     response = pd.read_csv(out / "neuron_response.csv")

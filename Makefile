@@ -57,6 +57,7 @@ ALLEN ?= ../shared/data/allen
 bench: install
 	$(PY) bench/bench_simulation.py
 	$(PY) bench/bench_fixedpoint.py
+	$(PY) bench/filter_study.py
 	@if [ -f $(ALLEN)/allen_ephys_features.csv ]; then \
 		$(PY) bench/bench_fitting.py --allen $(ALLEN) --out .cache/bench_fitting && \
 		$(PY) bench/osb_spike_counts.py --allen $(ALLEN) --out .cache/osb_spike_counts; \

@@ -6,6 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from ahp_models.files import atomic_write_text
 from analysis.figures import save_figure
 from analysis.filters.characterization import characterize_neuron
@@ -61,6 +63,12 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         atomic_write_text(written["neuron response"], measured.response.to_csv(index=False))
         written["kernel"] = out / "neuron_kernel.csv"
         atomic_write_text(written["kernel"], measured.kernels.table().to_csv(index=False))
+        if measured.kernels.second is not None:
+            lags_ms = measured.kernels.lags_s[: measured.kernels.second.shape[0]] * 1e3
+            second = pd.DataFrame(measured.kernels.second, index=lags_ms, columns=lags_ms)
+            second.index.name = "lag_ms"
+            written["kernel2"] = out / "neuron_kernel2.csv"
+            atomic_write_text(written["kernel2"], second.to_csv())
         written["step"] = out / "neuron_step.csv"
         atomic_write_text(written["step"], measured.step.to_csv(index=False))
         for name, figure in (("bode", plot_bode(measured.response)),

@@ -68,7 +68,11 @@ def characterize_neuron(
     common = {"dt": dt * second, "backend": backend}
     noise = white_noise_response(
         params, point, duration=spec.duration_s * second, trials=spec.trials, seed=seed,
-        max_lag=spec.max_lag_s * second, frequencies=frequencies, **common,
+        max_lag=spec.max_lag_s * second, frequencies=frequencies,
+        order=1 if spec.second_order_lag_s is None else 2,
+        second_order_lag=None if spec.second_order_lag_s is None
+        else spec.second_order_lag_s * second,
+        **common,
     )  # fmt: skip
     sines = sinusoidal_response(
         params, point, frequencies, spec.sine_amplitude_pA * pA,

@@ -67,7 +67,8 @@ _SCHEMA: dict[str, Any] = {
     },
     "neuron": {"parameters": dict, "mean": "pA", "noise_std": "pA", "noise_dt": "ms",
                "duration": "s", "trials": int, "frequencies": {"low": "Hz", "high": "Hz",
-               "count": int}, "sine_amplitude": "pA", "max_lag": "s", "step": "pA"},
+               "count": int}, "sine_amplitude": "pA", "max_lag": "s", "step": "pA",
+               "second_order_lag": "ms"},
 }  # fmt: skip
 #: Studies shipped with the package, by name (``analysis/filters/studies/NAME.toml``).
 BUILTIN_STUDIES = Path(__file__).parent / "studies"
@@ -109,6 +110,8 @@ class NeuronSpec:
         Length of the Wiener kernel.
     step_pA : float
         Size of the current step of the step response.
+    second_order_lag_s : float or None
+        If given, the second-order Wiener kernel is estimated over this many seconds of lag.
     """
 
     parameters: dict[str, Any]
@@ -121,6 +124,7 @@ class NeuronSpec:
     sine_amplitude_pA: float
     max_lag_s: float
     step_pA: float = 50.0
+    second_order_lag_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -465,6 +469,11 @@ def _neuron(raw, source: str) -> NeuronSpec | None:
         sine_amplitude_pA=_current(raw.get("sine_amplitude", "10 pA"), "neuron.sine_amplitude"),
         max_lag_s=_seconds(raw.get("max_lag", "2 s"), "neuron.max_lag"),
         step_pA=_current(raw.get("step", "50 pA"), "neuron.step"),
+        second_order_lag_s=(
+            _seconds(raw["second_order_lag"], "neuron.second_order_lag")
+            if "second_order_lag" in raw
+            else None
+        ),
     )
 
 

@@ -28,6 +28,7 @@ duration = "20 s"
 trials = 20
 frequencies = { low = "0.5 Hz", high = "50 Hz", count = 5 }
 max_lag = "1 s"
+second_order_lag = "10 ms"
 """
 
 
@@ -37,11 +38,16 @@ def test_filter_study_writes_tables_figures_and_summary(tmp_path, capsys):
     out = tmp_path / "study"
     assert main(["filter-study", str(config), "--out", str(out)]) == 0
     names = {path.name for path in out.iterdir()}
-    assert {"results.csv", "memory_summary.csv", "summary.md", "neuron_response.csv",
-            "neuron_kernel.csv", "memory_curves.png", "task_scores.png", "neuron_bode.png",
-            "neuron_kernel.png", "neuron_step.png", "neuron_step.csv"} <= names  # fmt: skip
+    expected = {
+        "results.csv", "memory_summary.csv", "summary.md", "memory_curves.png",
+        "task_scores.png", "neuron_response.csv", "neuron_kernel.csv", "neuron_kernel2.csv",
+        "neuron_step.csv", "neuron_bode.png", "neuron_kernel.png", "neuron_step.png",
+    }  # fmt: skip
+    assert expected <= names
     results = pd.read_csv(out / "results.csv")
     assert set(results["variant"]) == {"ahp", "lif"} and len(results) == 2 * (6 + 1)
+    second = pd.read_csv(out / "neuron_kernel2.csv", index_col="lag_ms")
+    assert second.shape == (10, 10)  # 10 ms of lags at the 1 ms noise hold
     response = pd.read_csv(out / "neuron_response.csv")
     assert len(response) == 5 and (response["gain_noise"] > 0).all()
     summary = (out / "summary.md").read_text()

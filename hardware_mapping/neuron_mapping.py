@@ -69,6 +69,9 @@ MAX_VTH_MANT = VTH_MANT.high
 # Below this the threshold spans fewer than 4096 voltage units (64 vth_mant): truncation in
 # the decays would then move the voltage by more than 1e-4 of the threshold per step.
 MIN_VTH_MANT = 2**6
+#: The threshold mantissa may give up this much of its largest value for AHP increments that
+#: are whole weight steps (`_weight_friendly_threshold`).
+FRIENDLY_RANGE = 0.9
 MAX_BIAS = BIAS_MANT.high << BIAS_EXP.high
 # The largest |v| (or |v_aux|) the current range produces over the horizon is kept within
 # 2**22: half the 24-bit range, for inputs between the range's ends and longer runs.
@@ -423,6 +426,7 @@ def map_neuron(
             "large for this neuron's threshold at this step"
         )
     vth_mant = min(vth_mant, VTH_MANT.high)
+    vth_mant = _weight_friendly_threshold(vth_mant, [inflow / gap_mV for *_, inflow, _ in terms])
     scale = 64 * vth_mant / gap_mV
     rows.append(
         _row(
@@ -724,6 +728,26 @@ def _voltage_extent(form, keep_v, drives_mV, terms, refract_delay, horizon_steps
 def _charge(keep: float, steps: float) -> float:
     """Sum of keep**n over n < steps: what a unit increment delivers within ``steps``."""
     return (1.0 - keep**steps) / (1.0 - keep) if keep < 1 else steps
+
+
+def _weight_friendly_threshold(largest: int, inflow_per_gap: list[float]) -> int:
+    """The threshold mantissa, at most ``largest`` and at least ``FRIENDLY_RANGE`` of it, at
+    which the AHP increments round to whole weight steps (64 units) most precisely.
+
+    An increment is ``64 vth_mant inflow / gap`` units, realized to the nearest 64 (coarse +
+    fine synapse): its relative error is that of ``vth_mant * inflow / gap`` to the nearest
+    integer. Increments are ~1 % of the threshold, so at the largest mantissa the error is
+    ~1e-3 of the increment, as large as the spike timing can bear; among the mantissas of the
+    range some make every increment nearly whole. The threshold stays exact at any mantissa
+    and the bias loses at most the range's share of its resolution.
+    """
+    per_step = np.array([abs(c) for c in inflow_per_gap if c != 0.0])
+    candidates = np.arange(max(MIN_VTH_MANT, math.ceil(FRIENDLY_RANGE * largest)), largest + 1)
+    if per_step.size == 0 or candidates.size <= 1:
+        return largest
+    steps = np.outer(candidates, per_step)  # increments in weight steps
+    relative = np.abs(np.round(steps) - steps) / np.maximum(steps, 1e-300)
+    return int(candidates[np.argmin(relative.max(axis=1))])
 
 
 def _decay_register(keep: float, tau_ms: float, dt_ms: float, rounding: str) -> tuple[int, float]:

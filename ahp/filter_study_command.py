@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -45,8 +46,6 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp filter-study``; return the files written."""
     config = read_config(args.config)  # every check before any simulation
     if args.backend:
-        from dataclasses import replace
-
         config = replace(config, backend=args.backend)
     out: Path = args.out or Path(config.name)
     out.mkdir(parents=True, exist_ok=True)

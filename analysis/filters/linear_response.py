@@ -43,7 +43,6 @@ from analysis.spike_trains import as_seconds
 __all__ = [
     "OperatingPoint",
     "WhiteNoiseResponse",
-    "adaptation_time_constant",
     "fit_mean_adaptation",
     "mean_adaptation_prediction",
     "mean_adaptation_transfer",
@@ -433,31 +432,6 @@ def fit_mean_adaptation(
         "corner_Hz": (1 + strength) / (2 * np.pi * tau),
         "rms_error": float(np.sqrt(np.mean(fit.fun**2))),
     }
-
-
-def adaptation_time_constant(kernels: WienerKernels, *, after: Quantity) -> dict[str, float]:
-    """Time constant of the first-order kernel's negative (adaptation) lobe.
-
-    The mean-adaptation kernel is ``g [delta(t) - (A / tau) exp(-t / tau_eff)]``: after the
-    membrane's fast response (leave it out with ``after``, a few membrane time constants),
-    the kernel decays exponentially with ``tau_eff``. Fits ``-c exp(-t / tau_eff)``.
-
-    Returns
-    -------
-    dict
-        ``tau_eff_s`` and ``corner_Hz`` (``1 / (2 pi tau_eff)``), ``amplitude``.
-    """
-    t = kernels.lags_s
-    keep = t >= as_seconds(after, "after")
-    tail_t, tail = t[keep], kernels.first[keep]
-
-    def model(t, c, tau):
-        return -c * np.exp(-(t - tail_t[0]) / tau)
-
-    guess = (max(-tail[0], 1e-12), max((tail_t[-1] - tail_t[0]) / 5, kernels.dt_s))
-    (c, tau), _ = scipy.optimize.curve_fit(model, tail_t, tail, p0=guess, maxfev=20000)
-    return {"tau_eff_s": float(tau), "corner_Hz": float(1 / (2 * np.pi * tau)),
-            "amplitude": float(c)}  # fmt: skip
 
 
 # -- simulation ---------------------------------------------------------------------------

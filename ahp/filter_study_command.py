@@ -21,7 +21,7 @@ from analysis.filters.figures import (
     plot_step,
     plot_task_scores,
 )
-from analysis.filters.study import memory_summary, run_study
+from analysis.filters.study import claim_output, memory_summary, run_study
 from analysis.filters.summary import study_summary
 
 __all__ = ["add_arguments", "run"]
@@ -48,9 +48,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if args.backend:
         config = replace(config, backend=args.backend)
     out: Path = args.out or Path(config.name)
-    out.mkdir(parents=True, exist_ok=True)
+    claim_output(config, out)  # another config's results there are refused before any work
     written: dict[str, Path] = {}
-    start = time.perf_counter()
     neuron = None
     if config.neuron is not None:
         print("filter-study: characterizing one neuron (sinusoids, white noise)", flush=True)
@@ -75,6 +74,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
                              ("step", plot_step(measured.step, neuron))):  # fmt: skip
             for path in save_figure(figure, out / f"neuron_{name}"):
                 written[f"figure {name}"] = path
+    start = time.perf_counter()
     results = run_study(config, out, progress=lambda line: print(f"filter-study: {line}",
                                                                  flush=True))  # fmt: skip
     seconds = time.perf_counter() - start

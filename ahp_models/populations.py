@@ -24,6 +24,7 @@ from ahp_models.synapses import RecurrentSynapses
 __all__ = ["FlatNetwork", "Population", "Projection", "flatten"]
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_DERIVED = re.compile(r"_ahp[0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,16 @@ class Population:
         if len(models) > 1:
             raise ParameterError(f"Population: models {models}; allowed: one model")
         currents = np.asarray(parse_quantity(self.currents, "pA", field="currents") / pA)
-        if currents.size != len(self.neurons) or not np.isfinite(currents).all():
+        if currents.size != len(self.neurons):
             raise ParameterError(
                 f"Population: {currents.size} currents for {len(self.neurons)} neurons; "
-                "allowed: one finite current per neuron"
+                "allowed: one current per neuron"
+            )
+        if not np.isfinite(currents).all():
+            index = int(np.flatnonzero(~np.isfinite(currents.reshape(-1)))[0])
+            raise ParameterError(
+                f"Population: currents[{index}] = {currents.reshape(-1)[index]} pA; allowed: a "
+                "finite current"
             )
         object.__setattr__(self, "neurons", tuple(self.neurons))
         object.__setattr__(self, "currents", currents.reshape(-1) * pA)
@@ -113,9 +120,10 @@ def check_network(
     if not populations:
         raise ParameterError("network: no populations; allowed: at least one")
     for name in populations:
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.match(name) or _DERIVED.search(name):
             raise ParameterError(
-                f"network: population name {name!r}; allowed: a letter, then letters, digits, _"
+                f"network: population name {name!r}; allowed: a letter, then letters, digits, "
+                "_, not ending in _ahp<number> (the names of AHP compartment groups)"
             )
     for index, projection in enumerate(projections):
         for end in ("pre", "post"):

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from brian2 import pA, second
 
-from ahp_models import Stimulus, compile_simulator
+from ahp_models import LifAhpParams, Stimulus, compile_simulator
 from analysis.filters.config import read_config
-from analysis.filters.population import concatenate_variants, draw_population, variant_parameters
+from analysis.filters.population import draw_population, variant_parameters
 from analysis.filters.study import memory_summary, run_study
 from analysis.filters.summary import simulated_neuron_steps
 from analysis.filters.tasks import held_signal
@@ -33,7 +33,7 @@ from analysis.filters.tasks import held_signal
 def bare_simulation(config) -> float:
     """Neuron-steps per second of the study's largest run on its own (compiled first)."""
     drawn = draw_population(config.population, seed=0)
-    params = concatenate_variants([variant_parameters(drawn.params, v) for v in ("ahp", "lif")])
+    params = LifAhpParams.concatenate([variant_parameters(drawn.params, v) for v in ("ahp", "lif")])
     n = 2 * config.population.size
     stimulus = Stimulus(held_signal(config.samples, 0), config.hold_s * second, np.ones(n) * pA)
     compiled = compile_simulator("lif_ahp", n_neurons=n, stimulus=stimulus,

@@ -83,9 +83,6 @@ __all__ = [
 LAVA_FORMAT = "ahp-toolkit/lava-export"
 LAVA_VERSION = 1
 LAVA_SCHEMA_PATH = Path(__file__).parent / "schema" / "lava-export-v1.schema.json"
-#: Each neuron is one LIF process with one neuron per input current; its self-Dense matrices
-#: are square in that number (Lava's Dense is dense).
-MAX_CURRENTS = 256
 # Lava's registers: du and dv are 12 bits; u decays by du + 1 (ds_offset), v by dv.
 LAVA_DECAY_MAX = 4095
 

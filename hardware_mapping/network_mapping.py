@@ -141,7 +141,7 @@ class MappedNetwork:
     network : Network
         The fixed-point network: per population a group named as the population (main
         compartments) and ``NAME_ahp{k}`` (AHP compartments); per projection synapse groups
-        ``PRE_to_POST_{sign}_e{exponent}``.
+        ``projection{index}_PRE_to_POST_{sign}_e{exponent}``.
     mappings : dict of str to list of NeuronMapping
         Per population, per neuron.
     currents_pA : dict of str to numpy.ndarray
@@ -273,10 +273,10 @@ def assemble_network(
         main[name] = _main_group(name, population, currents_pA[name])
         network.add(main[name])
         _add_ahp_compartments(network, main[name], population)
-    for p in projections:
+    for index, p in enumerate(projections):
         _add_synapse_groups(
-            network, f"{p.pre}_to_{p.post}", main[p.pre], main[p.post], p.pre_index,
-            p.post_index, p.mantissa, p.exponent, p.delay,
+            network, f"projection{index}_{p.pre}_to_{p.post}", main[p.pre], main[p.post],
+            p.pre_index, p.post_index, p.mantissa, p.exponent, p.delay,
         )  # fmt: skip
     sizes = [len(population) for population in mappings.values()]
     offsets = dict(zip(mappings, np.cumsum([0, *sizes[:-1]]), strict=True))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -252,7 +253,8 @@ def read_network_file(path: str | os.PathLike) -> MappedNetwork:
         name = population["name"]
         if name in mappings:
             raise ParameterFileError(f"{where}.name = {name!r} appears twice")
-        unknown = [n for n in population["neurons"] if n not in neurons or n in used]
+        repeated = [n for n, count in Counter(population["neurons"]).items() if count > 1]
+        unknown = repeated + [n for n in population["neurons"] if n not in neurons or n in used]
         if unknown:
             raise ParameterFileError(
                 f"{where}.neurons: {unknown[0]!r}; allowed: a neuron of the file, in one "

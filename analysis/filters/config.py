@@ -70,6 +70,8 @@ _SCHEMA: dict[str, Any] = {
                "count": int}, "sine_amplitude": "pA", "max_lag": "s", "step": "pA",
                "second_order_lag": "ms"},
 }  # fmt: skip
+#: What the single-neuron measurements leave out of each trial (their ``discard`` default).
+NEURON_TRANSIENT_S = 2.0
 #: Studies shipped with the package, by name (``analysis/filters/studies/NAME.toml``).
 BUILTIN_STUDIES = Path(__file__).parent / "studies"
 
@@ -286,6 +288,11 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
         if "duration" in signal:
             raise ConfigError(f"{source}: signal.file and signal.duration; give one of them")
         user_signal = _series(base / signal["file"], "signal.file")
+        if np.isnan(user_signal).any():
+            index = int(np.flatnonzero(np.isnan(user_signal))[0])
+            raise ConfigError(
+                f"{source}: signal.file: value {index} is NaN; allowed: a number per sample"
+            )
         duration_s = user_signal.size * hold_s
     else:
         duration_s = _seconds(signal.get("duration", "300 s"), "signal.duration")
@@ -324,10 +331,13 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
     )
     volterra = tuple(_pair(value, hold_s, f"tasks.volterra[{k}]")
                      for k, value in enumerate(tasks.get("volterra", [])))  # fmt: skip
-    longest = max([*memory_delays, *(d for pair in volterra for d in pair), 0])
+    # an integral needs 3 tau of signal before it is defined (`tasks.integrator_targets`)
+    longest = max([*memory_delays, *(d for pair in volterra for d in pair),
+                   *(math.ceil(3 * tau) for tau in integrators), 0])  # fmt: skip
     if longest >= samples - discard:
         raise ConfigError(
-            f"{source}: a delay of {longest * hold_s:g} s is longer than the "
+            f"{source}: a delay of {longest * hold_s:g} s (a delay line, a Volterra term, or 3 "
+            f"time constants of an integrator) is longer than the "
             f"{(samples - discard) * hold_s:g} s of signal after the transient"
         )
     # each delay must leave enough samples for the split
@@ -363,7 +373,7 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
         duration_s=samples * hold_s,
         discard_s=discard * hold_s,
         backend=backend,
-        calibration_s=_seconds(calibration.get("duration", "20 s"), "calibration.duration"),
+        calibration_s=_calibration_seconds(calibration.get("duration", "20 s"), hold_s, source),
         calibration_iterations=_int(calibration.get("iterations", 4), "calibration.iterations"),
         population=_population(raw.get("population", {}), source, base),
         variants=variants,
@@ -393,8 +403,9 @@ def _population(raw: Mapping[str, Any], source: str, base: Path) -> PopulationSp
                 f"{', '.join(PARAMETER_UNITS)}"
             )
         parameters[name] = parse_distribution(
-            value, PARAMETER_UNITS[name], f"population.parameters.{name}"
-        )
+            value, PARAMETER_UNITS[name], f"population.parameters.{name}",
+            positive=PARAMETER_UNITS[name] != "mV",  # voltages may be negative
+        )  # fmt: skip
     return PopulationSpec(
         size=size,
         parameters=parameters,
@@ -430,6 +441,16 @@ def _fitted_cells(path: Path, source: str) -> pd.DataFrame:
     return cells.reset_index(drop=True)
 
 
+def _calibration_seconds(raw: Any, hold_s: float, source: str) -> float:
+    seconds = _seconds(raw, "calibration.duration")
+    if seconds < 10 * hold_s:
+        raise ConfigError(
+            f"{source}: calibration.duration = {raw!r}; allowed: at least 10 signal holds "
+            f"({10 * hold_s:g} s), for a rate to calibrate on"
+        )
+    return seconds
+
+
 def _neuron(raw, source: str) -> NeuronSpec | None:
     if raw is None:
         return None
@@ -453,27 +474,44 @@ def _neuron(raw, source: str) -> NeuronSpec | None:
             f"(1 / (2 noise_dt) = {1 / (2 * noise_dt):g} Hz)"
         )
     duration = _seconds(raw.get("duration", "60 s"), "neuron.duration")
-    if duration * low < 3:
+    analysed = duration - NEURON_TRANSIENT_S  # the measurements leave out the first 2 s
+    if analysed * low < 3:
         raise ConfigError(
-            f"{source}: neuron.duration = {duration:g} s holds fewer than 3 periods of "
-            f"{low:g} Hz; allowed: at least 3 (plus the 2 s transient)"
+            f"{source}: neuron.duration = {duration:g} s leaves {max(analysed, 0):g} s after the "
+            f"{NEURON_TRANSIENT_S:g} s transient, fewer than 3 periods of {low:g} Hz; allowed: "
+            "at least 3"
         )
+    max_lag = _seconds(raw.get("max_lag", "2 s"), "neuron.max_lag")
+    if max_lag > analysed / 4:
+        raise ConfigError(
+            f"{source}: neuron.max_lag = {max_lag:g} s; allowed: at most a quarter of the "
+            f"{analysed:g} s analysed ({analysed / 4:g} s)"
+        )
+    second_order = None
+    if "second_order_lag" in raw:
+        second_order = _seconds(raw["second_order_lag"], "neuron.second_order_lag")
+        if not noise_dt <= second_order <= max_lag:
+            raise ConfigError(
+                f"{source}: neuron.second_order_lag = {second_order:g} s; allowed: one noise "
+                f"sample ({noise_dt:g} s) to max_lag ({max_lag:g} s)"
+            )
+    positive = {}
+    for key, default in (("noise_std", "150 pA"), ("sine_amplitude", "10 pA")):
+        positive[key] = _current(raw.get(key, default), f"neuron.{key}")
+        if not positive[key] > 0:
+            raise ConfigError(f"{source}: neuron.{key} = {raw.get(key)!r}; allowed: > 0 pA")
     return NeuronSpec(
         parameters=parameters,
         mean_pA=_current(raw.get("mean", "200 pA"), "neuron.mean"),
-        noise_std_pA=_current(raw.get("noise_std", "150 pA"), "neuron.noise_std"),
+        noise_std_pA=positive["noise_std"],
         noise_dt_s=noise_dt,
         duration_s=duration,
         trials=_int(raw.get("trials", 100), "neuron.trials"),
         frequencies_Hz=np.geomspace(low, high, count),
-        sine_amplitude_pA=_current(raw.get("sine_amplitude", "10 pA"), "neuron.sine_amplitude"),
-        max_lag_s=_seconds(raw.get("max_lag", "2 s"), "neuron.max_lag"),
+        sine_amplitude_pA=positive["sine_amplitude"],
+        max_lag_s=max_lag,
         step_pA=_current(raw.get("step", "50 pA"), "neuron.step"),
-        second_order_lag_s=(
-            _seconds(raw["second_order_lag"], "neuron.second_order_lag")
-            if "second_order_lag" in raw
-            else None
-        ),
+        second_order_lag_s=second_order,
     )
 
 
@@ -528,6 +566,8 @@ def _check_keys(raw: Any, schema: Mapping[str, Any], source: str, path: str = ""
             not isinstance(value, expected) or isinstance(value, bool)
         ):
             raise ConfigError(f"{source}: {name} = {value!r}; allowed: a {expected.__name__}")
+        elif expected is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ConfigError(f"{source}: {name} = {value!r}; allowed: a number")
 
 
 def _seconds(raw: Any, field: str, *, allow_zero: bool = False) -> float:
@@ -536,7 +576,7 @@ def _seconds(raw: Any, field: str, *, allow_zero: bool = False) -> float:
     except (QuantityError, TypeError, ValueError) as error:
         raise ConfigError(str(error)) from None
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{field} = {raw!r}; allowed: a time > 0")
+        raise ConfigError(f"{field} = {raw!r}; allowed: a time {'>=' if allow_zero else '>'} 0")
     return value
 
 

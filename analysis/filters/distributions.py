@@ -68,6 +68,7 @@ class Distribution:
     kind: str
     values: tuple[float, ...]
     unit: str
+    positive: bool = True
 
     def draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` values in ``unit``."""
@@ -81,8 +82,18 @@ class Distribution:
             return np.exp(rng.uniform(np.log(a), np.log(b), n))
         if self.kind == "normal":
             values = rng.normal(a, b, n)
-            while (bad := values <= 0).any():  # truncated: physical parameters are > 0
-                values[bad] = rng.normal(a, b, int(bad.sum()))
+            if self.positive:  # truncated at 0 for a parameter that must be positive
+                bad = values <= 0
+                for _ in range(100):
+                    if not bad.any():
+                        break
+                    values[bad] = rng.normal(a, b, int(bad.sum()))
+                    bad = values <= 0
+                if bad.any():
+                    raise DistributionError(
+                        f"normal(mean {a:g}, std {b:g}) {self.unit}: too little of it lies above 0 "
+                        "for a parameter that must be positive"
+                    )
             return values
         if self.kind == "lognormal":
             return a * np.exp(b * rng.standard_normal(n))
@@ -90,7 +101,7 @@ class Distribution:
         return np.exp(np.interp(levels, _LEVELS, np.log(self.values)))
 
 
-def parse_distribution(raw: Any, unit: str, field: str) -> Distribution:
+def parse_distribution(raw: Any, unit: str, field: str, *, positive: bool = True) -> Distribution:
     """Read a config value: a quantity or a distribution table (see the module docstring).
 
     Parameters
@@ -101,6 +112,9 @@ def parse_distribution(raw: Any, unit: str, field: str) -> Distribution:
         The parameter's unit (``"ms"``, ``"pA"``...).
     field : str
         Where it is, for errors (``population.parameters.tau_ahp``).
+    positive : bool
+        The parameter must be > 0 (a normal distribution is then truncated at 0); False for
+        voltages.
 
     Returns
     -------
@@ -108,7 +122,7 @@ def parse_distribution(raw: Any, unit: str, field: str) -> Distribution:
         Values converted to ``unit``.
     """
     if not isinstance(raw, Mapping):
-        return Distribution("constant", (_in_unit(raw, unit, field),), unit)
+        return Distribution("constant", (_in_unit(raw, unit, field),), unit, positive)
     kind = raw.get("distribution")
     if kind not in _KEYS:
         raise DistributionError(
@@ -127,7 +141,7 @@ def parse_distribution(raw: Any, unit: str, field: str) -> Distribution:
             )
         table_unit, quantiles = FITTED_QUANTILES[name]
         scale = _in_unit(f"1 {table_unit}", unit, f"{field}.table ({name} is in {table_unit})")
-        return Distribution("fitted", tuple(q * scale for q in quantiles), unit)
+        return Distribution("fitted", tuple(q * scale for q in quantiles), unit, positive)
     if kind == "lognormal":
         median = _in_unit(raw["median"], unit, f"{field}.median")
         sigma = _plain(raw["sigma"], f"{field}.sigma")
@@ -143,7 +157,11 @@ def parse_distribution(raw: Any, unit: str, field: str) -> Distribution:
         raise DistributionError(f"{field}: spread {second:g}; allowed: > 0")
     if kind == "lognormal" and not first > 0:
         raise DistributionError(f"{field}.median = {first:g} {unit}; allowed: > 0")
-    return Distribution(kind, values, unit)
+    if positive and kind == "uniform" and first <= 0:
+        raise DistributionError(f"{field}.low = {first:g} {unit}; allowed: > 0 for this parameter")
+    if positive and kind == "normal" and first <= 0:
+        raise DistributionError(f"{field}.mean = {first:g} {unit}; allowed: > 0 for this parameter")
+    return Distribution(kind, values, unit, positive)
 
 
 def _in_unit(raw: Any, unit: str, field: str) -> float:

@@ -91,7 +91,8 @@ class WhiteNoiseResponse:
     rate_Hz : float
         Mean rate over the analysed part.
     transfer : pandas.DataFrame
-        ``frequency_Hz``, ``gain_Hz_per_pA``, ``phase_rad`` of the first-order kernel.
+        ``frequency_Hz``, ``gain_Hz_per_pA``, ``phase_rad`` of the first-order kernel, corrected
+        for the noise's sample hold and the rate's binning (``/ sinc^2(f noise_dt)``).
     """
 
     kernels: WienerKernels
@@ -155,7 +156,10 @@ def white_noise_response(
         second_order_lag=second_order_lag, discard=discard,
     )  # fmt: skip
     f = _default_frequencies() if frequencies is None else _hertz(frequencies)
-    transfer = kernels.transfer(f)
+    # the kernel links held input samples to rates binned over the same hold: its transfer is
+    # the neuron's times sinc^2(f hold) (the hold and the bin each average over one sample),
+    # which the sinusoids, integrated exactly, do not carry
+    transfer = kernels.transfer(f) / np.sinc(f * hold_s) ** 2
     skip = round(as_seconds(discard, "discard") / hold_s)
     return WhiteNoiseResponse(
         kernels,
@@ -254,7 +258,10 @@ def sinusoidal_response(
                     "frequency_Hz": f,
                     "gain_Hz_per_pA": abs(mean),
                     "phase_rad": float(np.angle(mean)),
-                    "gain_se": float(np.abs(response - mean).std(ddof=1) / np.sqrt(trials)),
+                    # the trials' scatter along the mean response's direction
+                    "gain_se": float(
+                        (response * np.conj(mean) / abs(mean)).real.std(ddof=1) / np.sqrt(trials)
+                    ),
                     "rate_Hz": float(counts.mean() / window),
                 }
             )

@@ -18,7 +18,7 @@ guess, then Newton steps on short simulations.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -274,11 +274,6 @@ def run_driven(
         stimulus = Stimulus(drive, hold * second, np.ones(n) * pA, protocol="filter study")
     result = simulate(model, params, stimulus, backend=backend, dt=dt * second)
     return np.asarray(result.spike_neuron), np.asarray(result.spike_time_s)
-
-
-def concatenate_variants(sets: Sequence[ParameterSet]) -> ParameterSet:
-    """Join parameter sets of one model (e.g. ``ahp`` and ``lif``) into one population."""
-    return type(sets[0]).concatenate(list(sets))
 
 
 def _size(params: ParameterSet) -> int:

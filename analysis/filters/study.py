@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 from brian2 import second
 
+from ahp_models import LifAhpParams
 from ahp_models.files import atomic_write_text
 from analysis.filters.config import StudyConfig
 from analysis.filters.population import (
     calibrate_bias,
-    concatenate_variants,
     draw_population,
     run_driven,
     variant_parameters,
@@ -41,7 +41,7 @@ from analysis.filters.tasks import (
     volterra_targets,
 )
 
-__all__ = ["RESULT_COLUMNS", "memory_summary", "run_study"]
+__all__ = ["RESULT_COLUMNS", "claim_output", "memory_summary", "run_study"]
 
 RESULT_COLUMNS = (
     "seed", "variant", "task", "target", "delay_s", "r2_test", "r2_cv", "r2_train", "alpha",
@@ -76,6 +76,34 @@ def run_study(
         `RESULT_COLUMNS`, one row per seed, variant and target.
     """
     say = progress or (lambda _line: None)
+    parts = claim_output(config, out)
+    frames, simulated = [], 0
+    for seed in config.seeds:
+        part = parts / f"seed_{seed}.csv"
+        if part.exists():
+            say(f"seed {seed}: done before ({part})")
+            frames.append(pd.read_csv(part))
+            continue
+        start = time.perf_counter()
+        rows = _run_seed(config, seed, say)
+        simulated += 1
+        frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+        atomic_write_text(part, frame.to_csv(index=False))
+        say(f"seed {seed}: {time.perf_counter() - start:.0f} s")
+        frames.append(frame)
+    results = pd.concat(frames, ignore_index=True)
+    results.attrs["simulated_seeds"] = simulated  # the others were read from their parts
+    return results
+
+
+def claim_output(config: StudyConfig, out: Path) -> Path:
+    """Make ``out/parts`` this config's: refuse one holding another config's parts.
+
+    Returns
+    -------
+    pathlib.Path
+        The parts folder.
+    """
     parts = out / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     fingerprint = _fingerprint(config)
@@ -85,20 +113,7 @@ def run_study(
             f"{parts} holds results of another study config; use another --out or remove it"
         )
     atomic_write_text(stamp, json.dumps({"fingerprint": fingerprint, "source": config.source}))
-    frames = []
-    for seed in config.seeds:
-        part = parts / f"seed_{seed}.csv"
-        if part.exists():
-            say(f"seed {seed}: done before ({part})")
-            frames.append(pd.read_csv(part))
-            continue
-        start = time.perf_counter()
-        rows = _run_seed(config, seed, say)
-        frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
-        atomic_write_text(part, frame.to_csv(index=False))
-        say(f"seed {seed}: {time.perf_counter() - start:.0f} s")
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    return parts
 
 
 def memory_summary(results: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
@@ -218,7 +233,7 @@ def _simulate_variants(config, drawn, biases, signal) -> dict[str, tuple]:
     same_model = [v for v in config.variants if v in ("ahp", "lif")]
     if same_model:
         n = drawn.rates_Hz.size
-        params = concatenate_variants([variant_parameters(drawn.params, v) for v in same_model])
+        params = LifAhpParams.concatenate([variant_parameters(drawn.params, v) for v in same_model])
         bias = np.concatenate([biases[v] for v in same_model])
         weights = np.concatenate([drawn.weights_pA[: signal.shape[0]]] * len(same_model), axis=1)
         neuron, time_s = run_driven(params, bias, weights, signal, hold=config.hold_s,
@@ -251,6 +266,9 @@ def _recall_rows(config, seed, drawn, biases, say) -> list[dict]:
     rows = []
     for variant, spikes in _simulate_variants(config, drawn, biases, signal).items():
         features = _features(config, spikes, drawn.rates_Hz.size, signal.shape[1])
+        # calibrated on the signal alone: the cue and distractor channels move the rates,
+        # which the rows report
+        rate = spikes[0].size / (drawn.rates_Hz.size * signal.shape[1] * config.hold_s)
         for delay in recall.delays:
             chosen = task.delays == delay
             scores = ridge_scores(
@@ -258,7 +276,7 @@ def _recall_rows(config, seed, drawn, biases, say) -> list[dict]:
                 names=[f"recall after {delay * config.hold_s:g} s"], split=config.split,
             )  # fmt: skip
             rows.append(_row(seed, variant, "recall", scores.iloc[0], delay * config.hold_s,
-                             np.nan, drawn.rates_Hz.mean()))  # fmt: skip
+                             rate, drawn.rates_Hz.mean()))  # fmt: skip
         say(f"seed {seed} {variant}: recall scored at {len(recall.delays)} delays")
     return rows
 
@@ -275,7 +293,10 @@ def _row(seed, variant, task, score, delay_s, rate, target_rate) -> dict:
 def _fingerprint(config: StudyConfig) -> str:
     skip = ("signal", "custom", "source", "seeds", "name")  # parts are per seed
     described = {k: v for k, v in asdict(config).items() if k not in skip}
+    described["population"].pop("fitted", None)  # hashed in full below, not by its repr
     text = json.dumps(described, sort_keys=True, default=repr)
-    extra = b"".join(np.asarray(a).tobytes() for a in [config.signal, *config.custom.values()]
-                     if a is not None)  # fmt: skip
+    arrays = [config.signal, *config.custom.values()]
+    if config.population.fitted is not None:
+        arrays.append(pd.util.hash_pandas_object(config.population.fitted).to_numpy())
+    extra = b"".join(np.asarray(a).tobytes() for a in arrays if a is not None)
     return hashlib.sha256(text.encode() + extra).hexdigest()[:16]

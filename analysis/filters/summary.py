@@ -50,7 +50,8 @@ def study_summary(
     neuron : dict, optional
         The single-neuron summary (`characterization.NeuronCharacterization.summary`).
     seconds : float, optional
-        Wall time of the run, for the throughput line.
+        Wall time of `study.run_study`, for the throughput line (counting only the seeds it
+        simulated, ``results.attrs["simulated_seeds"]``).
 
     Returns
     -------
@@ -96,13 +97,15 @@ def study_summary(
             f"(predicted {neuron['step_tau_predicted_s'] * 1e3:.0f} ms).",
             "",
         ]
-    if seconds is not None:
-        steps = simulated_neuron_steps(config) * seeds / max(len(config.seeds), 1)
+    simulated = results.attrs.get("simulated_seeds", seeds)
+    if seconds is not None and simulated:
+        steps = simulated_neuron_steps(config) * simulated / max(len(config.seeds), 1)
         lines += [
             "## Run",
             "",
-            f"{seconds:.0f} s wall time for {steps:.3g} simulated neuron-steps "
-            f"({steps / max(seconds, 1e-9):.3g} neuron-steps/s overall, readouts included).",
+            f"{seconds:.0f} s wall time for the {simulated} seed(s) simulated in this run, "
+            f"{steps:.3g} neuron-steps ({steps / max(seconds, 1e-9):.3g} neuron-steps/s, "
+            "calibration and readouts included).",
             "",
         ]
     return "\n".join(lines)

@@ -129,7 +129,7 @@ def test_populations_map_as_their_flat_network_and_match_the_float_one():
     populations, projections = two_populations()
     mapped = map_network(populations, projections)
     assert set(mapped.network.groups) >= {"exc", "inh", "exc_ahp1", "inh_ahp1"}
-    assert {"exc_to_inh_excitatory", "inh_to_exc_inhibitory"} <= {
+    assert {"projection1_exc_to_inh_excitatory", "projection2_inh_to_exc_inhibitory"} <= {
         name.rsplit("_e", 1)[0] for name in mapped.network.synapses
     }
     simulator = Simulator(mapped.network, record={"exc": slice(None), "inh": slice(None)})
@@ -181,6 +181,13 @@ def test_projections_are_checked_against_their_populations():
     too_far = Projection("exc", "inh", projections[0].synapses)
     with pytest.raises(ParameterError, match=r"synapses\.post holds 59; allowed: 0\.\.19"):
         map_network(populations, [too_far])
+    # two projections between the same populations (e.g. two delay ranges) get their own groups
+    twice = map_network(populations, [projections[1], projections[1]])
+    assert len(twice.projections) == 2 and twice.resources.synapses > 0
+    # a population may not take the name of another's AHP compartments
+    clash = {"exc": populations["exc"], "exc_ahp1": populations["inh"]}
+    with pytest.raises(ParameterError, match=r"'exc_ahp1'; allowed: .* not ending in _ahp"):
+        map_network(clash, [])
 
 
 def run_network(mapped, steps=1500):
@@ -218,6 +225,8 @@ def test_network_file_round_trip_is_bit_exact(tmp_path):
          r"network\.projections\[0\]\.weight_mant\[3\] = 256: 256 is greater than the maximum"),
         (lambda n: n["populations"][1]["neurons"].__setitem__(0, "exc.0"),
          r"populations\[1\]\.neurons: 'exc\.0'; allowed: a neuron of the file, in one population"),
+        (lambda n: n["populations"][0]["neurons"].__setitem__(1, "exc.0"),
+         r"populations\[0\]\.neurons: 'exc\.0'; allowed: a neuron of the file, in one"),
         (lambda n: n["populations"][0]["currents_pA"].pop(),
          r"populations\[0\]\.currents_pA: 59 values; allowed: one per neuron \(60\)"),
     ],

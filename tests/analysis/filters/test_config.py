@@ -39,7 +39,7 @@ def with_changes(**sections):
         (with_changes(readout={"tau": "50 ms", "window": 3}),
          r"unknown key 'readout\.window'; allowed: tau, test_fraction, folds"),
         (with_changes(tasks={"memory": {"max_delay": "400 s", "step": "100 ms"}}),
-         r"a delay of 400 s is longer than the 290 s of signal after the transient"),
+         r"a delay of 400 s \(a delay line.*\) is longer than the 290 s of signal after"),
         (with_changes(signal={"duration": "8 s", "hold": "100 ms", "discard": "1 s"}),
          r"70 readout samples give 56 for training in 5 folds and 14 for the test"),
         (with_changes(tasks={"recall": {"delays": ["1 s"], "trials_per_delay": 50}}),
@@ -53,6 +53,20 @@ def with_changes(**sections):
         (with_changes(population={"rate": "5 mV"}), r"population\.rate"),
         (with_changes(simulation={"backend": "gpu"}), r"simulation\.backend = 'gpu'"),
         (with_changes(seeds=[1, 1]), r"seeds = \[1, 1\]; allowed: distinct whole numbers"),
+        (with_changes(tasks={"integrators": ["120 s"]}),
+         r"a delay of 360 s \(a delay line, a Volterra term, or 3 time constants"),
+        (with_changes(calibration={"duration": "0.5 s"}),
+         r"calibration\.duration = '0\.5 s'; allowed: at least 10 signal holds"),
+        (with_changes(readout={"test_fraction": "a fifth"}),
+         r"readout\.test_fraction = 'a fifth'; allowed: a number"),
+        (with_changes(neuron={"duration": "20 s", "max_lag": "6 s",
+                              "frequencies": {"low": "1 Hz", "high": "100 Hz", "count": 5}}),
+         r"neuron\.max_lag = 6 s; allowed: at most a quarter of the 18 s analysed"),
+        (with_changes(neuron={"duration": "30 s"}),
+         r"leaves 28 s after the 2 s transient, fewer than 3 periods of 0\.1 Hz"),
+        (with_changes(neuron={"noise_std": "0 pA"}), r"neuron\.noise_std = '0 pA'; allowed: > 0"),
+        (with_changes(neuron={"second_order_lag": "3 s"}),
+         r"neuron\.second_order_lag = 3 s; allowed: one noise sample"),
     ],
 )  # fmt: skip
 def test_bad_configs_are_refused_naming_the_key(raw, message):
@@ -110,3 +124,29 @@ def test_population_from_a_fit_results_table(tmp_path):
     pd.DataFrame([{"status": "fitted", "model": "lif_ahp"}]).to_csv(table, index=False)
     with pytest.raises(ConfigError, match=r"is not a fit results table \(no column E_L_mV"):
         parse_config(raw, base=tmp_path)
+
+
+def test_a_nan_in_the_signal_file_is_refused(tmp_path):
+    values = np.random.default_rng(0).standard_normal(1000)
+    values[17] = np.nan
+    np.savetxt(tmp_path / "u.csv", values)
+    raw = with_changes(signal={"file": "u.csv", "hold": "100 ms", "discard": "1 s"})
+    raw["signal"].pop("duration")
+    with pytest.raises(ConfigError, match=r"signal\.file: value 17 is NaN"):
+        parse_config(raw, base=tmp_path)
+
+
+def test_voltages_may_be_drawn_negative():
+    from brian2 import mV
+
+    from analysis.filters.population import draw_population
+
+    raw = with_changes(population={"size": 50, "parameters": {
+        "E_L": {"distribution": "normal", "mean": "-70 mV", "std": "3 mV"}}})  # fmt: skip
+    drawn = draw_population(parse_config(raw).population, seed=0)
+    e_l_mV = np.asarray(drawn.params.E_L / mV)
+    assert -85 < e_l_mV.min() < e_l_mV.max() < -55
+    raw = with_changes(population={"parameters": {
+        "tau_m": {"distribution": "normal", "mean": "-5 ms", "std": "1 ms"}}})  # fmt: skip
+    with pytest.raises(ConfigError, match=r"tau_m\.mean = -5 ms; allowed: > 0 for this"):
+        parse_config(raw)

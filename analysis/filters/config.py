@@ -14,7 +14,7 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -340,8 +340,11 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
             f"time constants of an integrator) is longer than the "
             f"{(samples - discard) * hold_s:g} s of signal after the transient"
         )
-    # each delay must leave enough samples for the split
+    # each delay must leave enough samples for the split, the integrals with their gap
     split.check(samples - discard - longest, f"{source}: readout at the longest delay")
+    if integrators:
+        head = math.ceil(3 * max(integrators))
+        replace(split, gap=head).check(samples - discard - head, f"{source}: tasks.integrators")
     recall = _recall(tasks.get("recall"), hold_s, split, source)
     custom = {}
     for k, entry in enumerate(tasks.get("custom", [])):

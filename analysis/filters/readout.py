@@ -4,7 +4,9 @@ A population's spike trains, each filtered by an exponential kernel (a synaptic 
 constant ``tau``), are sampled at the readout times; a ridge regression maps them to a target
 signal. The regularization is chosen by blocked k-fold cross-validation on the training part
 (contiguous folds: neighbouring samples are correlated, so shuffled folds would leak), and the
-score is R^2 on a held-out test segment at the end, never seen while fitting or choosing.
+score is R^2 on a held-out test segment at the end, never seen while fitting or choosing. A
+``gap`` of samples between folds and before the test keeps a slowly varying target (a leaky
+integral) from leaking across the boundaries.
 """
 
 from __future__ import annotations
@@ -46,10 +48,14 @@ class ReadoutSplit:
         Fraction of the (valid) samples at the end kept for the test.
     folds : int
         Cross-validation folds of the training part.
+    gap : int
+        Samples left out on each side of a validation fold and before the test part, so that a
+        target correlated over that many samples (a leaky integral) does not leak across.
     """
 
     test_fraction: float = 0.2
     folds: int = 5
+    gap: int = 0
 
     def check(self, n_samples: int, where: str = "readout") -> None:
         """Refuse a split that leaves too few samples, before any simulation."""
@@ -59,14 +65,20 @@ class ReadoutSplit:
             )
         if not isinstance(self.folds, int) or self.folds < 2:
             raise FilterEstimateError(f"{where}: folds = {self.folds!r}; allowed: 2 or more")
-        train = int(n_samples * (1.0 - self.test_fraction))
-        test = n_samples - train
-        if train < self.folds * MIN_SAMPLES_PER_FOLD or test < MIN_SAMPLES_PER_FOLD:
+        train = int(n_samples * (1.0 - self.test_fraction)) - self.gap
+        test = n_samples - train - self.gap
+        fold = train // self.folds
+        if (
+            fold < MIN_SAMPLES_PER_FOLD
+            or test < MIN_SAMPLES_PER_FOLD
+            or (train - fold - 2 * self.gap < MIN_SAMPLES_PER_FOLD)
+        ):
+            gap = f", {self.gap} left out around each fold" if self.gap else ""
             raise FilterEstimateError(
                 f"{where}: {n_samples} readout samples give {train} for training in "
                 f"{self.folds} folds and {test} for the test; allowed: at least "
-                f"{MIN_SAMPLES_PER_FOLD} per fold and for the test (a longer signal, or "
-                "shorter holds)"
+                f"{MIN_SAMPLES_PER_FOLD} per fold, to train on beside each{gap}, and for the "
+                "test (a longer signal, or shorter holds)"
             )
 
 
@@ -188,19 +200,20 @@ def ridge_scores(
 
 def _scores(x, y, split: ReadoutSplit, alphas: np.ndarray) -> list[dict]:
     n = x.shape[0]
-    n_train = int(n * (1.0 - split.test_fraction))
+    test_start = int(n * (1.0 - split.test_fraction))
+    n_train = test_start - split.gap  # the gap before the test part is in neither
     bounds = np.linspace(0, n_train, split.folds + 1).astype(int)
     validation = np.zeros((alphas.size, y.shape[1]))
     for lo, hi in itertools.pairwise(bounds):
-        train = np.r_[0:lo, hi:n_train]
+        train = np.r_[0 : max(lo - split.gap, 0), min(hi + split.gap, n_train) : n_train]
         fit = _RidgePath(x[train], y[train])
         validation += _r2(y[lo:hi], fit.predict(x[lo:hi], alphas)) * (hi - lo)
     validation /= n_train
     best = validation.argmax(axis=0)
     fit = _RidgePath(x[:n_train], y[:n_train])
-    test = fit.predict(x[n_train:], alphas)
+    test = fit.predict(x[test_start:], alphas)
     train = fit.predict(x[:n_train], alphas)
-    r2_test, r2_train = _r2(y[n_train:], test), _r2(y[:n_train], train)
+    r2_test, r2_train = _r2(y[test_start:], test), _r2(y[:n_train], train)
     columns = np.arange(y.shape[1])
     return [
         {
@@ -209,7 +222,7 @@ def _scores(x, y, split: ReadoutSplit, alphas: np.ndarray) -> list[dict]:
             "r2_cv": float(validation[best[c], c]),
             "alpha": float(alphas[best[c]]),
             "n_train": n_train,
-            "n_test": n - n_train,
+            "n_test": n - test_start,
         }
         for c in columns
     ]

@@ -12,8 +12,10 @@ that is stopped resumes from the seeds it has not finished.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -188,14 +190,31 @@ def _run_seed(config: StudyConfig, seed: int, say) -> list[dict]:
         rate = spikes[0][spikes[1] >= discard * hold].size / (
             drawn.rates_Hz.size * (u.size - discard) * hold
         )
-        scores = ridge_scores(features[discard:], targets[discard:], names=names,
-                              split=config.split)  # fmt: skip
+        scores = _scores(config, features[discard:], targets[discard:], names, tasks)
         for (_, score), task, delay in zip(scores.iterrows(), tasks, delays, strict=True):
             rows.append(_row(seed, variant, task, score, delay, rate, drawn.rates_Hz.mean()))
         say(f"seed {seed} {variant}: {len(names)} targets read out (rate {rate:.2f} Hz)")
     if config.recall is not None:
         rows += _recall_rows(config, seed, drawn, biases, say)
     return rows
+
+
+def _scores(config, features, targets, names, tasks) -> pd.DataFrame:
+    """Readout scores in target order; the leaky integrals, correlated over ~3 tau, with that
+    gap around their folds and before their test part."""
+    tasks = np.asarray(tasks)
+    integral = tasks == "integrator"
+    frames = []
+    for chosen, gap in (
+        (~integral, 0),
+        (integral, math.ceil(3 * max(config.integrators, default=0))),
+    ):
+        if chosen.any():
+            split = dataclasses.replace(config.split, gap=gap)
+            frame = ridge_scores(features, targets[:, chosen],
+                                 names=list(np.asarray(names)[chosen]), split=split)  # fmt: skip
+            frames.append(frame.set_index(np.flatnonzero(chosen)))
+    return pd.concat(frames).sort_index() if frames else pd.DataFrame()
 
 
 def _targets(config: StudyConfig, u: np.ndarray):

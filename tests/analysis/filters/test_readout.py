@@ -62,3 +62,17 @@ def test_splits_that_leave_too_few_samples_are_refused():
         ReadoutSplit(0.2, 1).check(1000)
     with pytest.raises(FilterEstimateError, match=r"features .* and targets"):
         ridge_scores(np.zeros((10, 2)), np.zeros(11))
+
+
+def test_a_gap_keeps_a_slow_target_from_leaking_across_the_test_boundary():
+    # a target correlated over ~50 samples: the gap takes its width out of the training part
+    # before the test (and around each fold), and a gap too wide for the samples is refused
+    rng = np.random.default_rng(2)
+    slow = np.convolve(rng.standard_normal(2100), np.ones(50) / 50, mode="valid")[:2000]
+    features = np.stack([np.roll(slow, k) + 0.5 * rng.standard_normal(2000) for k in range(5)], 1)
+    plain = ridge_scores(features, slow, split=ReadoutSplit(0.2, 5))
+    gapped = ridge_scores(features, slow, split=ReadoutSplit(0.2, 5, gap=50))
+    assert gapped.loc[0, "n_train"] == plain.loc[0, "n_train"] - 50
+    assert gapped.loc[0, "n_test"] == plain.loc[0, "n_test"] == 400
+    with pytest.raises(FilterEstimateError, match="600 left out around each fold"):
+        ReadoutSplit(0.2, 5, gap=600).check(2000)

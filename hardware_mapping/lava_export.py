@@ -65,6 +65,7 @@ from hardware_mapping.loihi.registers import RegisterError
 from hardware_mapping.neuron_mapping import NeuronMapping, quantize_weights
 from hardware_mapping.parameter_files import (
     ParameterFileError,
+    common_time_step,
     load_checked_json,
     toolkit_version,
     validate_against_schema,
@@ -287,11 +288,7 @@ def write_lava_file(
     pathlib.Path
         The written file.
     """
-    if not mappings:
-        raise ParameterFileError(f"{path}: no neurons to write")
-    steps = {m.dt_ms for m in mappings.values()}
-    if len(steps) != 1:
-        raise ParameterFileError(f"{path}: neurons at time steps {sorted(steps)}; allowed: one")
+    time_step_ms = common_time_step(path, mappings)
     neurons = []
     for name, mapping in mappings.items():
         if name not in currents:
@@ -324,7 +321,7 @@ def write_lava_file(
         "format": LAVA_FORMAT,
         "version": LAVA_VERSION,
         "target": "lava PyLifModelBitAcc / PyDenseModelBitAcc",
-        "time_step_ms": steps.pop(),
+        "time_step_ms": time_step_ms,
         "toolkit_version": toolkit_version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "neurons": neurons,

@@ -44,6 +44,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "SCHEMA_PATH",
     "ParameterFileError",
+    "common_time_step",
     "load_checked_json",
     "read_network_file",
     "read_parameter_file",
@@ -87,19 +88,12 @@ def write_parameter_file(
     pathlib.Path
         The written file.
     """
-    if not mappings:
-        raise ParameterFileError(f"{path}: no neurons to write")
-    steps = {mapping.dt_ms for mapping in mappings.values()}
-    if len(steps) != 1:
-        raise ParameterFileError(
-            f"{path}: the neurons were mapped at different time steps {sorted(steps)} ms; one "
-            "file holds one time step"
-        )
+    time_step_ms = common_time_step(path, mappings)
     document = {
         "format": FORMAT,
         "version": VERSION,
         "chip": "loihi1",
-        "time_step_ms": steps.pop(),
+        "time_step_ms": time_step_ms,
         "toolkit_version": toolkit_version(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "neurons": [
@@ -169,6 +163,25 @@ def _neurons(document: Mapping[str, Any], path: str | os.PathLike) -> dict[str, 
             raise ParameterFileError(f"{path}: neurons[{index}].name = {name!r} appears twice")
         mappings[name] = _mapping(neuron, document["time_step_ms"], f"{path}: neurons[{index}]")
     return mappings
+
+
+def common_time_step(path: str | os.PathLike, mappings: Mapping[str, NeuronMapping]) -> float:
+    """The one hardware step of the mappings a file will hold (ms).
+
+    Raises
+    ------
+    ParameterFileError
+        For no mappings, or mappings at different steps.
+    """
+    if not mappings:
+        raise ParameterFileError(f"{path}: no neurons to write")
+    steps = {mapping.dt_ms for mapping in mappings.values()}
+    if len(steps) != 1:
+        raise ParameterFileError(
+            f"{path}: the neurons were mapped at different time steps {sorted(steps)} ms; one "
+            "file holds one time step"
+        )
+    return steps.pop()
 
 
 def write_network_file(

@@ -68,30 +68,3 @@ def test_cuda_project_for_1000_ahp_neurons_compiles(tmp_path):
     order_gpu = np.lexsort((on_gpu.spike_neuron, on_gpu.spike_time_s))
     order_cpu = np.lexsort((on_cpu.spike_neuron, on_cpu.spike_time_s))
     np.testing.assert_array_equal(on_gpu.spike_time_s[order_gpu], on_cpu.spike_time_s[order_cpu])
-
-
-def test_cuda_project_of_a_filter_study_compiles(tmp_path):
-    """The filter studies' drive: one waveform column per neuron (signal times the neuron's
-    weight plus its bias), on their threshold-adapting control (one build: each costs ~1 min
-    of nvcc; lif_ahp's kernel is the test above's)."""
-    from ahp_models import Stimulus
-
-    rng = np.random.default_rng(0)
-    n = 200
-    drive = 150.0 + 30.0 * rng.standard_normal((50, 1)) * rng.standard_normal((1, n))
-    stimulus = Stimulus(drive, 100 * ms, np.ones(n) * pA, protocol="filter study")
-    for model in ("alif",):
-        compiled = compile_simulator(
-            model, n_neurons=n, stimulus=stimulus, backend="cuda_standalone",
-            directory=tmp_path / model,
-        )  # fmt: skip
-        assert compiled.build_count == 1 and (tmp_path / model / "main").is_file()
-        if gpu_available():
-            from ahp_models import get_model
-
-            params = get_model(model).default_params()
-            on_gpu = compiled.run(params, stimulus)
-            on_cpu = compile_simulator(
-                model, n_neurons=n, stimulus=stimulus, backend="cpp_standalone"
-            ).run(params, stimulus)
-            np.testing.assert_array_equal(on_gpu.spike_counts(), on_cpu.spike_counts())

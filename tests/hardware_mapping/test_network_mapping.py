@@ -212,6 +212,14 @@ def test_network_file_round_trip_is_bit_exact(tmp_path):
     assert len(read_parameter_file(path)) == 80
 
 
+@pytest.fixture(scope="module")
+def network_file_text(tmp_path_factory):
+    """A mapped two-population network's file, written once for the malformed variants."""
+    populations, projections = two_populations()
+    path = tmp_path_factory.mktemp("network") / "net.json"
+    return write_network_file(path, map_network(populations, projections)).read_text()
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -231,11 +239,10 @@ def test_network_file_round_trip_is_bit_exact(tmp_path):
          r"populations\[0\]\.currents_pA: 59 values; allowed: one per neuron \(60\)"),
     ],
 )  # fmt: skip
-def test_malformed_network_sections_are_refused(tmp_path, edit, message):
-    populations, projections = two_populations()
-    path = write_network_file(tmp_path / "net.json", map_network(populations, projections))
-    document = json.loads(path.read_text())
+def test_malformed_network_sections_are_refused(tmp_path, network_file_text, edit, message):
+    document = json.loads(network_file_text)
     edit(document["network"])
+    path = tmp_path / "net.json"
     path.write_text(json.dumps(document))
     with pytest.raises(ParameterFileError, match=message):
         read_network_file(path)

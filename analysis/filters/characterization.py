@@ -16,7 +16,7 @@ from brian2 import Hz, pA, second
 
 from ahp_models import LifAhpParams
 from analysis.filters.config import NeuronSpec
-from analysis.filters.kernels import WienerKernels
+from analysis.filters.kernels import FilterEstimateError, WienerKernels
 from analysis.filters.linear_response import (
     OperatingPoint,
     fit_mean_adaptation,
@@ -96,7 +96,7 @@ def characterize_neuron(
             max_frequency_Hz=min(noise.rate_Hz / 3, 5 * prediction["corner_Hz"]),
         )  # fmt: skip
         corner = fit["corner_Hz"]
-    except ValueError:  # too few frequencies below the membrane's own band
+    except FilterEstimateError:  # too few frequencies below the membrane's own band
         corner = float("nan")
     psth, step_fit = step_response(
         params, point, spec.step_pA * pA, before=max(2.0, 3 * tau_s) * second,

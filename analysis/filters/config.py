@@ -9,7 +9,6 @@ study of `bench/README.md`).
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tomllib
@@ -23,6 +22,7 @@ import pandas as pd
 
 from ahp_models import LifAhpParams, ParameterError
 from ahp_models.backends.cuda import gpu_available
+from ahp_models.parameters import read_json_object
 from ahp_models.quantities import QuantityError, parse_quantity
 from analysis.filters.distributions import Distribution, DistributionError, parse_distribution
 from analysis.filters.kernels import FilterEstimateError
@@ -221,21 +221,17 @@ def read_config(path: str | os.PathLike) -> StudyConfig:
                 f"study config {path}: no such file, nor a built-in study ({', '.join(names)})"
             )
         path = builtin
+    if path.suffix not in (".toml", ".json"):
+        raise ConfigError(f"{path}: a study config ends in .toml or .json")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read study config {path}: {error}") from None
-    try:
-        if path.suffix == ".toml":
-            raw = tomllib.loads(text)
-        elif path.suffix == ".json":
-            raw = json.loads(text, parse_constant=_refuse_constant)
+        if path.suffix == ".json":  # the project's JSON reader: NaN and Infinity refused
+            raw = read_json_object(path)
         else:
-            raise ConfigError(f"{path}: a study config ends in .toml or .json")
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, ValueError) as error:
-        if isinstance(error, ConfigError):
-            raise
-        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except ParameterError as error:
+        raise ConfigError(str(error)) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read study config {path}: {error}") from None
     return parse_config(raw, source=str(path), base=path.parent)
 
 
@@ -621,7 +617,3 @@ def _series(path: Path, field: str) -> np.ndarray:
     if np.isinf(values).any():
         raise ConfigError(f"{field} = {str(path)!r}: infinite values (NaN marks undefined)")
     return values
-
-
-def _refuse_constant(name: str) -> float:
-    raise ConfigError(f"{name} is not a number a config may hold")

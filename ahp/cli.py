@@ -12,6 +12,7 @@ from ahp import (
     filter_study_command,
     fit_command,
     map_command,
+    pipeline_command,
     simulate_command,
     validate_command,
 )
@@ -61,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ahp", description="Neurons with after-hyperpolarizing currents, on Brian2."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    pipeline = commands.add_parser(
+        "pipeline",
+        help="the main job: cells -> fits -> Loihi parameter files -> validation -> report",
+        description="Fit AHP neurons to cells (the built-in synthetic cohort, or Allen's tables "
+        "with --allen/--cache), map them to Loihi 1 registers, validate them in the "
+        "bit-accurate fixed-point simulator, write the hardware parameter files and an HTML "
+        "report with its tables. Every stage resumes where a stopped run left off.",
+    )
+    pipeline_command.add_arguments(pipeline)
+    pipeline.set_defaults(handler=pipeline_command.run)
     simulate = commands.add_parser(
         "simulate",
         help="simulate a model on a stimulus protocol",

@@ -15,7 +15,7 @@ from fitting.report import write_fit_report
 from fitting.space import FITTABLE_MODELS
 from fitting.sweep_tables import read_sweep_summaries
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "add_fit_options", "check_at_least", "fit_settings", "run"]
 
 
 def specimen_ids(text: str) -> list[int]:
@@ -68,6 +68,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of Allen NWB 1.x files (specimen_<id>/ephys.nwb, as `ahp fetch` writes): "
         "fit the f-I curve, latencies, ISIs and adaptation of every long square they hold",
     )
+    add_fit_options(parser)
+    run_group = parser.add_argument_group("run")
+    run_group.add_argument("--out", type=Path, default=Path("fit_output"))
+    run_group.add_argument(
+        "--report-cells",
+        type=int,
+        default=6,
+        help="per-cell figures in the report (cells spread from best to worst cost)",
+    )
+    run_group.add_argument(
+        "--workers", type=int, default=0, help="local worker processes (0: this process)"
+    )
+    run_group.add_argument("--scheduler", help="address of a Dask scheduler")
+    run_group.add_argument("--format", choices=("csv", "parquet"), default="csv")
+
+
+def add_fit_options(parser: argparse.ArgumentParser) -> None:
+    """Declare the fit options (shared with ``ahp pipeline``)."""
     fit = parser.add_argument_group("fit")
     fit.add_argument("--model", choices=sorted(FITTABLE_MODELS), default="lif_ahp")
     fit.add_argument("--seed", type=int, default=0)
@@ -103,19 +121,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=FitSettings.slots,
         help="cells fitted side by side in one compiled population per process",
     )
-    run_group = parser.add_argument_group("run")
-    run_group.add_argument("--out", type=Path, default=Path("fit_output"))
-    run_group.add_argument(
-        "--report-cells",
-        type=int,
-        default=6,
-        help="per-cell figures in the report (cells spread from best to worst cost)",
-    )
-    run_group.add_argument(
-        "--workers", type=int, default=0, help="local worker processes (0: this process)"
-    )
-    run_group.add_argument("--scheduler", help="address of a Dask scheduler")
-    run_group.add_argument("--format", choices=("csv", "parquet"), default="csv")
 
 
 def _refit_model(args: argparse.Namespace) -> str | None:
@@ -129,21 +134,44 @@ def _refit_model(args: argparse.Namespace) -> str | None:
     return args.refit_model
 
 
-def run(args: argparse.Namespace) -> Path:
-    """Run ``ahp fit``; return the results table's path."""
-    for name, value, lowest in (
-        ("--limit", args.limit, 1),
+def check_at_least(*checks: tuple[str, int | None, int]) -> None:
+    """Refuse an option below its lowest allowed value: (name, value, lowest) each."""
+    for name, value, lowest in checks:
+        if value is not None and value < lowest:
+            raise FitRunError(f"{name} {value}: must be at least {lowest}")
+
+
+def fit_settings(args: argparse.Namespace) -> FitSettings:
+    """The `FitSettings` of the fit options (`add_fit_options`), checked."""
+    check_at_least(
         ("--generations", args.generations, 1),
         ("--popsize", args.popsize, 2),
         ("--slots", args.slots, 1),
-        ("--workers", args.workers, 0),
         ("--restarts", args.restarts, 0),
         ("--attempts", args.attempts, 1),
         ("--refit-restarts", args.refit_restarts, 0),
+    )
+    return FitSettings(
+        model=args.model,
+        seed=args.seed,
+        max_generations=args.generations,
+        popsize=args.popsize,
+        max_restarts=args.restarts,
+        attempts=args.attempts,
+        slots=args.slots,
+        fallback_model=_refit_model(args),
+        fallback_restarts=args.refit_restarts,
+    )
+
+
+def run(args: argparse.Namespace) -> Path:
+    """Run ``ahp fit``; return the results table's path."""
+    settings = fit_settings(args)
+    check_at_least(
+        ("--limit", args.limit, 1),
+        ("--workers", args.workers, 0),
         ("--report-cells", args.report_cells, 0),
-    ):
-        if value is not None and value < lowest:
-            raise FitRunError(f"{name} {value}: must be at least {lowest}")
+    )
     cells = load_cells(args.allen)
     cells = select(
         cells,
@@ -167,17 +195,6 @@ def run(args: argparse.Namespace) -> Path:
         cells = cells[cells.specimen_id.isin(sweeps)]
     if args.limit:
         cells = cells.head(args.limit)
-    settings = FitSettings(
-        model=args.model,
-        seed=args.seed,
-        max_generations=args.generations,
-        popsize=args.popsize,
-        max_restarts=args.restarts,
-        attempts=args.attempts,
-        slots=args.slots,
-        fallback_model=_refit_model(args),
-        fallback_restarts=args.refit_restarts,
-    )
     results = fit_database(
         cells,
         args.out,

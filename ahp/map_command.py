@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from brian2 import ms, pA
+from brian2 import ms
 
+from ahp.cell_mapping import cell_name, map_fitted_cell
 from ahp.fit_command import specimen_ids
 from ahp.validate_command import add_validation_options, write_validation
 from ahp_models.files import atomic_write_text
-from fitting.evaluation import fitted_parameters
 from hardware_mapping.lava_export import to_lava, write_lava_file
-from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, MappingError, map_neuron
+from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, MappingError
 from hardware_mapping.parameter_files import write_parameter_file
-from hardware_mapping.validation import long_square_amplitudes, validate_long_squares
+from hardware_mapping.validation import validate_long_squares
 
 __all__ = ["add_arguments", "run"]
 
@@ -52,24 +51,15 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     table = _fitted_rows(args.results, args.specimen, args.limit)
     neurons, mappings, provenance, currents = {}, {}, {}, {}
     for _, row in table.iterrows():
-        name = f"cell_{int(row['specimen_id'])}"
-        params = fitted_parameters(row.to_dict())
-        amplitudes_pA = np.asarray(long_square_amplitudes(params) / pA)
         try:
-            mappings[name] = map_neuron(
-                params,
-                dt=args.dt * ms,
-                current_range=(min(0.0, amplitudes_pA.min()) * pA, amplitudes_pA.max() * pA),
-                decay_rounding=args.decay_rounding,
-            )
+            cell = map_fitted_cell(row.to_dict(), dt_ms=args.dt, decay_rounding=args.decay_rounding)
         except MappingError as error:
-            print(f"map: {name} left out: {error}")
+            print(f"map: {cell_name(row['specimen_id'])} left out: {error}")
             continue
-        neurons[name] = params
-        currents[name] = amplitudes_pA * pA
-        provenance[name] = {"specimen_id": int(row["specimen_id"])}
-        if isinstance(row.get("settings"), str):
-            provenance[name]["fit_id"] = row["settings"]
+        neurons[cell.name] = cell.params
+        mappings[cell.name] = cell.mapping
+        currents[cell.name] = cell.currents
+        provenance[cell.name] = cell.provenance
     if not mappings:
         raise MappingError(f"{args.results}: no cell could be mapped")
     out: Path = args.out

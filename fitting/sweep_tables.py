@@ -1,4 +1,10 @@
-"""Per-sweep long-square summaries (``osb_longsquare_sweeps.csv`` layout) as fitting input."""
+"""Per-sweep long-square tables as fitting input.
+
+Two layouts: Allen's per-sweep spike counts (``osb_longsquare_sweeps.csv``) and the toolkit's
+own per-sweep features (``long_square_sweeps.csv``, one row per sweep: ``specimen_id``,
+``amplitude_pA``, ``spike_count`` and any of `fitting.targets.SWEEP_COLUMNS`), which synthetic
+cells are written in.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.allen_tables import AllenTableError
+from fitting.targets import SWEEP_COLUMNS
 
-__all__ = ["read_sweep_summaries"]
+__all__ = ["read_sweep_features", "read_sweep_summaries"]
 
 REQUIRED = ("specimen_id", "source_dir", "sweep", "amp_pA", "n_spikes")
 
@@ -60,3 +67,48 @@ def read_sweep_summaries(path: str | os.PathLike) -> dict[int, pd.DataFrame]:
             }
         )
     return result
+
+
+def read_sweep_features(path: str | os.PathLike) -> dict[int, pd.DataFrame]:
+    """Read a per-sweep feature table (``long_square_sweeps.csv``) into one table per specimen.
+
+    Values are checked when a cell's targets are built (`fitting.targets.CellTargets.from_row`:
+    counts whole and >= 0, times within the step, adaptation indices in [-1, 1]).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file: ``specimen_id``, ``amplitude_pA``, ``spike_count`` and optionally
+        ``latency_s``, ``first_isi_s``, ``mean_isi_s``, ``adaptation_index``.
+
+    Returns
+    -------
+    dict of int to pandas.DataFrame
+        Specimen -> its sweeps in file order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AllenTableError(f"{path}: no such file")
+    try:
+        table = pd.read_csv(path)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise AllenTableError(f"{path}: cannot be read as a table ({err})") from None
+    required = ("specimen_id", "amplitude_pA", "spike_count")
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise AllenTableError(f"{path}: missing column(s) {missing}; needs {list(required)}")
+    known = {*required, *SWEEP_COLUMNS}
+    unknown = sorted(set(table.columns) - known)
+    if unknown:
+        raise AllenTableError(f"{path}: unknown column(s) {unknown}; allowed: {sorted(known)}")
+    numbers = table.apply(pd.to_numeric, errors="coerce")
+    bad = numbers[list(required)].isna().any(axis=1)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise AllenTableError(
+            f"{path}: row {row + 2}: specimen_id, amplitude_pA and spike_count must be numbers"
+        )
+    return {
+        int(specimen): cell.drop(columns="specimen_id").reset_index(drop=True)
+        for specimen, cell in numbers.groupby("specimen_id", sort=False)
+    }

@@ -24,9 +24,20 @@ from analysis.population_features import population_cell_features
 from fitting.evaluation import simulate_long_squares
 from fitting.targets import FEATURES, SWEEP_COLUMNS, CellTargets, allen_grid
 
-__all__ = ["SyntheticCell", "draw_lif_ahp_cells", "record_cells", "write_allen_tables"]
+__all__ = [
+    "SWEEP_FILE",
+    "TRUTH_FILE",
+    "SyntheticCell",
+    "draw_lif_ahp_cells",
+    "record_cells",
+    "write_allen_tables",
+]
 
 RHEOBASE_SEARCH_PA = np.arange(10.0, 1010.0, 10.0)
+#: Species names of Allen's specimen table.
+ALLEN_SPECIES = {"mouse": "Mus musculus", "human": "Homo sapiens"}
+TRUTH_FILE = "true_parameters.csv"
+SWEEP_FILE = "long_square_sweeps.csv"
 
 
 @dataclass(frozen=True)
@@ -157,9 +168,11 @@ def draw_lif_ahp_cells(n_cells: int, seed: int) -> LifAhpParams:
 def write_allen_tables(cells: list[SyntheticCell], folder: str | os.PathLike) -> Path:
     """Write synthetic cells as Allen's two tables, so every Allen tool reads them.
 
-    The feature table has allensdk's column names and units; the specimen table marks the
-    cells as mouse, Cre line ``synthetic``. The cells' true parameters go to
-    ``true_parameters.csv`` beside them (`ParameterSet.to_row` columns), to compare fits with.
+    The feature table has allensdk's column names and units; the specimen table gives each
+    cell the species and dendrite type of its metadata (mouse and spiny where it has none) and
+    Cre line ``synthetic``. The cells' true parameters go to ``true_parameters.csv`` beside them
+    (`ParameterSet.to_row` columns), to compare fits with, and their recorded sweeps to
+    ``long_square_sweeps.csv`` (`fitting.sweep_tables.read_sweep_features` reads it back).
 
     Parameters
     ----------
@@ -181,22 +194,32 @@ def write_allen_tables(cells: list[SyntheticCell], folder: str | os.PathLike) ->
     features["vrest"] = [c.targets.vrest_mV for c in cells]
     features["ri"] = [c.targets.ri_MOhm for c in cells]
     features["tau"] = [c.targets.tau_ms for c in cells]
+    species = [c.targets.metadata.get("species", "mouse") for c in cells]
+    unknown = sorted(set(species) - set(ALLEN_SPECIES))
+    if unknown:
+        raise ValueError(f"synthetic cells of species {unknown}; allowed: {sorted(ALLEN_SPECIES)}")
     specimens = pd.DataFrame(
         {
             "specimen__id": ids,
-            "donor__species": "Mus musculus",
+            "donor__species": [ALLEN_SPECIES[s] for s in species],
             "structure__layer": "5",
-            "tag__dendrite_type": "spiny",
+            "tag__dendrite_type": [c.targets.metadata.get("dendrite_type", "spiny") for c in cells],
             "line_name": "synthetic",
             "structure_parent__acronym": "VISp",
         }
     )
     truth = pd.DataFrame([c.parameters.to_row() for c in cells])
     truth.insert(0, "specimen_id", ids)
+    sweeps = pd.concat(
+        [c.targets.sweeps.assign(specimen_id=c.targets.specimen_id) for c in cells],
+        ignore_index=True,
+    )
+    sweeps = sweeps[["specimen_id", *(c for c in sweeps.columns if c != "specimen_id")]]
     for name, table in (
         (FEATURE_FILE, features),
         (SPECIMEN_FILE, specimens),
-        ("true_parameters.csv", truth),
+        (TRUTH_FILE, truth),
+        (SWEEP_FILE, sweeps),
     ):
         atomic_write_text(folder / name, table.to_csv(index=False))
     return folder

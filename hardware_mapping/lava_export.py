@@ -51,7 +51,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +65,7 @@ from hardware_mapping.neuron_mapping import NeuronMapping, quantize_weights
 from hardware_mapping.parameter_files import (
     ParameterFileError,
     common_time_step,
+    creation_stamp,
     load_checked_json,
     toolkit_version,
     validate_against_schema,
@@ -270,6 +270,8 @@ def write_lava_file(
     path: str | os.PathLike,
     mappings: Mapping[str, NeuronMapping],
     currents: Mapping[str, Quantity],
+    *,
+    created: str | None = None,
 ) -> Path:
     """Write mapped neurons as Lava LIF and Dense parameters (atomically).
 
@@ -282,6 +284,8 @@ def write_lava_file(
     currents : mapping of str to Quantity
         Neuron name -> the constant input currents to export it for: one LIF neuron per
         current, each with its bias (Lava's LIF takes a constant input as its bias).
+    created : str, optional
+        The file's ``created`` stamp; default `hardware_mapping.parameter_files.creation_stamp`.
 
     Returns
     -------
@@ -323,7 +327,7 @@ def write_lava_file(
         "target": "lava PyLifModelBitAcc / PyDenseModelBitAcc",
         "time_step_ms": time_step_ms,
         "toolkit_version": toolkit_version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": created or creation_stamp(),
         "neurons": neurons,
     }
     validate_against_schema(document, path, LAVA_SCHEMA_PATH)

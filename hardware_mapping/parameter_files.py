@@ -45,6 +45,7 @@ __all__ = [
     "SCHEMA_PATH",
     "ParameterFileError",
     "common_time_step",
+    "creation_stamp",
     "load_checked_json",
     "read_network_file",
     "read_parameter_file",
@@ -69,6 +70,7 @@ def write_parameter_file(
     *,
     provenance: Mapping[str, Mapping[str, Any]] | None = None,
     network: Mapping[str, Any] | None = None,
+    created: str | None = None,
 ) -> Path:
     """Write mapped neurons to a parameter file (atomically).
 
@@ -82,6 +84,8 @@ def write_parameter_file(
         Neuron name -> extra provenance: ``fit_id`` (str) and/or ``specimen_id`` (int).
     network : mapping, optional
         The file's ``network`` section (`write_network_file` makes it).
+    created : str, optional
+        The file's ``created`` stamp (ISO 8601, UTC); default `creation_stamp`.
 
     Returns
     -------
@@ -95,7 +99,7 @@ def write_parameter_file(
         "chip": "loihi1",
         "time_step_ms": time_step_ms,
         "toolkit_version": toolkit_version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": created or creation_stamp(),
         "neurons": [
             _neuron_document(name, mapping, (provenance or {}).get(name, {}))
             for name, mapping in mappings.items()
@@ -469,3 +473,24 @@ def toolkit_version() -> str:
         return metadata.version("ahp-toolkit")
     except metadata.PackageNotFoundError:  # a source tree that was not installed
         return "unknown"
+
+
+def creation_stamp() -> str:
+    """The ``created`` stamp of a file written now: the time in UTC, or ``SOURCE_DATE_EPOCH``.
+
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970, the reproducible-builds convention) makes files
+    written at different times byte-identical.
+
+    Raises
+    ------
+    ParameterFileError
+        If ``SOURCE_DATE_EPOCH`` is set but not a whole number of seconds >= 0.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return datetime.now(UTC).isoformat(timespec="seconds")
+    if not epoch.strip().isdigit():
+        raise ParameterFileError(
+            f"SOURCE_DATE_EPOCH = {epoch!r}; allowed: whole seconds since 1970-01-01, >= 0"
+        )
+    return datetime.fromtimestamp(int(epoch), UTC).isoformat(timespec="seconds")

@@ -13,7 +13,7 @@ from fitting.engine import FitSettings
 from fitting.nwb import read_nwb_folder
 from fitting.report import write_fit_report
 from fitting.space import FITTABLE_MODELS
-from fitting.sweep_tables import read_sweep_summaries
+from fitting.sweep_tables import read_sweep_table
 
 __all__ = ["add_arguments", "add_fit_options", "check_at_least", "fit_settings", "run"]
 
@@ -59,8 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     per_sweep.add_argument(
         "--sweeps",
         type=Path,
-        help="per-sweep summaries (osb_longsquare_sweeps.csv layout): fit the "
-        "whole f-I curve of the cells listed there",
+        help="per-sweep table: Allen's spike counts (osb_longsquare_sweeps.csv layout) or the "
+        "toolkit's per-sweep features (long_square_sweeps.csv, as the default cohort's): fit "
+        "the whole f-I curve of the cells listed there",
     )
     per_sweep.add_argument(
         "--nwb",
@@ -188,7 +189,7 @@ def run(args: argparse.Namespace) -> Path:
         cells = cells[cells.specimen_id.isin(args.specimen)]
     sweeps = None
     if args.sweeps:
-        sweeps = read_sweep_summaries(args.sweeps)
+        sweeps = read_sweep_table(args.sweeps)
     elif args.nwb:
         sweeps = _nwb_sweeps(args.nwb, args.specimen)
     if sweeps is not None and not args.specimen:

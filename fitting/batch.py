@@ -5,6 +5,8 @@ Every cell's outcome (a fit, or the reason it cannot be fitted) is written to
 the checkpoints, skips those cells and fits only the rest; the results table
 (``OUT/fit_results.csv``, or Parquet) is assembled from all checkpoints at the end, atomically,
 so a killed run never leaves a partial table and never loses or repeats a finished cell. Each
+cell's fitting time goes to ``OUT/fit_timing.csv``, not to the results table, which is therefore
+the same bytes for the same seed however often a run was stopped. Each
 checkpoint records a fingerprint of the fit settings: resuming with different settings is an
 error instead of a silent mix.
 
@@ -42,6 +44,9 @@ __all__ = ["FitRunError", "fit_database", "read_checkpoints", "settings_fingerpr
 CHECKPOINTS = "checkpoints"
 FIRST_FITS = "first_fits"
 RESULTS = "fit_results"
+TIMING_FILE = "fit_timing.csv"
+#: Checkpoint fields measured in wall-clock time, kept out of the results table.
+TIMING_COLUMNS = ("seconds",)
 
 
 class FitRunError(RuntimeError):
@@ -310,6 +315,12 @@ def fit_database(
     else:
         _run_distributed(tasks, handle, settings, str(folder), stamp, workers, scheduler)
     table = read_checkpoints(folder, stamp)
+    # wall-clock times differ from run to run: they go to their own file, so that the results
+    # table of a seed is the same bytes however often the run was stopped and resumed
+    timing = [c for c in TIMING_COLUMNS if c in table]
+    if timing:
+        atomic_write_text(folder / TIMING_FILE, table[["specimen_id", *timing]].to_csv(index=False))
+        table = table.drop(columns=timing)
     target = folder / f"{RESULTS}.{output_format}"
     with atomic_path(target) as temporary:
         if output_format == "csv":

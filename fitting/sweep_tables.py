@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.allen_tables import AllenTableError
 from fitting.targets import SWEEP_COLUMNS
 
-__all__ = ["read_sweep_features", "read_sweep_summaries"]
+__all__ = ["read_sweep_features", "read_sweep_summaries", "read_sweep_table"]
 
 REQUIRED = ("specimen_id", "source_dir", "sweep", "amp_pA", "n_spikes")
 
@@ -112,3 +112,28 @@ def read_sweep_features(path: str | os.PathLike) -> dict[int, pd.DataFrame]:
         int(specimen): cell.drop(columns="specimen_id").reset_index(drop=True)
         for specimen, cell in numbers.groupby("specimen_id", sort=False)
     }
+
+
+def read_sweep_table(path: str | os.PathLike) -> dict[int, pd.DataFrame]:
+    """Read either per-sweep layout, told apart by its columns (``amp_pA``: Allen's).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An ``osb_longsquare_sweeps.csv`` or a ``long_square_sweeps.csv`` file.
+
+    Returns
+    -------
+    dict of int to pandas.DataFrame
+        Specimen -> its sweeps (`read_sweep_summaries` or `read_sweep_features`).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AllenTableError(f"{path}: no such file")
+    try:
+        columns = pd.read_csv(path, nrows=0).columns
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise AllenTableError(f"{path}: cannot be read as a table ({err})") from None
+    if "amp_pA" in columns:
+        return read_sweep_summaries(path)
+    return read_sweep_features(path)

@@ -17,6 +17,7 @@ import ahp.pipeline
 from ahp.cli import main
 from ahp.pipeline import PipelineSettings, run_pipeline
 from ahp.report import SECTIONS
+from fitting.batch import FitRunError
 from fitting.engine import FitSettings
 from tests.ahp.browser import render
 
@@ -100,7 +101,7 @@ def test_tables_equal_those_of_the_individual_commands(finished, tmp_path):
                 "--out",
                 str(fit_out),
             ]
-        )  # fmt: skip
+        )
         == 0
     )
     results = fit_out / "fit_results.csv"
@@ -169,9 +170,9 @@ def test_killed_during_mapping_resumes_without_remapping(finished, tmp_path, mon
 
 def test_other_settings_are_refused_before_anything_is_written(finished, tmp_path):
     before = _tables(finished)
-    with pytest.raises(Exception, match="other settings.*limit"):
+    with pytest.raises(FitRunError, match=r"other settings.*limit"):
         run_pipeline(PipelineSettings(limit=2, fit=SETTINGS.fit), finished)
     assert _tables(finished) == before
     (tmp_path / "stray.txt").write_text("x")
-    with pytest.raises(Exception, match="not empty"):
+    with pytest.raises(FitRunError, match="not empty"):
         run_pipeline(SETTINGS, tmp_path)

@@ -21,14 +21,14 @@ install: $(VENV)/.installed
 $(REFERENCE)/ipfx/SOURCE.txt: tests/reference/fetch_reference_code.py
 	$(PY) tests/reference/fetch_reference_code.py $(REFERENCE)
 
+# the main job on the built-in default cohort: fit, map to Loihi, validate, files, report
 demo: install
-	$(VENV)/bin/ahp simulate --model lif_ahp --protocol long_square \
-		--amplitudes 150,200,250,300 --record v,I_ahp --out $(DEMO_OUT)
+	$(VENV)/bin/ahp pipeline --out $(DEMO_OUT)
 
 test: install $(REFERENCE)/ipfx/SOURCE.txt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 ifneq ($(NVCC),)
 	$(MAKE) test-cuda
 else
@@ -54,14 +54,23 @@ format:
 
 ALLEN ?= ../shared/data/allen
 
+# every benchmark of bench/README.md's table (the Allen ones need the tables: ALLEN=DIR)
 bench: install
 	$(PY) bench/bench_simulation.py
 	$(PY) bench/bench_fixedpoint.py
 	$(PY) bench/filter_study.py
+	$(PY) bench/pipeline.py --out .cache/bench_pipeline
 	@if [ -f $(ALLEN)/allen_ephys_features.csv ]; then \
+		$(PY) bench/pipeline.py --allen $(ALLEN) --limit 50 --workers 2 --out .cache/bench_pipeline_allen && \
 		$(PY) bench/bench_fitting.py --allen $(ALLEN) --out .cache/bench_fitting && \
-		$(PY) bench/osb_spike_counts.py --allen $(ALLEN) --out .cache/osb_spike_counts; \
-	else echo "no Allen tables in $(ALLEN): fitting benchmarks skipped (ALLEN=DIR to point at them)"; fi
+		$(PY) bench/osb_spike_counts.py --allen $(ALLEN) --out .cache/osb_spike_counts && \
+		$(PY) bench/validate_mapping.py .cache/bench_fitting/fit_results.csv --out .cache/validate_mapping && \
+		$(PY) bench/validate_mapping.py .cache/bench_fitting/fit_results.csv --target lava --out .cache/validate_lava && \
+		$(PY) bench/map_network.py .cache/bench_fitting/fit_results.csv --neurons 1000; \
+	else echo "no Allen tables in $(ALLEN): fitting and mapping benchmarks skipped (ALLEN=DIR to point at them)"; fi
+ifneq ($(NVCC),)
+	$(MAKE) test-cuda
+endif
 
 clean:
 	rm -rf $(VENV) $(CUDA_VENV) .cache $(DEMO_OUT) .pytest_cache .ruff_cache

@@ -109,9 +109,11 @@ class PipelineSettings:
             raise MappingError(f"dt_ms {self.dt_ms}: allowed: a step > 0 ms")
 
     def to_json(self) -> dict[str, Any]:
-        """The settings as JSON-ready values."""
+        """The settings as JSON-ready values, with the default cohort's fingerprint (a run of
+        an older cohort definition is not resumed with a newer one)."""
         values = dataclasses.asdict(self)
         values["species"] = list(self.species)
+        values["cohort"] = cohort_fingerprint(self.fit.dt_ms) if self.allen is None else None
         return json.loads(json.dumps(values))
 
     def fingerprint(self) -> str:

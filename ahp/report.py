@@ -195,7 +195,9 @@ nav a { margin-right: 1em; } .cell { border-left: 3px solid #ddd; padding-left: 
 
 def _cell_section(row: pd.Series, figures: list[str]) -> str:
     verdict = (
-        "not mapped: " + html.escape(str(row.unmappable_reason))
+        "not fitted: " + html.escape(str(row.get("reason", "")))
+        if row.get("status") != "fitted"
+        else "not mapped: " + html.escape(str(row.unmappable_reason))
         if not row.get("mapped", False)
         else (
             '<span class="pass">registers within every tolerance</span>'

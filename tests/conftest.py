@@ -1,4 +1,4 @@
-"""Shared test fixtures: the real Allen data folder beside the project."""
+"""Shared test fixtures (the real Allen data folder beside the project) and test order."""
 
 from __future__ import annotations
 
@@ -24,3 +24,19 @@ def allen_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return ALLEN_DATA
+
+
+#: Test files that take minutes run first, so that with several workers (``make test``) none is
+#: left alone with one of them at the end.
+LONGEST_FIRST = (
+    "tests/test_readme.py",
+    "tests/ahp/test_pipeline.py",
+    "tests/fitting/test_batch.py",
+    "tests/fitting/test_recovery.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the `LONGEST_FIRST` files to the front (the rest keep their order)."""
+    rank = {name: index for index, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))

@@ -32,7 +32,6 @@ from tests.fitting.nwb_files import ADAPTING_S, write_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-ALLEN = ROOT.parent / "shared" / "data" / "allen"
 FAST_FIT = ["--generations", "3", "--restarts", "0", "--popsize", "4", "--slots", "2",
             "--refit-model", "none", "--workers", "0"]  # fmt: skip
 #: Options appended to a README command, per subcommand.
@@ -43,7 +42,7 @@ SMALLER = {
 #: Values a filter study's config takes here instead of its own (table -> key -> value).
 SMALLER_STUDY = {
     "": {"seeds": [0]},
-    "signal": {"duration": "20 s", "discard": "2 s"},
+    "signal": {"duration": "15 s", "discard": "2 s"},
     "calibration": {"duration": "4 s", "iterations": 1},
     "population": {"size": 10},
     "tasks": {
@@ -51,8 +50,8 @@ SMALLER_STUDY = {
         "integrators": ["300 ms"],
         "volterra": [["0 ms", "100 ms"]],
     },
-    "neuron": {"duration": "10 s", "trials": 4, "max_lag": "500 ms", "second_order_lag": "5 ms",
-               "frequencies": {"low": "0.5 Hz", "high": "20 Hz", "count": 3}},
+    "neuron": {"duration": "5 s", "trials": 2, "max_lag": "300 ms", "second_order_lag": "5 ms",
+               "frequencies": {"low": "1 Hz", "high": "20 Hz", "count": 2}},
 }  # fmt: skip
 README_CELL = 313862167
 
@@ -92,17 +91,12 @@ def _smaller_study(path: Path):
 
 
 @pytest.fixture
-def workspace(tmp_path, monkeypatch):
+def workspace(tmp_path, monkeypatch, allen_dir):
     """A checkout-like scratch folder with the shared data beside it and a fresh home."""
-    if not (ALLEN / "allen_ephys_features.csv").is_file():
-        reason = f"the Allen tables are not in {ALLEN}"
-        if os.environ.get("AHP_REQUIRE_ALLEN_DATA"):
-            pytest.fail(reason + "; AHP_REQUIRE_ALLEN_DATA is set")
-        pytest.skip(reason)
     repo = tmp_path / "repo"
     repo.mkdir()
     (tmp_path / "shared" / "data").mkdir(parents=True)
-    (tmp_path / "shared" / "data" / "allen").symlink_to(ALLEN)
+    (tmp_path / "shared" / "data" / "allen").symlink_to(allen_dir)
     monkeypatch.chdir(repo)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)

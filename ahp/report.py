@@ -57,13 +57,15 @@ __all__ = ["SECTIONS", "cell_table", "recovery_table", "summary_table", "write_r
 #: Section ids of the page, in order (the per-cell sections follow as ``cell-<id>``).
 SECTIONS = ("run", "summary", "distributions", "recovery", "hardware", "cells")
 FIGURE_DPI = 80
-#: Parameters a fit takes from the cell's vrest, ri and tau instead of fitting them.
-PASSIVE_COLUMNS = ("E_L_mV", "R_Mohm", "tau_m_ms")
+#: Parameters a fit takes from the cell's vrest and ri instead of fitting them (`fitting.space`;
+#: tau_m is fitted around the cell's tau).
+PASSIVE_COLUMNS = ("E_L_mV", "R_Mohm")
 
 
 def recovery_table(run: PipelineRun) -> pd.DataFrame:
-    """True against fitted parameters of synthetic cells (those a fit frees: threshold,
-    reset, refractory period and the AHP; the passive ones come from the cell's vrest, ri, tau).
+    """True against fitted parameters of synthetic cells (those a fit frees: membrane time
+    constant, threshold, reset, refractory period and the AHP; E_L and R are the cell's vrest
+    and ri).
 
     A cell's AHP parameters count as identifiable when its AHP acts on the recording (hero
     sweep adaptation index >= 0.02): without adaptation a time constant is not measurable.
@@ -79,7 +81,7 @@ def recovery_table(run: PipelineRun) -> pd.DataFrame:
         row = fitted.loc[specimen]
         for column, true_value in truth.items():
             if column in PASSIVE_COLUMNS or column not in row.index or pd.isna(row[column]):
-                continue  # set from the cell's vrest, ri, tau; or a parameter of another model
+                continue  # set from the cell's vrest and ri; or a parameter of another model
             rows.append(
                 {
                     "specimen_id": specimen,
@@ -363,9 +365,10 @@ def _recovery_section(recovery: pd.DataFrame) -> str:
     )
     return (
         '<section id="recovery"><h2>Parameter recovery</h2><p class="note">True against fitted '
-        "parameters of the synthetic cells fitted with their own model (lif_ahp). A cell whose "
-        "AHP hardly acts (adaptation index < 0.02) does not pin down tau_ahp and b_ahp: those are "
-        "drawn as crosses and left out of the medians.</p>"
+        "parameters of the synthetic cells (all lif_ahp; a cell kept with two AHP currents "
+        "shows its membrane parameters only). E_L and R are the cell's measured vrest and ri, "
+        "so they are not shown. A cell whose AHP hardly acts (adaptation index < 0.02) does not "
+        "pin down tau_ahp and b_ahp: those are drawn as crosses and left out of the medians.</p>"
         + _table_html(medians, index=True)
         + _figure_tag(plot_recovery(recovery), "recovery")
         + "</section>"

@@ -72,8 +72,8 @@ def test_pipeline_writes_every_stage_and_a_report_that_renders(finished, tmp_pat
     summary = pd.read_csv(finished / "report" / "summary.csv", index_col="species")
     assert summary.loc["all", "cells"] == 2 and summary.loc["all", "mapped"] == 2
     recovery = pd.read_csv(finished / "report" / "recovery.csv")
-    assert {"tau_ahp_ms", "b_ahp_pA", "V_th_mV"} <= set(recovery.parameter)
-    assert not {"E_L_mV", "R_Mohm", "tau_m_ms"} & set(recovery.parameter)
+    assert {"tau_ahp_ms", "b_ahp_pA", "V_th_mV", "tau_m_ms"} <= set(recovery.parameter)
+    assert not {"E_L_mV", "R_Mohm"} & set(recovery.parameter)  # the cell's vrest and ri
 
     page = render(finished / "report" / "index.html", tmp_path)
     assert page.sections[: len(SECTIONS)] == list(SECTIONS)

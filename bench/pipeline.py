@@ -40,15 +40,22 @@ def main() -> None:
     )
     run = run_pipeline(settings, args.out, workers=args.workers, progress=progress)
     total = time.perf_counter() - start
-    stages = {"cells": "pipeline: ", "fit": "fit: results", "map": "map: ",
-              "validate": "validate: wrote", "report": "pipeline: finished"}  # fmt: skip
+    # where each stage ends: (line prefix, first or last such line)
+    stages = {
+        "cells": ("fit: ", 0),
+        "fit": ("fit: results", -1),
+        "map": ("map: ", -1),
+        "validate": ("report: drawing", 0),
+        "report": ("pipeline: finished", -1),
+    }
     print(f"\n{len(run.cells)} cells, {len(run.mapped)} mapped, {total:.1f} s in all")
     previous = 0.0
-    for stage, prefix in stages.items():
+    for stage, (prefix, which) in stages.items():
         ends = [t for t, line in marks if line.startswith(prefix)]
         if ends:
-            print(f"  {stage:9s} ends at {ends[-1]:6.1f} s ({(ends[-1] - previous) / total:5.1%})")
-            previous = ends[-1]
+            end = ends[which]
+            print(f"  {stage:9s} {end - previous:6.1f} s ({(end - previous) / total:5.1%})")
+            previous = end
     if args.allen is None:
         print(f"default cohort: {total:.0f} s, {total / GOAL_S:.0%} of the 5 min goal")
 

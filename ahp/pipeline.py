@@ -370,9 +370,12 @@ def run_pipeline(
 
     say = progress or (lambda _line: None)
     out = Path(out)
-    manifest = _claim(out, settings)
     started = time.perf_counter()
-    cells, sweeps, truth = select_cells(settings, out, say)
+    if settings.allen is not None:  # a wrong folder is refused before the output is claimed
+        cells, sweeps, truth = select_cells(settings, out, say)
+    manifest = _claim(out, settings)
+    if settings.allen is None:
+        cells, sweeps, truth = select_cells(settings, out, say)
     counts = cells.species.value_counts()
     say(
         "pipeline: "

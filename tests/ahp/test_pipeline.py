@@ -14,12 +14,14 @@ import pandas as pd
 import pytest
 
 import ahp.pipeline
+import ahp.pipeline_command
 from ahp.cli import main
 from ahp.pipeline import PipelineSettings, run_pipeline
 from ahp.report import SECTIONS
 from fitting.batch import FitRunError
 from fitting.engine import FitSettings
 from tests.ahp.browser import render
+from tests.fitting.fake_allen_api import serving
 
 #: A small, quick fit (the numbers do not matter here, only that every path gives the same).
 FIT_OPTIONS = ["--generations", "6", "--restarts", "0", "--slots", "1", "--refit-model", "none"]
@@ -176,3 +178,40 @@ def test_other_settings_are_refused_before_anything_is_written(finished, tmp_pat
     (tmp_path / "stray.txt").write_text("x")
     with pytest.raises(FitRunError, match="not empty"):
         run_pipeline(SETTINGS, tmp_path)
+
+
+def test_cache_option_reads_the_tables_ahp_fetch_downloaded(tmp_path, monkeypatch):
+    """``--cache`` runs on the download cache (offline: nothing is fetched)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    seen = {}
+
+    def recorded(settings, out, **kwargs):
+        seen["settings"] = settings
+        raise KeyboardInterrupt  # stop before any work
+
+    monkeypatch.setattr(ahp.pipeline_command, "run_pipeline", recorded)
+    # an empty cache: the offline cache names what is missing
+    assert main(["pipeline", "--cache", "--out", str(tmp_path / "run")]) == 2
+    cache = tmp_path / "xdg" / "ahp-toolkit" / "allen"
+    with serving(b"") as api:
+        assert main(["fetch", "--api", api.url]) == 0
+    with pytest.raises(KeyboardInterrupt):
+        main(["pipeline", "--cache", "--species", "human", "--out", str(tmp_path / "run")])
+    assert seen["settings"].allen == str(cache)
+    assert seen["settings"].species == ("human",)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--limit", "0"], "--limit 0: must be at least 1"),
+        (["--dt", "0"], "dt_ms 0.0: allowed: a step > 0 ms"),
+        (["--generations", "0"], "--generations 0: must be at least 1"),
+        (["--allen", "no_such_folder"], "no_such_folder"),
+    ],
+)
+def test_bad_options_are_refused_with_one_line(options, message, tmp_path, capsys):
+    assert main(["pipeline", *options, "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("ahp pipeline: error:") and message in error
+    assert not (tmp_path / "run" / "pipeline.json").exists()  # the same --out works once fixed

@@ -42,7 +42,7 @@ SMALLER = {
 #: Values a filter study's config takes here instead of its own (table -> key -> value).
 SMALLER_STUDY = {
     "": {"seeds": [0]},
-    "signal": {"duration": "15 s", "discard": "2 s"},
+    "signal": {"duration": "20 s", "discard": "2 s"},
     "calibration": {"duration": "4 s", "iterations": 1},
     "population": {"size": 10},
     "tasks": {

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ahp.fit_command import add_fit_options, check_at_least, fit_settings
 from ahp.pipeline import SPECIES, PipelineRun, PipelineSettings, run_pipeline
+from ahp.validate_command import add_validation_options
 from fitting.allen_api import AllenCache, default_cache_folder
-from hardware_mapping.energy import ENERGY_TABLES
 from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS
 
 __all__ = ["add_arguments", "run"]
@@ -37,28 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hardware = parser.add_argument_group("hardware")
     hardware.add_argument("--dt", type=float, default=1.0, help="hardware time step (ms)")
     hardware.add_argument("--decay-rounding", choices=DECAY_ROUNDINGS, default="nearest")
-    hardware.add_argument(
-        "--energy-table",
-        choices=sorted(ENERGY_TABLES),
-        default="davies2018",
-        help="energy figures of the estimate (DOMAIN.md §5)",
-    )
-    hardware.add_argument(
-        "--backend",
-        choices=("runtime", "cpp_standalone"),
-        default="cpp_standalone",
-        help="Brian2 backend of the validation's float runs",
-    )
+    add_validation_options(hardware)
     run_group = parser.add_argument_group("run")
     run_group.add_argument("--out", type=Path, default=Path("pipeline_output"))
     run_group.add_argument(
         "--workers", type=int, default=0, help="local worker processes of the fit (0: this one)"
-    )
-    run_group.add_argument(
-        "--figures",
-        type=int,
-        default=3,
-        help="validation rasters beside the hardware files (the worst cells first)",
     )
 
 

@@ -19,8 +19,6 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-import h5py
-import numpy as np
 import pytest
 
 import ahp.filter_study_command
@@ -28,7 +26,7 @@ from ahp.cli import main
 from analysis.filters.config import BUILTIN_STUDIES, parse_config, read_config
 from fitting.allen_api import FEATURE_CRITERIA, NWB_CRITERIA, SPECIMEN_CRITERIA
 from tests.fitting.fake_allen_api import FEATURES, NWB_LINK, SPECIMENS, answer, serving
-from tests.fitting.nwb_files import ADAPTING_S, write_sweep
+from tests.fitting.nwb_files import silent_then_adapting_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -115,11 +113,7 @@ def workspace(tmp_path, monkeypatch, allen_dir):
 @pytest.fixture
 def allen_api(tmp_path):
     """The stand-in Allen API, serving the README's cell (one adapting NWB long square)."""
-    path = tmp_path / "cell.nwb"
-    with h5py.File(path, "w") as file:
-        write_sweep(file, 5, "Long Square", 110.0, np.array([]))
-        write_sweep(file, 7, "Long Square", 190.0, ADAPTING_S)
-    with serving(path.read_bytes()) as api:
+    with serving(silent_then_adapting_cell(tmp_path / "cell.nwb")) as api:
         api.queries[FEATURE_CRITERIA] = answer(
             [*FEATURES, {**FEATURES[0], "specimen_id": README_CELL}]
         )

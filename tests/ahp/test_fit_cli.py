@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import h5py
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,18 +11,14 @@ import pytest
 from ahp.cli import main
 from fitting.synthetic import draw_lif_ahp_cells, record_cells, write_allen_tables
 from tests.fitting.fake_allen_api import serving
-from tests.fitting.nwb_files import ADAPTING_S, write_sweep
+from tests.fitting.nwb_files import silent_then_adapting_cell
 
 FAST = ["--generations", "3", "--restarts", "0", "--popsize", "4", "--slots", "2"]
 
 
 @pytest.fixture
 def nwb_bytes(tmp_path):
-    path = tmp_path / "source.nwb"
-    with h5py.File(path, "w") as file:
-        write_sweep(file, 5, "Long Square", 110.0, np.array([]))
-        write_sweep(file, 7, "Long Square", 190.0, ADAPTING_S)
-    return path.read_bytes()
+    return silent_then_adapting_cell(tmp_path / "source.nwb")
 
 
 def test_fetch_then_fit_the_fetched_cell_from_its_nwb_sweeps(nwb_bytes, tmp_path, capsys):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 RATE_HZ = 50_000.0
@@ -45,3 +47,13 @@ def write_sweep(file, number, name, amplitude_pa, spikes_s, *, conversion=1.0, s
 
 
 ADAPTING_S = STEP_S[0] + np.array([0.0312, 0.061, 0.1, 0.152, 0.221, 0.31, 0.42])
+
+
+def silent_then_adapting_cell(path) -> bytes:
+    """A cell's NWB file with two long squares: silent at 110 pA, adapting at 190 pA."""
+    import h5py
+
+    with h5py.File(path, "w") as file:
+        write_sweep(file, 5, "Long Square", 110.0, np.array([]))
+        write_sweep(file, 7, "Long Square", 190.0, ADAPTING_S)
+    return Path(path).read_bytes()

@@ -22,7 +22,6 @@ individual commands.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import time
@@ -115,11 +114,6 @@ class PipelineSettings:
         values["species"] = list(self.species)
         values["cohort"] = cohort_fingerprint(self.fit.dt_ms) if self.allen is None else None
         return json.loads(json.dumps(values))
-
-    def fingerprint(self) -> str:
-        """A short hash of `to_json`."""
-        text = json.dumps(self.to_json(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

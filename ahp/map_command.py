@@ -15,7 +15,7 @@ from ahp_models.files import atomic_write_text
 from hardware_mapping.lava_export import to_lava, write_lava_file
 from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, MappingError
 from hardware_mapping.parameter_files import write_parameter_file
-from hardware_mapping.validation import validate_long_squares
+from hardware_mapping.validation import quantization_table, validate_long_squares
 
 __all__ = ["add_arguments", "run"]
 
@@ -78,11 +78,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
                 {n: mappings[n] for n in names},
                 {n: currents[n] for n in names},
             )
-    reports = pd.concat(
-        [m.report.assign(neuron=name) for name, m in mappings.items()], ignore_index=True
-    )
     written["quantization"] = out / "quantization.csv"
-    atomic_write_text(written["quantization"], reports.to_csv(index=False))
+    atomic_write_text(written["quantization"], quantization_table(mappings).to_csv(index=False))
     print(f"map: {len(mappings)} cells mapped at {args.dt:g} ms steps into {out}")
     if not args.no_validate:
         result = validate_long_squares(

@@ -22,6 +22,7 @@ individual commands.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -52,7 +53,9 @@ from hardware_mapping.parameter_files import (
 )
 from hardware_mapping.validation import (
     ValidationResult,
+    add_counters,
     long_square_amplitudes,
+    quantization_table,
     validate_long_squares,
 )
 
@@ -310,13 +313,7 @@ def _validate_cells(
                 say(f"validate: {number}/{len(mapped)} cells ({rate:.1f} cells/s)")
         parts[name] = json.loads(path.read_text("utf-8"))
     counters = {name: _frame(part["counters"]) for name, part in parts.items()}
-    total = None
-    for table in counters.values():
-        if total is None:
-            total = table.copy()
-        else:  # every cell runs the same steps: operations add up step by step
-            columns = [c for c in table.columns if c != "step"]
-            total[columns] = total[columns].to_numpy() + table[columns].to_numpy()
+    total = functools.reduce(add_counters, counters.values()) if counters else pd.DataFrame()
     result = ValidationResult(
         sweeps=pd.concat([_frame(p["sweeps"]) for p in parts.values()], ignore_index=True),
         neurons=pd.concat([_frame(p["neurons"]) for p in parts.values()], ignore_index=True),
@@ -327,7 +324,7 @@ def _validate_cells(
         fixed_trains={
             n: [np.asarray(t, dtype=float) for t in p["fixed_trains"]] for n, p in parts.items()
         },
-        counters=total if total is not None else pd.DataFrame(),
+        counters=total,
     )
     return result, counters
 
@@ -409,11 +406,9 @@ def _write_hardware_files(out, mapped, validation, settings, created, figures) -
         provenance={name: cell.provenance for name, cell in mapped.items()},
         created=created,
     )
-    reports = pd.concat(
-        [cell.mapping.report.assign(neuron=name) for name, cell in mapped.items()],
-        ignore_index=True,
-    )
     files["quantization"] = hardware / "quantization.csv"
-    atomic_write_text(files["quantization"], reports.to_csv(index=False))
+    atomic_write_text(
+        files["quantization"], quantization_table(validation.mappings).to_csv(index=False)
+    )
     files.update(write_validation(validation, hardware, settings.energy_table, figures))
     return files

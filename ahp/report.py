@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ahp.cell_mapping import cell_name
 from ahp.report_figures import (
     hero_amplitude,
     plot_agreement,
@@ -47,7 +48,12 @@ from fitting.targets import FEATURES, CellTargets
 from hardware_mapping.energy import estimate_energy
 from hardware_mapping.figures import plot_validation
 from hardware_mapping.parameter_files import toolkit_version
-from hardware_mapping.validation import TOLERANCES, tolerance_summary
+from hardware_mapping.validation import (
+    TOLERANCES,
+    largest_quantization,
+    quantization_table,
+    tolerance_summary,
+)
 
 if TYPE_CHECKING:
     from ahp.pipeline import PipelineRun, PipelineSettings
@@ -104,7 +110,7 @@ def cell_table(run: PipelineRun, settings: PipelineSettings) -> pd.DataFrame:
     table = run.cells[["specimen_id", "species", "dendrite_type"]].merge(
         run.fits, on="specimen_id", how="left", suffixes=("", "_fit")
     )
-    table.insert(1, "neuron", [f"cell_{s}" for s in table.specimen_id])
+    table.insert(1, "neuron", [cell_name(s) for s in table.specimen_id])
     validation = run.validation.neurons.drop(columns=["model"]).rename(
         columns={"reason": "validation_reason", "passes": "validation_passes"}
     )
@@ -121,9 +127,7 @@ def cell_table(run: PipelineRun, settings: PipelineSettings) -> pd.DataFrame:
                 }
             )
             continue
-        report = cell.mapping.report.dropna(subset=["relative_error"])
-        report = report[report.quantity != "t_ref"]
-        largest = report.loc[report.relative_error.abs().idxmax()]
+        largest = largest_quantization(cell.mapping)
         energy = estimate_energy(run.cell_counters[name], table=settings.energy_table)
         sweeps = len(cell.currents)
         worst.append(
@@ -238,9 +242,7 @@ def write_report(
     cells = cell_table(run, settings)
     summary = summary_table(run, cells)
     recovery = recovery_table(run)
-    quantization = pd.concat(
-        [c.mapping.report.assign(neuron=n) for n, c in run.mapped.items()], ignore_index=True
-    )
+    quantization = quantization_table(run.validation.mappings)
     files = {}
     for name, table, index in (
         ("summary", summary, True),

@@ -31,7 +31,10 @@ __all__ = [
     "TARGETS",
     "TOLERANCES",
     "ValidationResult",
+    "add_counters",
+    "largest_quantization",
     "long_square_amplitudes",
+    "quantization_table",
     "tolerance_summary",
     "validate_long_squares",
 ]
@@ -222,7 +225,7 @@ def validate_long_squares(
             {k: mappings[k] for k in part}, amplitudes, dt_ms, target
         )
         fixed_trains.update(trains)
-        counters = part_counters if counters is None else _add_counters(counters, part_counters)
+        counters = part_counters if counters is None else add_counters(counters, part_counters)
         if progress:
             print(f"validated {min(start + chunk, len(keys))} of {len(keys)} neurons", flush=True)
     rows, summaries = [], []
@@ -247,8 +250,9 @@ def validate_long_squares(
     )
 
 
-def _add_counters(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
-    # chunks run the same steps: their operations add up step by step
+def add_counters(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
+    """Operation counters of two runs over the same steps (e.g. two chunks of neurons), summed
+    step by step."""
     total = first.copy()
     columns = [c for c in first.columns if c != "step"]
     total[columns] = first[columns].to_numpy() + second[columns].to_numpy()
@@ -375,10 +379,7 @@ def _neuron_summary(key, params, mapping, sweeps, float_trains, fixed_trains) ->
         reasons.append(f"adaptation index off by {max_ai_error:.3f}")
     if np.isfinite(gamma) and gamma < TOLERANCES["gamma"]:
         reasons.append(f"gamma {gamma:.2f}")
-    # t_ref is on the step grid in both simulations: not a difference between them
-    report = mapping.report.dropna(subset=["relative_error"])
-    report = report[report["quantity"] != "t_ref"]
-    worst = report.loc[report["relative_error"].abs().idxmax()]
+    worst = largest_quantization(mapping)
     return {
         "neuron": key,
         "model": params.model_name,
@@ -394,3 +395,19 @@ def _neuron_summary(key, params, mapping, sweeps, float_trains, fixed_trains) ->
             else ""
         ),
     }
+
+
+def largest_quantization(mapping: NeuronMapping) -> pd.Series:
+    """The mapping's quantization-report row of largest relative error, t_ref left out (it is
+    on the step grid in both simulations, so not a difference between them)."""
+    report = mapping.report.dropna(subset=["relative_error"])
+    report = report[report["quantity"] != "t_ref"]
+    return report.loc[report["relative_error"].abs().idxmax()]
+
+
+def quantization_table(mappings: Mapping[Hashable, NeuronMapping]) -> pd.DataFrame:
+    """Every mapping's quantization report in one table, with a ``neuron`` column."""
+    return pd.concat(
+        [mapping.report.assign(neuron=name) for name, mapping in mappings.items()],
+        ignore_index=True,
+    )

@@ -18,7 +18,7 @@ from fitting.evaluation import fitted_parameters
 from hardware_mapping.neuron_mapping import NeuronMapping, map_neuron
 from hardware_mapping.validation import long_square_amplitudes
 
-__all__ = ["MappedCell", "cell_name", "map_fitted_cell"]
+__all__ = ["MappedCell", "cell_name", "cell_provenance", "map_fitted_cell"]
 
 
 def cell_name(specimen_id: int) -> str:
@@ -83,9 +83,15 @@ def map_fitted_cell(
         current_range=(min(0.0, amplitudes_pA.min()) * pA, amplitudes_pA.max() * pA),
         decay_rounding=decay_rounding,
     )
+    return MappedCell(
+        cell_name(row["specimen_id"]), params, mapping, amplitudes_pA * pA, cell_provenance(row)
+    )
+
+
+def cell_provenance(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A fitted cell's provenance in parameter files: ``specimen_id`` and, where the row has
+    one, ``fit_id`` (the fit settings' fingerprint)."""
     provenance: dict[str, Any] = {"specimen_id": int(row["specimen_id"])}
     if isinstance(row.get("settings"), str):
         provenance["fit_id"] = row["settings"]
-    return MappedCell(
-        cell_name(row["specimen_id"]), params, mapping, amplitudes_pA * pA, provenance
-    )
+    return provenance

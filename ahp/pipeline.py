@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from brian2 import ms
 
-from ahp.cell_mapping import MappedCell, cell_name, map_fitted_cell
+from ahp.cell_mapping import MappedCell, cell_name, cell_provenance, map_fitted_cell
 from ahp.validate_command import write_validation
 from ahp_models.files import atomic_write_text
 from analysis.allen_tables import load_cells, select
@@ -245,7 +245,7 @@ def _map_cells(
                 params,
                 read_parameter_file(path)[name],
                 long_square_amplitudes(params),
-                {"specimen_id": int(row.specimen_id), "fit_id": row.settings},
+                cell_provenance(row.to_dict()),
             )
             continue
         try:

@@ -19,10 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Quantity, ms, mV
 
+from ahp_models.hardware_form import HardwareForm, SpikeTriggeredTerm
 from ahp_models.integration import decay_factor
 from ahp_models.membrane import (
     MEMBRANE_POTENTIAL,
     MembraneParams,
+    membrane_hardware_form,
     membrane_rheobase,
     membrane_step,
 )
@@ -111,3 +113,21 @@ class Alif(NeuronModel):
     def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Threshold current of the resting neuron: ``(V_th - E_L) / R``."""
         return membrane_rheobase(params)
+
+    def hardware_form(self, params: ParameterSet, dt_s: float) -> HardwareForm:
+        """``w = v - theta`` follows the membrane's recursion with the threshold as a
+        spike-triggered term: ``w(t) = m w + drive - (a - m) theta(t-1)`` (rule
+        ``"threshold"``)."""
+        p = params.si_arrays(1)
+        keep_a = float(decay_factor(p["tau_a"][0], dt_s))
+        keep_v = float(decay_factor(p["tau_m"][0], dt_s))
+        jump_mV = float(p["delta_theta"][0]) * 1e3
+        term = SpikeTriggeredTerm(
+            name="tau_a",
+            tau_ms=float(p["tau_a"][0]) * 1e3,
+            keep=keep_a,
+            inflow=jump_mV * (keep_a - keep_v),
+            rule="threshold",
+            jump=jump_mV,
+        )
+        return membrane_hardware_form(self.name, p, dt_s, [term])

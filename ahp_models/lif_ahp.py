@@ -18,10 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 from brian2 import Quantity, ms, pA
 
+from ahp_models.hardware_form import HardwareForm, SpikeTriggeredTerm
+from ahp_models.integration import coupling_factor, decay_factor
 from ahp_models.membrane import (
     MEMBRANE_POTENTIAL,
     MembraneParams,
     membrane_coefficients,
+    membrane_hardware_form,
     membrane_rheobase,
     membrane_step,
 )
@@ -116,6 +119,26 @@ class _LifWithCurrents(NeuronModel):
     def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Threshold current of the resting neuron: ``(V_th - E_L) / R``."""
         return membrane_rheobase(params)
+
+    def hardware_form(self, params: ParameterSet, dt_s: float) -> HardwareForm:
+        """The exact step: each AHP current couples into ``v`` by ``R c_k`` per pA
+        (`ahp_models.integration.coupling_factor`), ``b_ahp`` per spike."""
+        p = params.si_arrays(1)
+        taus_s = np.ravel(p["tau_ahp"])
+        increments_pA = np.ravel(p["b_ahp"]) * 1e12
+        r_mv_per_pA = float(p["R"][0]) * 1e-9
+        terms = []
+        for k, (tau_s, b_pA) in enumerate(zip(taus_s, increments_pA, strict=True), start=1):
+            coupling = float(coupling_factor(p["tau_m"][0], tau_s, dt_s))
+            terms.append(
+                SpikeTriggeredTerm(
+                    name="tau_ahp" if taus_s.size == 1 else f"tau_ahp_{k}",
+                    tau_ms=float(tau_s) * 1e3,
+                    keep=float(decay_factor(tau_s, dt_s)),
+                    inflow=r_mv_per_pA * coupling * float(b_pA),
+                )
+            )
+        return membrane_hardware_form(self.name, p, dt_s, terms)
 
 
 class LifAhp(_LifWithCurrents):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Quantity, ms, pA
 
+from ahp_models.hardware_form import HardwareForm, SpikeTriggeredTerm
 from ahp_models.model import NeuronModel, Variable
 from ahp_models.parameters import ParameterError, ParameterSet, parameter
 
@@ -106,6 +107,30 @@ class LoihiAhp(NeuronModel):
     def initial_state(self, p: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         zeros = np.zeros_like(p["tau_v"])
         return {"v": zeros, "v_aux": zeros.copy(), "s_prev": zeros.copy()}
+
+    def hardware_form(self, params: ParameterSet, dt_s: float) -> HardwareForm:
+        """The model is its own form (Euler factors ``1 - dt/tau``, voltages in its units)."""
+        p = params.si_arrays(1)
+        tau_v_s, tau_ahp_s = float(p["tau_v"][0]), float(p["tau_ahp"][0])
+        term = SpikeTriggeredTerm(
+            name="tau_ahp",
+            tau_ms=tau_ahp_s * 1e3,
+            keep=1.0 - dt_s / tau_ahp_s,
+            inflow=float(p["b_ahp"][0]),
+        )
+        return HardwareForm(
+            model=self.name,
+            dt_ms=dt_s * 1e3,
+            tau_v_ms=tau_v_s * 1e3,
+            keep_v=1.0 - dt_s / tau_v_s,
+            drive_offset=0.0,
+            drive_per_pA=float(p["input_gain"][0]) * 1e-12,
+            threshold=float(p["v_th"][0]),
+            rest=0.0,
+            unit="v_th units",
+            refractory_ms=0.0,
+            terms=(term,),
+        )
 
     def rheobase(self, params: ParameterSet, dt: Quantity | None = None) -> Quantity:
         """Smallest constant current whose steady state ``g I tau_v / dt`` exceeds ``v_th``.

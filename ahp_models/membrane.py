@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from brian2 import Mohm, Quantity, ms, mV
 
+from ahp_models.hardware_form import HardwareForm, SpikeTriggeredTerm
 from ahp_models.integration import coupling_factor, decay_factor
 from ahp_models.model import Variable
 from ahp_models.parameters import ParameterSet, parameter
@@ -18,6 +19,7 @@ __all__ = [
     "VOLTAGE_RANGE_MV",
     "MembraneParams",
     "membrane_coefficients",
+    "membrane_hardware_form",
     "membrane_rheobase",
     "membrane_step",
     "voltage_parameter",
@@ -146,3 +148,47 @@ def membrane_rheobase(params: MembraneParams) -> Quantity:
         The rheobase, one value or one per neuron.
     """
     return (params.V_th - params.E_L) / params.R
+
+
+def membrane_hardware_form(
+    model: str,
+    p: Mapping[str, np.ndarray],
+    dt_s: float,
+    terms: Sequence[SpikeTriggeredTerm],
+) -> HardwareForm:
+    """The `HardwareForm` of an LIF membrane (exact step) with spike-triggered terms.
+
+    Parameters
+    ----------
+    model : str
+        Catalogue name.
+    p : mapping
+        One neuron's SI parameter arrays (`ParameterSet.si_arrays`).
+    dt_s : float
+        Time step (s).
+    terms : sequence of SpikeTriggeredTerm
+        The model's spike-triggered terms, in mV (above V_reset) per spike.
+
+    Returns
+    -------
+    HardwareForm
+        ``x = v - V_reset`` in mV, stepped exactly: ``keep_v = exp(-dt/tau_m)``, drive
+        ``(1 - keep_v) (E_L - V_reset + R I)``.
+    """
+    tau_m = float(p["tau_m"][0])
+    r_mohm = float(p["R"][0]) * 1e-6
+    e_l, v_th, v_reset = (float(p[name][0]) * 1e3 for name in ("E_L", "V_th", "V_reset"))
+    keep_v = float(decay_factor(tau_m, dt_s))
+    return HardwareForm(
+        model=model,
+        dt_ms=dt_s * 1e3,
+        tau_v_ms=tau_m * 1e3,
+        keep_v=keep_v,
+        drive_offset=(1.0 - keep_v) * (e_l - v_reset),
+        drive_per_pA=(1.0 - keep_v) * r_mohm * 1e-3,
+        threshold=v_th - v_reset,
+        rest=e_l - v_reset,
+        unit="mV above V_reset",
+        refractory_ms=float(p["t_ref"][0]) * 1e3,
+        terms=tuple(terms),
+    )

@@ -17,6 +17,7 @@ import numpy as np
 from brian2 import Quantity
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_unit
 
+from ahp_models.hardware_form import HardwareForm
 from ahp_models.parameters import ParameterError, ParameterSet
 from ahp_models.quantities import lookup_unit
 
@@ -235,6 +236,26 @@ class NeuronModel(ABC):
                 f"model {self.name!r} takes {self.params_class.__name__}, got "
                 f"{type(params).__name__}"
             )
+
+    def hardware_form(self, params: ParameterSet, dt_s: float) -> HardwareForm | None:
+        """The model's discrete-time linear float form at step ``dt_s`` (one neuron), or None.
+
+        Models whose dynamics fit neuromorphic compartments (`ahp_models.hardware_form`)
+        override this; `hardware_mapping` maps exactly those models.
+
+        Parameters
+        ----------
+        params : ParameterSet
+            One neuron's parameters.
+        dt_s : float
+            The hardware time step in seconds.
+
+        Returns
+        -------
+        HardwareForm or None
+            The form, or None if the model has no hardware form.
+        """
+        return None
 
     def check_time_step(self, params: ParameterSet, dt_s: float) -> None:
         """Raise `ParameterError` if the model cannot run at time step ``dt_s``."""

@@ -36,6 +36,7 @@ __all__ = [
     "MappedNetwork",
     "QuantizedProjection",
     "ResourceSummary",
+    "add_synapse_groups",
     "assemble_network",
     "check_fits",
     "map_network",
@@ -274,7 +275,7 @@ def assemble_network(
         network.add(main[name])
         _add_ahp_compartments(network, main[name], population)
     for index, p in enumerate(projections):
-        _add_synapse_groups(
+        add_synapse_groups(
             network, f"projection{index}_{p.pre}_to_{p.post}", main[p.pre], main[p.post],
             p.pre_index, p.post_index, p.mantissa, p.exponent, p.delay,
         )  # fmt: skip
@@ -431,7 +432,7 @@ def _add_ahp_compartments(network: Network, main, mappings: list[NeuronMapping])
                 continue
             pairs = [mappings[i].aux[slot].weights[part] for i in with_part]
             index = np.array(with_part)
-            _add_synapse_groups(
+            add_synapse_groups(
                 network, f"{aux.name}_feedback{part + 1}", main, aux, index, index,
                 np.array([w for w, _ in pairs]), np.array([e for _, e in pairs]),
                 np.zeros(index.size, dtype=int),
@@ -457,9 +458,21 @@ def _quantize_inputs(wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (np.sign(wanted) * mantissa).astype(np.int64), exponent
 
 
-def _add_synapse_groups(network, name, pre_group, post_group, pre, post, mantissa, exponent,
+def add_synapse_groups(network, name, pre_group, post_group, pre, post, mantissa, exponent,
                         delays) -> None:  # fmt: skip
-    """Synapses split by sign and exponent (one sign mode and exponent per group)."""
+    """Add synapses, split by sign and exponent (one sign mode and exponent per group).
+
+    Parameters
+    ----------
+    network : Network
+        Where they go.
+    name : str
+        Prefix of the synapse groups' names.
+    pre_group, post_group : CompartmentGroup
+        Source and target groups.
+    pre, post, mantissa, exponent, delays : numpy.ndarray
+        Per synapse: indices, weight mantissa (signed), weight exponent and delay.
+    """
     for sign, sign_mode in ((1, "excitatory"), (-1, "inhibitory")):
         for exp in np.unique(exponent):
             chosen = (np.sign(mantissa) == sign) & (exponent == exp)

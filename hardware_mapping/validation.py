@@ -17,14 +17,17 @@ import numpy as np
 import pandas as pd
 from brian2 import Quantity, ms, pA, second
 
-from ahp_models import long_square, model_for_params, simulate
+from ahp_models import model_for_params
 from ahp_models.parameters import ParameterSet
 from ahp_models.results import split_spike_trains
 from analysis.metrics import gamma_factor
 from analysis.population_features import population_sweep_features
 from hardware_mapping.lava_export import to_lava
 from hardware_mapping.loihi import Network, Simulator
-from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, map_neuron
+from hardware_mapping.long_square_runs import ONSET_S, WIDTH_S, on_step_grid
+from hardware_mapping.long_square_runs import float_trains as run_float_models
+from hardware_mapping.neuron_mapping import MappingError, NeuronMapping
+from hardware_mapping.register_search import SEARCH_ROUNDS, map_and_search
 
 __all__ = [
     "DEFAULT_OFFSETS_PA",
@@ -39,7 +42,6 @@ __all__ = [
     "validate_long_squares",
 ]
 
-ONSET_S, WIDTH_S = 1.02, 1.0
 #: The default series: the neuron's rheobase plus these offsets (Allen steps by 20 pA).
 DEFAULT_OFFSETS_PA = tuple(float(x) for x in range(-20, 161, 20))
 #: Acceptance per neuron: every sweep's spike count within 2 % of the float model's, every
@@ -139,6 +141,7 @@ def validate_long_squares(
     progress: bool = False,
     mappings: Mapping[Hashable, NeuronMapping] | None = None,
     target: str = "loihi",
+    search_rounds: int = SEARCH_ROUNDS,
 ) -> ValidationResult:
     """Map every neuron and compare it with its float model on long squares.
 
@@ -164,6 +167,9 @@ def validate_long_squares(
     target : {"loihi", "lava"}
         Run the mapping itself (Loihi 1), or its Lava export (`lava_export.to_lava`, with the
         approximations it lists) in Lava's bit-accurate conventions.
+    search_rounds : int
+        Rounds of the register search for the neurons mapped here
+        (`hardware_mapping.register_search`; 0: the rounded registers).
 
     Returns
     -------
@@ -188,38 +194,27 @@ def validate_long_squares(
         for key in keys
     }
     given = dict(mappings or {})
-    mappings, unmappable = {}, {}
-    for key in keys:
-        if key in given:
-            mappings[key] = given[key]
-            continue
-        try:
-            mappings[key] = map_neuron(
-                neurons[key],
-                dt=dt_ms * ms,
-                current_range=(
-                    min(0.0, amplitudes[key].min()) * pA,
-                    max(0.0, amplitudes[key].max()) * pA,
-                ),
-                decay_rounding=decay_rounding,
-            )
-        except MappingError as error:
-            unmappable[key] = str(error)
+    to_map = {key: neurons[key] for key in keys if key not in given}
+    mappings, unmappable, _ = map_and_search(
+        to_map,
+        {key: amplitudes[key] for key in to_map},
+        dt_ms=dt_ms,
+        decay_rounding=decay_rounding,
+        rounds=search_rounds,
+        backend=backend,
+        progress=(lambda line: print(line, flush=True)) if progress else None,
+    )
+    mappings.update(given)
     keys = [key for key in keys if key in mappings]
     # the float model with its refractory period on the step grid, as the mapping rounds it
     # (Brian2 refuses a t_ref that is not a whole number of steps)
-    on_grid = {
-        key: params.replace(t_ref=np.round(params.t_ref / (dt_ms * ms)) * dt_ms * ms)
-        if hasattr(params, "t_ref")
-        else params
-        for key, params in neurons.items()
-    }
+    on_grid = {key: on_step_grid(params, dt_ms) for key, params in neurons.items()}
     float_trains, fixed_trains = {}, {}
     counters = None
     for start in range(0, len(keys), chunk):
         part = keys[start : start + chunk]
         float_trains.update(
-            _float_trains({k: on_grid[k] for k in part}, amplitudes, dt_ms, backend)
+            run_float_models({k: on_grid[k] for k in part}, amplitudes, dt_ms, backend)
         )
         trains, part_counters = _fixed_trains(
             {k: mappings[k] for k in part}, amplitudes, dt_ms, target
@@ -257,37 +252,6 @@ def add_counters(first: pd.DataFrame, second: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in first.columns if c != "step"]
     total[columns] = first[columns].to_numpy() + second[columns].to_numpy()
     return total
-
-
-def _float_trains(neurons, amplitudes, dt_ms, backend) -> dict[Hashable, list[np.ndarray]]:
-    """Spike times (s) per neuron and sweep of the float models, one population per model."""
-    by_class: dict[type, list[Hashable]] = {}
-    for key, params in neurons.items():
-        by_class.setdefault(type(params), []).append(key)
-    trains: dict[Hashable, list[np.ndarray]] = {}
-    for params_class, keys in by_class.items():
-        sizes = [amplitudes[k].size for k in keys]
-        stacked = params_class.concatenate(
-            [
-                params_class.concatenate([neurons[k]], repeat=n)
-                for k, n in zip(keys, sizes, strict=True)
-            ]
-        )
-        currents = np.concatenate([amplitudes[k] for k in keys])
-        stimulus = long_square(
-            currents * pA,
-            onset=ONSET_S * second,
-            width=WIDTH_S * second,
-            duration=(ONSET_S + WIDTH_S) * second,
-            dt=dt_ms * ms,
-        )
-        result = simulate(model_for_params(stacked), stacked, stimulus, backend=backend)
-        per_neuron = split_spike_trains(result.spike_neuron, result.spike_time_s, currents.size)
-        start = 0
-        for key, size in zip(keys, sizes, strict=True):
-            trains[key] = per_neuron[start : start + size]
-            start += size
-    return trains
 
 
 def _fixed_trains(mappings, amplitudes, dt_ms, target) -> tuple[dict, pd.DataFrame]:

@@ -133,14 +133,14 @@ def test_the_pair_bias_cancels_the_truncation_drift_of_a_slow_ahp():
 
 
 def test_threshold_is_chosen_so_ahp_increments_are_whole_weight_steps(monkeypatch):
-    import hardware_mapping.neuron_mapping as neuron_mapping
+    import hardware_mapping.quantization as quantization
 
     def increment_errors(mapping):
         rows = mapping.report[mapping.report["quantity"].str.endswith("increment")]
         return rows["relative_error"].abs()
 
     friendly = map_neuron(LifAhpParams(), current_range=(0 * pA, 400 * pA))
-    monkeypatch.setattr(neuron_mapping, "FRIENDLY_RANGE", 1.0)  # the largest mantissa only
+    monkeypatch.setattr(quantization, "FRIENDLY_RANGE", 1.0)  # the largest mantissa only
     largest = map_neuron(LifAhpParams(), current_range=(0 * pA, 400 * pA))
     assert largest.vth_mant * 0.9 <= friendly.vth_mant < largest.vth_mant
     # each increment rounds to 64 units: ~1e-3 of it at the largest mantissa, 1e-4 here

@@ -1,0 +1,115 @@
+"""The discrete-time linear float form of a model: what a fixed-point mapper quantizes.
+
+Every catalogue model with a hardware form, stepped at ``dt``, is a linear recursion of the
+shape neuromorphic compartments compute. With ``x`` the membrane variable measured from the
+reset (hardware resets to 0)::
+
+    x(t)   = keep_v x(t-1) + drive_offset + drive_per_pA I(t) - sum_k inflow_k y_k(t-1)
+    y_k(t) = keep_k y_k(t-1) + s(t-1)              (one decaying trace per spike-triggered term)
+    spike if x(t) > threshold;  then x <- 0 and x is held for the refractory period
+
+A model gives this form through `NeuronModel.hardware_form`; the mapper
+(`hardware_mapping.quantization`) needs nothing else, so a new model with a hardware form is
+mappable without touching the mapper. ``inflow_k`` is what one spike removes from ``x`` on the
+first step after it (membrane units), each later step ``keep_k`` times the previous.
+
+Two rules say how a term survives quantized decays:
+
+- ``"charge"`` (AHP currents): the quantized term delivers the float term's charge within a
+  horizon after the spike;
+- ``"threshold"`` (threshold adaptation, ``w = v - theta``): the inflow is
+  ``jump (keep_k - keep_v)`` at the realized decays, which keeps the recursion exact below
+  threshold (the hardware resets ``w`` where the float model resets ``v``: an approximation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["TERM_RULES", "HardwareForm", "SpikeTriggeredTerm"]
+
+TERM_RULES = ("charge", "threshold")
+
+
+@dataclass(frozen=True)
+class SpikeTriggeredTerm:
+    """One spike-triggered, exponentially decaying term of a `HardwareForm`.
+
+    Attributes
+    ----------
+    name : str
+        Name in reports (``tau_ahp``, ``tau_ahp_2``, ``tau_a``).
+    tau_ms : float
+        Nominal time constant (ms).
+    keep : float
+        The float model's decay factor per step.
+    inflow : float
+        What one spike removes from ``x`` on the next step (membrane units), at the float
+        model's decays; positive hyperpolarizes.
+    rule : {"charge", "threshold"}
+        How the term is requantized when its decay is (see the module's docstring).
+    jump : float
+        For ``"threshold"``: the threshold increase per spike (membrane units).
+    """
+
+    name: str
+    tau_ms: float
+    keep: float
+    inflow: float
+    rule: str = "charge"
+    jump: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.rule not in TERM_RULES:
+            raise ValueError(f"SpikeTriggeredTerm.rule = {self.rule!r}; allowed: {TERM_RULES}")
+
+    def inflow_at(self, keep: float, keep_v: float) -> float:
+        """The inflow at realized decay factors ``keep`` (this term's) and ``keep_v``."""
+        if self.rule == "threshold":
+            return self.jump * (keep - keep_v)
+        return self.inflow
+
+
+@dataclass(frozen=True)
+class HardwareForm:
+    """A neuron's discrete-time linear float form at one time step.
+
+    Attributes
+    ----------
+    model : str
+        Catalogue name of the model.
+    dt_ms : float
+        The step.
+    tau_v_ms : float
+        Nominal membrane time constant (ms).
+    keep_v : float
+        Membrane decay factor per step.
+    drive_offset, drive_per_pA : float
+        Drive per step at zero input, and per pA of constant input (membrane units).
+    threshold : float
+        Spike threshold above the reset (membrane units, > 0).
+    rest : float
+        Resting value of ``x`` (membrane units): the state a run starts from.
+    unit : str
+        The membrane units (``"mV above V_reset"``, or the model's own).
+    refractory_ms : float
+        Refractory period (ms; 0 for none).
+    terms : tuple of SpikeTriggeredTerm
+        The spike-triggered terms (AHP currents, threshold adaptation).
+    """
+
+    model: str
+    dt_ms: float
+    tau_v_ms: float
+    keep_v: float
+    drive_offset: float
+    drive_per_pA: float
+    threshold: float
+    rest: float
+    unit: str
+    refractory_ms: float
+    terms: tuple[SpikeTriggeredTerm, ...]
+
+    def drive(self, current_pA: float) -> float:
+        """Drive per step (membrane units) for a constant current in pA."""
+        return self.drive_offset + self.drive_per_pA * current_pA

@@ -1,0 +1,217 @@
+"""A proven bound on every compartment's state of a mapped neuron over its stated input range.
+
+The mapper scales voltages as far as this bound allows (`hardware_mapping.quantization`), so
+no compartment can saturate (v at vmin/vmax) or overflow (a wrapped u or synaptic input) for
+any constant input current within ``NeuronMapping.current_range_pA``, held for any time and
+changed at any step (a long square, its rest before and after, a staircase...). The bound
+follows from the Loihi step (DOMAIN.md §4 in the docs' words: ``D(x, d)`` truncates toward
+zero, so ``|D(x, d)| <= keep |x|`` and, for ``x != 0`` and ``d > 0``, ``|D(x, d)| <= |x| - 1``).
+
+Auxiliary compartment k (decay factor ``a_k``, per-spike input ``A_k``, bias ``b_k``):
+
+- it only grows when a spike arrives, by at most ``A_k``; between arrivals its magnitude does
+  not grow when its bias has the sign of its input and ``|b_k| <= 1`` (the mapper's
+  compensation bias), because each decay step removes at least one unit;
+- consecutive spikes are at least ``p`` steps apart: the main compartment climbs from 0
+  after the refractory hold, and with hyperpolarizing terms only it gains at most the largest
+  bias ``B+`` per step, ``v(n) <= B+ (1 - m**n) / (1 - m)``; so
+  ``|v_k| <= (A_k + p |b_k|) / (1 - a_k**p)``;
+- with hyperpolarizing terms only, the total ``M = sum |v_k|`` just before a spike's input
+  arrives is below ``B+`` plus the biases' share: the climb to threshold needs a step with
+  ``bias + sum v_k > 0``. So ``M <= B+ + sum A_k + sum |b_k|`` however slowly they decay.
+
+Main compartment (decay factor ``m``, threshold ``vth``, rest ``v_rest``, biases ``B-..B+``):
+``v <= max(vth, v_rest) + B+ + (positive terms)`` before the threshold check, and
+``v >= -max(-v_rest, (B- + M) / (1 - m))``. The auxiliary compartments' inputs must fit the
+21-bit synaptic accumulator. `voltage_bound` evaluates all of it for a mapping; a test drives
+mapped neurons at the ends of their ranges and checks the simulator stays inside it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import pA
+
+from hardware_mapping.loihi.registers import Q_BITS, U_BITS
+from hardware_mapping.mapped_neuron import NeuronMapping
+
+__all__ = ["STATE_LIMIT", "VoltageBound", "bound_state", "voltage_bound"]
+
+#: The largest magnitude v may take without saturating (vmax = 2**23 - 1, vmin = -(2**23 - 1)).
+STATE_LIMIT = (1 << U_BITS) - 1
+#: The largest magnitude of a synaptic input per step (21 bits + sign).
+INPUT_LIMIT = (1 << Q_BITS) - 1
+
+
+@dataclass(frozen=True)
+class VoltageBound:
+    """Bounds on a mapped neuron's states over its stated input range (integer units).
+
+    Attributes
+    ----------
+    main_high, main_low : float
+        The largest v of the main compartment, and the largest magnitude of a negative one.
+    aux : tuple of float
+        The largest |v| of each auxiliary compartment.
+    aux_input : tuple of float
+        The largest synaptic input per step into each auxiliary compartment.
+    min_period : float
+        Fewest steps between two spikes used by the bound (inf: at most one spike).
+    """
+
+    main_high: float
+    main_low: float
+    aux: tuple[float, ...]
+    aux_input: tuple[float, ...]
+    min_period: float
+
+    @property
+    def largest(self) -> float:
+        """The largest magnitude of any v."""
+        return max(self.main_high, self.main_low, *self.aux, 0.0)
+
+    @property
+    def headroom(self) -> float:
+        """`STATE_LIMIT` over `largest` (>= 1: no saturation possible)."""
+        return STATE_LIMIT / self.largest if self.largest > 0 else math.inf
+
+    @property
+    def holds(self) -> bool:
+        """Whether every v and every synaptic input stays inside its register."""
+        return self.largest <= STATE_LIMIT and max(self.aux_input, default=0) <= INPUT_LIMIT
+
+    def violation(self) -> tuple[str, float, float] | None:
+        """(what, bound, limit) of the first state that could leave its range, or None."""
+        checks = [("main compartment v", self.main_high, STATE_LIMIT),
+                  ("main compartment v (negative)", self.main_low, STATE_LIMIT)]  # fmt: skip
+        for k, (level, inflow) in enumerate(zip(self.aux, self.aux_input, strict=True), 1):
+            checks.append((f"AHP compartment {k} v", level, STATE_LIMIT))
+            checks.append((f"AHP compartment {k} synaptic input", inflow, INPUT_LIMIT))
+        for what, value, limit in checks:
+            if value > limit:
+                return what, value, limit
+        return None
+
+
+def bound_state(
+    *,
+    vth: float,
+    keep_v: float,
+    v_rest: float,
+    biases: Sequence[float],
+    refract_delay: int,
+    aux: Sequence[tuple[float, float, float]],
+) -> VoltageBound:
+    """The bound for given register values (integers, or floats scaled alike).
+
+    Parameters
+    ----------
+    vth : float
+        Threshold (units; > 0).
+    keep_v : float
+        The main compartment's decay factor per step.
+    v_rest : float
+        Its initial state.
+    biases : sequence of float
+        The biases at the ends of the input range (the bias is monotonic in the current).
+    refract_delay : int
+        Refractory delay register.
+    aux : sequence of (input, bias, keep)
+        Per auxiliary compartment: its synaptic input per main spike (signed), its bias and
+        its decay factor.
+
+    Returns
+    -------
+    VoltageBound
+        The bounds.
+    """
+    b_high = max(0.0, *biases)
+    b_low = max(0.0, *(-b for b in biases))
+    # each decay step removes a unit only where the decay is not 0: a biased compartment
+    # that does not decay integrates its bias
+    hyperpolarizing = all(a <= 0 and b <= 0 and abs(b) <= 1 and (b == 0 or k < 1)
+                          for a, b, k in aux)  # fmt: skip
+    period = _min_period(vth, keep_v, v_rest, b_high, refract_delay) if hyperpolarizing else 1.0
+    levels = []
+    for inflow, bias, keep in aux:
+        level = abs(inflow) + abs(bias) if (bias == 0 or keep < 1) else math.inf
+        if math.isfinite(period):
+            decayed = keep**period
+            if decayed < 1:
+                level = max(level, (abs(inflow) + period * abs(bias)) / (1.0 - decayed))
+            else:
+                level = math.inf
+        levels.append(level)
+    negative = sum(lv for lv, (a, b, _) in zip(levels, aux, strict=True) if a <= 0 and b <= 0)
+    positive = sum(lv for lv, (a, b, _) in zip(levels, aux, strict=True) if a > 0 or b > 0)
+    if hyperpolarizing:
+        total = b_high + sum(abs(a) + abs(b) for a, b, _ in aux)
+        levels = [min(level, total) for level in levels]
+        negative = min(negative, total)
+    pull = b_low + negative
+    if pull == 0:
+        main_low = max(0.0, -v_rest)
+    elif keep_v >= 1:
+        main_low = math.inf
+    else:
+        main_low = max(0.0, -v_rest, pull / (1.0 - keep_v))
+    main_high = max(vth, v_rest, 0.0) + b_high + positive
+    return VoltageBound(
+        main_high=main_high,
+        main_low=main_low,
+        aux=tuple(levels),
+        aux_input=tuple(abs(a) for a, _, _ in aux),
+        min_period=period,
+    )
+
+
+def voltage_bound(mapping: NeuronMapping) -> VoltageBound:
+    """The bound on a mapping's states over its ``current_range_pA``.
+
+    Parameters
+    ----------
+    mapping : NeuronMapping
+        The mapped neuron.
+
+    Returns
+    -------
+    VoltageBound
+        Bounds of every compartment (integer units).
+    """
+    low, high = mapping.current_range_pA
+    mant, exp = mapping.bias(np.array([low, high]) * pA)
+    biases = [float(m) * 2.0 ** int(e) for m, e in zip(mant, exp, strict=True)]
+    return bound_state(
+        vth=64.0 * mapping.vth_mant,
+        keep_v=(4096 - mapping.decay_v) / 4096,
+        v_rest=float(mapping.v_rest),
+        biases=biases,
+        refract_delay=mapping.refract_delay,
+        aux=[
+            (float(c.input_per_spike), float(c.bias), (4096 - c.decay) / 4096) for c in mapping.aux
+        ],
+    )
+
+
+def _min_period(vth: float, keep_v: float, v_rest: float, b_high: float, refract: int) -> float:
+    """Fewest steps between two spikes when the only positive input is at most ``b_high``.
+
+    After a spike v is 0, held for ``refract - 1`` steps, then climbs at most as
+    ``b_high (1 - m**n) / (1 - m)``; the count is taken one step short for rounding. A neuron
+    whose climb never reaches the threshold fires at most once (from a resting state above
+    it): inf.
+    """
+    if b_high <= 0:
+        return math.inf
+    ceiling = b_high / (1.0 - keep_v) if keep_v < 1 else math.inf
+    if ceiling <= vth:
+        return math.inf
+    if keep_v >= 1 or keep_v <= 0:
+        climb = math.ceil(vth / b_high) if keep_v >= 1 else 1
+    else:
+        climb = math.ceil(math.log1p(-vth / ceiling) / math.log(keep_v))
+    return float(max(1, refract - 1 + climb - 1))

@@ -1,0 +1,308 @@
+"""A neuron mapped to Loihi 1 compartments: its registers, and how it runs in a network.
+
+`NeuronMapping` is what the mapper (`hardware_mapping.quantization`) produces, what parameter
+files hold and what the validation runs: one main compartment (membrane, threshold, bias from
+the input current) and one auxiliary compartment per spike-triggered term, joined (ADD) into
+the main one and fed by the main compartment's spikes through one or two synapses.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from brian2 import Quantity, Unit, pA
+
+from ahp_models.catalogue import MODELS
+from ahp_models.parameters import ParameterSet
+from ahp_models.quantities import parse_quantity
+from hardware_mapping.loihi.network import CompartmentGroup, Network, SynapseGroup
+from hardware_mapping.loihi.registers import BIAS_EXP, BIAS_MANT
+
+__all__ = [
+    "MAX_BIAS",
+    "REPORT_COLUMNS",
+    "AhpCompartment",
+    "MappedPopulation",
+    "MappingError",
+    "NeuronMapping",
+    "quantization_report",
+    "quantize_bias",
+]
+
+MAX_BIAS = BIAS_MANT.high << BIAS_EXP.high
+
+
+class MappingError(ValueError):
+    """A neuron that cannot be mapped, with the field, value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class AhpCompartment:
+    """One auxiliary compartment: an AHP current (or ALIF's threshold) on the chip.
+
+    Attributes
+    ----------
+    decay : int
+        Effective voltage decay of the compartment (0..4096).
+    weights : tuple of (int, int)
+        One main -> aux synapse per pair (mantissa -255..255, negative hyperpolarizes; weight
+        exponent 0..7): a coarse one and, where it leaves a remainder, a fine one with
+        exponent 0. One spike adds ``sum(64 * w * 2**e)``.
+    bias : int
+        Bias mantissa (exponent 0): -1, 0 or +1, against the decay's truncation (see
+        `map_neuron`).
+    """
+
+    decay: int
+    weights: tuple[tuple[int, int], ...]
+    bias: int = 0
+
+    @property
+    def input_per_spike(self) -> int:
+        """What one main spike adds to the compartment (integer voltage units)."""
+        return sum(64 * w * 2**e for w, e in self.weights)
+
+
+@dataclass(frozen=True)
+class MappedPopulation:
+    """The groups of neurons added by `NeuronMapping.add_to`."""
+
+    main: CompartmentGroup
+    aux: tuple[CompartmentGroup, ...]
+    feedback: tuple[SynapseGroup, ...]
+
+
+@dataclass(frozen=True)
+class NeuronMapping:
+    """Loihi registers for one float neuron, and how far they are from it.
+
+    Attributes
+    ----------
+    model : str
+        The source model (`MAPPABLE_MODELS`).
+    dt_ms : float
+        The hardware time step.
+    scale_per_mV : float
+        Integer voltage units per mV of the float model (per unit of ``v`` for ``loihi_ahp``).
+    decay_v, vth_mant, refract_delay : int
+        Registers of the main compartment (current decay 4096: inputs pass in one step).
+    v_rest : int
+        The resting voltage (zero input), the initial state of a run.
+    drive_offset, drive_per_pA : float
+        Bias per step at zero current and per pA of constant input, before rounding, matched
+        in steady state (DC) to the float model.
+    float_keep_v : float
+        The float model's voltage factor per step (the register's is ``1 - decay_v/4096``).
+    current_range_pA : tuple of float
+        The constant currents the mapping was scaled for; `bias` refuses others.
+    aux : tuple of AhpCompartment
+        One per AHP current.
+    report : pandas.DataFrame
+        Every quantization: ``quantity``, ``unit``, ``requested``, ``realized``,
+        ``relative_error`` and ``note``.
+    source : dict
+        The float model's parameters with units (`ParameterSet.to_dict`).
+    """
+
+    model: str
+    dt_ms: float
+    scale_per_mV: float
+    decay_v: int
+    vth_mant: int
+    refract_delay: int
+    v_rest: int
+    drive_offset: float
+    drive_per_pA: float
+    float_keep_v: float
+    current_range_pA: tuple[float, float]
+    aux: tuple[AhpCompartment, ...]
+    report: pd.DataFrame = field(compare=False)
+    source: dict[str, Any] = field(compare=False)
+
+    def source_parameters(self, where: str | None = None) -> ParameterSet:
+        """The float neuron this mapping came from, read back from ``source`` with its units.
+
+        Parameters
+        ----------
+        where : str, optional
+            Where ``source`` came from (a file and neuron), for error messages.
+
+        Returns
+        -------
+        ParameterSet
+            The source model's parameters.
+        """
+        params_class = MODELS[self.source["model"]].params_class
+        return params_class.from_dict(
+            {"model": self.source["model"], "parameters": self.source["parameters"]}, source=where
+        )
+
+    def bias(self, current: Quantity | float) -> tuple[np.ndarray, np.ndarray]:
+        """Return bias mantissas and exponents for constant input currents.
+
+        Parameters
+        ----------
+        current : Quantity
+            One current or an array (within ``current_range_pA``).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            ``bias_mant`` (|.| <= 4095) and ``bias_exp`` (0..7), the most precise pair for each.
+        """
+        current_pA = np.atleast_1d(np.asarray(_in_unit(current, pA, "current"), dtype=float))
+        low, high = self.current_range_pA
+        outside = (current_pA < low - 1e-9) | (current_pA > high + 1e-9)
+        if outside.any():
+            value = current_pA[np.flatnonzero(outside)[0]]
+            raise MappingError(
+                f"NeuronMapping.bias: current = {value:g} pA is outside the range this mapping "
+                f"was scaled for, {low:g}..{high:g} pA; map again with current_range covering it"
+            )
+        return quantize_bias(self.drive(current_pA * pA))
+
+    def drive(self, current: Quantity) -> np.ndarray:
+        """The bias (integer voltage units per step, before rounding) for constant currents.
+
+        Below threshold the quantized neuron gets the float one's steady state. Above, where
+        the neuron fires, the bias is chosen so that the climb from reset to threshold takes
+        as long with the quantized decay as with the float one (first passage at
+        ``n* = ln(1 - vth / v_inf) / ln(m)`` steps): the membrane time constant's rounding
+        then shifts no interspike interval, where a steady-state match would shift each by the
+        rounding's relative error.
+        """
+        keep = (4096 - self.decay_v) / 4096
+        current_pA = np.asarray(_in_unit(current, pA, "current"), dtype=float)
+        dc_drive = self.drive_offset + self.drive_per_pA * current_pA
+        vth = 64.0 * self.vth_mant
+        v_inf = dc_drive / (1.0 - keep)
+        fires = v_inf > vth
+        if not fires.any() or keep in (0.0, 1.0) or self.float_keep_v in (0.0, 1.0):
+            return dc_drive
+        with np.errstate(divide="ignore", invalid="ignore"):
+            passage = np.log1p(-vth / np.where(fires, v_inf, np.inf)) / math.log(self.float_keep_v)
+            matched = vth / -np.expm1(passage * math.log(keep)) * (1.0 - keep)
+        return np.where(fires, matched, dc_drive)
+
+    def add_to(self, network: Network, name: str, current: Quantity) -> MappedPopulation:
+        """Add one neuron per constant input current to a fixed-point network.
+
+        Parameters
+        ----------
+        network : Network
+            Where the groups go: ``name`` (main) and ``name_ahp1``... (auxiliary).
+        name : str
+            Name of the main group.
+        current : Quantity
+            The constant input of each neuron (its length is the population size).
+
+        Returns
+        -------
+        MappedPopulation
+            The groups and the feedback synapses.
+        """
+        bias_mant, bias_exp = self.bias(current)
+        n = bias_mant.size
+        main = CompartmentGroup(
+            name,
+            n,
+            decay_u=4096,
+            decay_v=self.decay_v,
+            vth_mant=self.vth_mant,
+            bias_mant=bias_mant,
+            bias_exp=bias_exp,
+            refract_delay=self.refract_delay,
+        )
+        network.add(main)
+        index = np.arange(n)
+        groups, synapses = [], []
+        for k, compartment in enumerate(self.aux, start=1):
+            aux = CompartmentGroup(
+                f"{name}_ahp{k}", n, decay_u=4096, decay_v=compartment.decay,
+                bias_mant=compartment.bias,
+            )  # fmt: skip
+            network.add(aux)
+            for part, (weight, weight_exp) in enumerate(compartment.weights, start=1):
+                feedback = SynapseGroup(
+                    f"{name}_ahp{k}_feedback{part}",
+                    main,
+                    aux,
+                    index,
+                    index,
+                    np.full(n, weight),
+                    sign_mode="inhibitory" if weight < 0 else "excitatory",
+                    weight_exp=weight_exp,
+                )
+                network.add(feedback)
+                synapses.append(feedback)
+            network.join(aux, main)
+            groups.append(aux)
+        return MappedPopulation(main=main, aux=tuple(groups), feedback=tuple(synapses))
+
+
+REPORT_COLUMNS = ("quantity", "unit", "requested", "realized", "note")
+
+
+def quantization_report(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The report table of `REPORT_COLUMNS` rows, with ``relative_error`` after ``realized``.
+
+    Parameters
+    ----------
+    rows : list of dict
+        One per quantity (``requested`` and ``realized`` may be None: undefined).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``relative_error`` is ``realized / requested - 1``, NaN where nothing was requested.
+    """
+    report = pd.DataFrame(rows, columns=list(REPORT_COLUMNS)).astype(
+        {"requested": float, "realized": float}
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        report.insert(
+            4,
+            "relative_error",
+            np.where(
+                report["requested"] != 0,
+                (report["realized"] - report["requested"]) / report["requested"],
+                np.nan,
+            ),
+        )
+    return report
+
+
+def quantize_bias(bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Round bias values to ``mant << exp`` with the smallest exponent that holds them.
+
+    Parameters
+    ----------
+    bias : numpy.ndarray
+        Wanted biases (integer voltage units per step).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Mantissas (-4095..4095) and exponents (0..7).
+    """
+    bias = np.asarray(bias, dtype=float)
+    exponent = np.zeros(bias.shape, dtype=np.int64)
+    for _ in range(BIAS_EXP.high):
+        too_big = np.abs(np.round(bias / 2.0**exponent)) > BIAS_MANT.high
+        exponent = np.where(too_big, exponent + 1, exponent)
+    mantissa = np.round(bias / 2.0**exponent).astype(np.int64)
+    if (np.abs(mantissa) > BIAS_MANT.high).any():
+        index = int(np.flatnonzero(np.abs(mantissa) > BIAS_MANT.high)[0])
+        raise MappingError(
+            f"bias = {bias.ravel()[index]:g} exceeds the bias register ({MAX_BIAS} = 4095 << 7)"
+        )
+    return mantissa, exponent
+
+
+def _in_unit(value: Any, unit: Unit, name: str) -> np.ndarray:
+    # the toolkit's unit reading: a quantity or "20 ms"; a bare number is refused by name
+    return np.asarray(parse_quantity(value, unit, field=name) / unit, dtype=float)

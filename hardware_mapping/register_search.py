@@ -1,0 +1,445 @@
+"""Registers checked by the float neuron: a search of the rounded registers' neighbourhood.
+
+The mapper (`hardware_mapping.quantization`) rounds every register once, analytically. Each
+rounding is small (about 1e-4 of the drive, the threshold or an AHP increment), but a neuron
+that fires for a second integrates them, and which integer neighbour lands closest to the float
+neuron's spike trains is not predictable from the roundings alone. So the search runs the
+neighbours in the bit-accurate simulator and keeps the one whose spike trains are closest to
+the float neuron's:
+
+- on a *training* protocol that is not the scored one: long squares at the amplitudes halfway
+  between those of the scored series (`training_amplitudes`), so nothing is tuned to the
+  sweeps a validation scores;
+- over one register set per neuron, valid for any input: the moves change the threshold
+  mantissa, the drive's offset and gain (the bias of every current), each AHP synapse's
+  mantissa, each AHP decay and its compensation bias; never a bias per sweep;
+- by the earth mover's distance between spike trains (the area between the two cumulative
+  spike counts over the step, in spike-steps): a spike moved by one step costs 1, a spike too
+  many costs the rest of the step. Greedy: each round evaluates every single move from the
+  current best, vectorised over all candidates of many neurons in one fixed-point network,
+  and moves to the best if it is strictly better.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import ms, pA
+
+from ahp_models.parameters import ParameterSet
+from hardware_mapping.headroom import voltage_bound
+from hardware_mapping.loihi import CompartmentGroup, Network, Simulator
+from hardware_mapping.loihi.registers import DECAY_REGISTER, VTH_MANT
+from hardware_mapping.long_square_runs import float_trains, on_step_grid
+from hardware_mapping.mapped_neuron import (
+    AhpCompartment,
+    MappingError,
+    NeuronMapping,
+    quantize_bias,
+)
+from hardware_mapping.network_mapping import add_synapse_groups
+from hardware_mapping.neuron_mapping import map_neuron
+from hardware_mapping.quantization import MIN_VTH_MANT, with_headroom_row
+
+__all__ = [
+    "SEARCH_ROUNDS",
+    "TRAINING_ONSET_S",
+    "SearchOutcome",
+    "map_and_search",
+    "search_registers",
+    "training_amplitudes",
+]
+
+#: Greedy rounds of single moves (each evaluates every neighbour of the current best).
+SEARCH_ROUNDS = 2
+#: The training protocol's rest before the step (s) and its step (s): the scored protocol's
+#: step after a shorter rest (the neuron starts at its resting state).
+TRAINING_ONSET_S, TRAINING_WIDTH_S = 0.1, 1.0
+#: Threshold mantissa moves.
+VTH_MOVES = (-2, -1, 1, 2)
+#: Drive moves, in bias steps at the top of the range (offset, and gain at the top current).
+DRIVE_MOVES = (-1.0, -0.5, 0.5, 1.0)
+#: Neurons (candidates x sweeps) simulated together.
+NEURONS_PER_RUN = 12_000
+#: Steps per simulator call (bounds the memory of the recording).
+RECORD_BLOCK = 128
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """What the search did for one neuron.
+
+    Attributes
+    ----------
+    mapping : NeuronMapping
+        The chosen registers (the rounded ones if no neighbour was better).
+    rounded_distance, chosen_distance : float
+        Earth mover's distance (spike-steps, summed over the training sweeps) of the rounded
+        and of the chosen registers to the float neuron.
+    moves : tuple of str
+        The moves taken, in order.
+    candidates : int
+        Register sets simulated.
+    """
+
+    mapping: NeuronMapping
+    rounded_distance: float
+    chosen_distance: float
+    moves: tuple[str, ...]
+    candidates: int
+
+
+def training_amplitudes(params: ParameterSet, scored_pA: np.ndarray) -> np.ndarray:
+    """The training amplitudes (pA): halfway between consecutive scored amplitudes.
+
+    Parameters
+    ----------
+    params : ParameterSet
+        The neuron (unused beyond its type; kept for models with other protocols).
+    scored_pA : numpy.ndarray
+        The scored series (sorted or not).
+
+    Returns
+    -------
+    numpy.ndarray
+        The midpoints of the sorted unique scored amplitudes.
+    """
+    del params
+    scored = np.unique(np.asarray(scored_pA, dtype=float))
+    return (scored[1:] + scored[:-1]) / 2.0
+
+
+def search_registers(
+    neurons: Mapping[Hashable, ParameterSet],
+    mappings: Mapping[Hashable, NeuronMapping],
+    amplitudes_pA: Mapping[Hashable, np.ndarray],
+    *,
+    rounds: int = SEARCH_ROUNDS,
+    backend: str = "cpp_standalone",
+    progress: Callable[[str], None] | None = None,
+) -> dict[Hashable, SearchOutcome]:
+    """Search each mapping's integer neighbourhood against its float neuron.
+
+    Parameters
+    ----------
+    neurons : mapping
+        Key -> the float neuron.
+    mappings : mapping
+        Key -> its rounded mapping (`map_neuron`).
+    amplitudes_pA : mapping
+        Key -> the training amplitudes (pA, within the mapping's current range), e.g.
+        `training_amplitudes` of the scored series.
+    rounds : int
+        Greedy rounds (0: no search).
+    backend : str
+        Brian2 backend of the float reference runs.
+    progress : callable, optional
+        Called with a line after each round.
+
+    Returns
+    -------
+    dict
+        Key -> `SearchOutcome`.
+    """
+    keys = [k for k in mappings if np.asarray(amplitudes_pA[k]).size]
+    dt_values = {mappings[k].dt_ms for k in keys}
+    outcomes = {
+        k: SearchOutcome(mappings[k], np.nan, np.nan, (), 0) for k in mappings if k not in keys
+    }
+    if not keys:
+        return outcomes
+    if len(dt_values) != 1:
+        raise ValueError(f"search_registers: mappings of several time steps {sorted(dt_values)}")
+    dt_ms = dt_values.pop()
+    amplitudes = {k: np.asarray(amplitudes_pA[k], dtype=float).reshape(-1) for k in keys}
+    reference = _reference_counts(neurons, keys, amplitudes, dt_ms, backend)
+    best = {k: mappings[k] for k in keys}
+    moves: dict[Hashable, list[str]] = {k: [] for k in keys}
+    evaluated = dict.fromkeys(keys, 1)
+    distance = _distances({k: [best[k]] for k in keys}, amplitudes, reference, dt_ms)
+    rounded = {k: float(distance[k][0]) for k in keys}
+    current = dict(rounded)
+    for round_index in range(rounds):
+        neighbourhoods = {k: _neighbours(best[k]) for k in keys}
+        candidates = {k: [m for _, m in neighbourhoods[k]] for k in keys}
+        scores = _distances(candidates, amplitudes, reference, dt_ms)
+        improved = 0
+        for k in keys:
+            evaluated[k] += len(candidates[k])
+            if not len(scores[k]):
+                continue
+            choice = int(np.argmin(scores[k]))
+            if scores[k][choice] < current[k] and voltage_bound(candidates[k][choice]).holds:
+                best[k] = candidates[k][choice]
+                current[k] = float(scores[k][choice])
+                moves[k].append(neighbourhoods[k][choice][0])
+                improved += 1
+        if progress is not None:
+            progress(
+                f"register search: round {round_index + 1} of {rounds}, {improved} of "
+                f"{len(keys)} neurons improved"
+            )
+        if not improved:
+            break
+    for k in keys:
+        mapping = _with_search_report(best[k], moves[k]) if moves[k] else best[k]
+        outcomes[k] = SearchOutcome(mapping, rounded[k], current[k], tuple(moves[k]), evaluated[k])
+    return outcomes
+
+
+def _reference_counts(neurons, keys, amplitudes, dt_ms, backend) -> dict[Hashable, np.ndarray]:
+    """Cumulative spike counts of the float neuron per training sweep: (window steps, sweeps)."""
+    on_grid = {k: on_step_grid(neurons[k], dt_ms) for k in keys}
+    trains = float_trains(on_grid, amplitudes, dt_ms, backend, onset_s=TRAINING_ONSET_S,
+                          width_s=TRAINING_WIDTH_S)  # fmt: skip
+    onset, width = _window(dt_ms)
+    counts = {}
+    for k in keys:
+        raster = np.zeros((width + 1, amplitudes[k].size), dtype=np.int32)
+        for sweep, times in enumerate(trains[k]):
+            steps = np.round(np.asarray(times) * 1e3 / dt_ms).astype(np.int64) - onset
+            steps = steps[(steps >= 0) & (steps <= width)]
+            np.add.at(raster[:, sweep], steps, 1)
+        counts[k] = np.cumsum(raster, axis=0)
+    return counts
+
+
+def _window(dt_ms: float) -> tuple[int, int]:
+    return round(TRAINING_ONSET_S * 1e3 / dt_ms), round(TRAINING_WIDTH_S * 1e3 / dt_ms)
+
+
+def _distances(candidates, amplitudes, reference, dt_ms) -> dict[Hashable, np.ndarray]:
+    """Earth mover's distance of every candidate (summed over its training sweeps)."""
+    rows = [(k, index) for k in candidates for index in range(len(candidates[k]))]
+    result = {k: np.zeros(len(candidates[k])) for k in candidates}
+    start = 0
+    while start < len(rows):
+        part, neurons = [], 0
+        while start < len(rows):
+            k, _ = rows[start]
+            if part and neurons + amplitudes[k].size > NEURONS_PER_RUN:
+                break
+            part.append(rows[start])
+            neurons += amplitudes[k].size
+            start += 1
+        mappings = [candidates[k][i] for k, i in part]
+        currents = [amplitudes[k] for k, _ in part]
+        counts = _cumulative_counts(mappings, currents, dt_ms)
+        column = 0
+        for (k, index), sweeps in zip(part, currents, strict=True):
+            mine = counts[:, column : column + sweeps.size]
+            result[k][index] = float(np.abs(mine - reference[k]).sum())
+            column += sweeps.size
+    return result
+
+
+def _cumulative_counts(mappings: list[NeuronMapping], currents: list[np.ndarray], dt_ms: float):
+    """Run every (mapping, current) pair on the training protocol; cumulative spike counts
+    in the step window, (window steps + 1, pairs)."""
+    network = Network()
+    per_neuron = [m for m, c in zip(mappings, currents, strict=True) for _ in range(c.size)]
+    rest = [m.bias(np.zeros(c.size) * pA) for m, c in zip(mappings, currents, strict=True)]
+    step = [m.bias(c * pA) for m, c in zip(mappings, currents, strict=True)]
+    main = CompartmentGroup(
+        "main",
+        len(per_neuron),
+        decay_u=4096,
+        decay_v=[m.decay_v for m in per_neuron],
+        vth_mant=[m.vth_mant for m in per_neuron],
+        bias_mant=np.concatenate([b[0] for b in rest]),
+        bias_exp=np.concatenate([b[1] for b in rest]),
+        refract_delay=[m.refract_delay for m in per_neuron],
+    )
+    network.add(main)
+    _add_aux(network, main, per_neuron)
+    simulator = Simulator(network, record={"main": slice(None)})
+    simulator.set_state("main", v=np.array([m.v_rest for m in per_neuron]))
+    onset, width = _window(dt_ms)
+    simulator.run(onset)
+    simulator.set_bias(
+        "main", np.concatenate([b[0] for b in step]), np.concatenate([b[1] for b in step])
+    )
+    counts = np.zeros((width + 1, len(per_neuron)), dtype=np.int32)
+    total = np.zeros(len(per_neuron), dtype=np.int32)
+    done = 0
+    while done <= width:
+        block = min(RECORD_BLOCK, width + 1 - done)
+        spikes = simulator.run(block).spikes["main"]
+        counts[done : done + block] = total + np.cumsum(spikes, axis=0, dtype=np.int32)
+        total = counts[done + block - 1].copy()
+        done += block
+    return counts
+
+
+def _add_aux(network: Network, main: CompartmentGroup, per_neuron: list[NeuronMapping]) -> None:
+    """One group per AHP slot; a neuron with fewer AHP compartments leaves its slot idle."""
+    n = len(per_neuron)
+    for slot in range(max((len(m.aux) for m in per_neuron), default=0)):
+        users = np.array([i for i, m in enumerate(per_neuron) if len(m.aux) > slot], dtype=int)
+        decays = np.full(n, 4096)
+        biases = np.zeros(n, dtype=int)
+        decays[users] = [per_neuron[i].aux[slot].decay for i in users]
+        biases[users] = [per_neuron[i].aux[slot].bias for i in users]
+        aux = CompartmentGroup(f"ahp{slot + 1}", n, decay_u=4096, decay_v=decays,
+                               bias_mant=biases)  # fmt: skip
+        network.add(aux)
+        network.join(aux, main)
+        for part in range(2):  # coarse and fine synapse
+            with_part = np.array(
+                [i for i in users if len(per_neuron[i].aux[slot].weights) > part], dtype=int
+            )
+            if not with_part.size:
+                continue
+            pairs = np.array([per_neuron[i].aux[slot].weights[part] for i in with_part])
+            add_synapse_groups(network, f"{aux.name}_feedback{part + 1}", main, aux, with_part,
+                               with_part, pairs[:, 0], pairs[:, 1],
+                               np.zeros(with_part.size, dtype=int))  # fmt: skip
+
+
+def _neighbours(mapping: NeuronMapping) -> list[tuple[str, NeuronMapping]]:
+    """Every single move from ``mapping``: (description, mapping)."""
+    replace = dataclasses.replace
+    moves: list[tuple[str, NeuronMapping]] = []
+    for delta in VTH_MOVES:
+        mant = mapping.vth_mant + delta
+        if MIN_VTH_MANT <= mant <= VTH_MANT.high:
+            moves.append((f"vth_mant {delta:+d}", replace(mapping, vth_mant=mant)))
+    low, high = mapping.current_range_pA
+    top = high if abs(high) >= abs(low) else low
+    _, exponent = quantize_bias(mapping.drive(np.array([top]) * pA))
+    bias_step = 2.0 ** int(exponent[0])
+    for fraction in DRIVE_MOVES:
+        shift = fraction * bias_step
+        moves.append((f"drive offset {fraction:+g} bias step",
+                      replace(mapping, drive_offset=mapping.drive_offset + shift)))  # fmt: skip
+        if top != 0:
+            gain = mapping.drive_per_pA + shift / top
+            moves.append((f"drive gain {fraction:+g} bias step at {top:g} pA",
+                          replace(mapping, drive_per_pA=gain)))  # fmt: skip
+    for k, compartment in enumerate(mapping.aux):
+        for changed, what in _compartment_moves(compartment):
+            aux = list(mapping.aux)
+            aux[k] = changed
+            moves.append((f"AHP compartment {k + 1} {what}", replace(mapping, aux=tuple(aux))))
+    return moves
+
+
+def _compartment_moves(compartment: AhpCompartment) -> list[tuple[AhpCompartment, str]]:
+    replace = dataclasses.replace
+    moves = []
+    for part, (weight, exponent) in enumerate(compartment.weights):
+        for delta in (-1, 1):
+            changed = weight + delta
+            if abs(changed) > 255:
+                continue
+            weights = list(compartment.weights)
+            if changed == 0:
+                if part == 0:
+                    continue
+                del weights[part]
+            else:
+                weights[part] = (changed, exponent)
+            moves.append((replace(compartment, weights=tuple(weights)),
+                          f"weight {part + 1} {delta:+d}"))  # fmt: skip
+    for delta in (-1, 1):
+        decay = compartment.decay + delta
+        if 1 <= decay <= DECAY_REGISTER.high:
+            moves.append((replace(compartment, decay=decay), f"decay {delta:+d}"))
+    sign = int(np.sign(compartment.weights[0][0]))
+    toggled = 0 if compartment.bias else sign
+    moves.append((replace(compartment, bias=toggled), f"bias {compartment.bias} -> {toggled}"))
+    return moves
+
+
+def _with_search_report(chosen: NeuronMapping, moves: list[str]) -> NeuronMapping:
+    """The chosen mapping, its report stating the search's register changes."""
+    report = chosen.report.copy()
+    scale = chosen.scale_per_mV
+    threshold = report["quantity"] == "threshold"
+    report.loc[threshold, "realized"] = 64 * chosen.vth_mant / scale
+    report.loc[threshold, "note"] = f"vth_mant {chosen.vth_mant} (searched)"
+    increments = report.index[
+        report["quantity"].str.endswith(" increment") & report["note"].str.startswith("weight")
+    ]
+    for row, compartment in zip(increments, chosen.aux, strict=False):
+        report.loc[row, "realized"] = -compartment.input_per_spike / scale
+        report.loc[row, "note"] = " + ".join(
+            f"weight {w} << (6 + {e})" for w, e in compartment.weights
+        ) + (f"; decay {compartment.decay}, bias {compartment.bias}")
+    requested = report["requested"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        report["relative_error"] = np.where(
+            requested != 0, (report["realized"] - requested) / requested, np.nan
+        )
+    report.loc[len(report)] = {
+        "quantity": "register search",
+        "unit": "moves",
+        "requested": 0.0,
+        "realized": float(len(moves)),
+        "relative_error": np.nan,
+        "note": "; ".join(moves),
+    }
+    return with_headroom_row(dataclasses.replace(chosen, report=report))
+
+
+def map_and_search(
+    neurons: Mapping[Hashable, ParameterSet],
+    scored_pA: Mapping[Hashable, np.ndarray],
+    *,
+    dt_ms: float = 1.0,
+    decay_rounding: str = "nearest",
+    rounds: int = SEARCH_ROUNDS,
+    backend: str = "cpp_standalone",
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[Hashable, NeuronMapping], dict[Hashable, str], dict[Hashable, SearchOutcome]]:
+    """Map neurons over their scored series' range and search their registers.
+
+    Parameters
+    ----------
+    neurons : mapping
+        Key -> the float neuron.
+    scored_pA : mapping
+        Key -> the amplitudes (pA) it will be scored on: the mapping's range is
+        ``min(0, lowest)..max(0, highest)`` and the search trains between them
+        (`training_amplitudes`).
+    dt_ms : float
+        The hardware step.
+    decay_rounding : str
+        See `hardware_mapping.neuron_mapping.map_neuron`.
+    rounds : int
+        Search rounds (0: the rounded registers).
+    backend : str
+        Brian2 backend of the float reference runs.
+    progress : callable, optional
+        Called with a line after each search round.
+
+    Returns
+    -------
+    (dict, dict, dict)
+        Key -> mapping; key -> why it could not be mapped; key -> `SearchOutcome`.
+    """
+    mappings, unmappable = {}, {}
+    for key, params in neurons.items():
+        amplitudes = np.asarray(scored_pA[key], dtype=float).reshape(-1)
+        try:
+            mappings[key] = map_neuron(
+                params,
+                dt=dt_ms * ms,
+                current_range=(min(0.0, amplitudes.min()) * pA, max(0.0, amplitudes.max()) * pA),
+                decay_rounding=decay_rounding,
+                name=str(key),
+            )
+        except MappingError as error:
+            unmappable[key] = str(error)
+    outcomes = search_registers(
+        {k: neurons[k] for k in mappings},
+        mappings,
+        {k: training_amplitudes(neurons[k], scored_pA[k]) for k in mappings},
+        rounds=rounds,
+        backend=backend,
+        progress=progress,
+    )
+    return {k: outcomes[k].mapping for k in mappings}, unmappable, outcomes

@@ -45,6 +45,8 @@ __all__ = ["STATE_LIMIT", "VoltageBound", "bound_state", "voltage_bound"]
 STATE_LIMIT = (1 << U_BITS) - 1
 #: The largest magnitude of a synaptic input per step (21 bits + sign).
 INPUT_LIMIT = (1 << Q_BITS) - 1
+#: Quantized network weights exceed the requested ones by at most half an 8-bit mantissa step.
+SYNAPTIC_ROUNDING = 1.0 + 1.0 / 256
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class VoltageBound:
         The largest synaptic input per step into each auxiliary compartment.
     min_period : float
         Fewest steps between two spikes used by the bound (inf: at most one spike).
+    main_input : float
+        The largest synaptic input per step into the main compartment.
     """
 
     main_high: float
@@ -68,6 +72,7 @@ class VoltageBound:
     aux: tuple[float, ...]
     aux_input: tuple[float, ...]
     min_period: float
+    main_input: float = 0.0
 
     @property
     def largest(self) -> float:
@@ -82,12 +87,14 @@ class VoltageBound:
     @property
     def holds(self) -> bool:
         """Whether every v and every synaptic input stays inside its register."""
-        return self.largest <= STATE_LIMIT and max(self.aux_input, default=0) <= INPUT_LIMIT
+        inputs = max((self.main_input, *self.aux_input))
+        return self.largest <= STATE_LIMIT and inputs <= INPUT_LIMIT
 
     def violation(self) -> tuple[str, float, float] | None:
         """(what, bound, limit) of the first state that could leave its range, or None."""
         checks = [("main compartment v", self.main_high, STATE_LIMIT),
-                  ("main compartment v (negative)", self.main_low, STATE_LIMIT)]  # fmt: skip
+                  ("main compartment v (negative)", self.main_low, STATE_LIMIT),
+                  ("main compartment synaptic input", self.main_input, INPUT_LIMIT)]  # fmt: skip
         for k, (level, inflow) in enumerate(zip(self.aux, self.aux_input, strict=True), 1):
             checks.append((f"AHP compartment {k} v", level, STATE_LIMIT))
             checks.append((f"AHP compartment {k} synaptic input", inflow, INPUT_LIMIT))
@@ -105,6 +112,7 @@ def bound_state(
     biases: Sequence[float],
     refract_delay: int,
     aux: Sequence[tuple[float, float, float]],
+    synaptic: tuple[float, float] = (0.0, 0.0),
 ) -> VoltageBound:
     """The bound for given register values (integers, or floats scaled alike).
 
@@ -123,14 +131,17 @@ def bound_state(
     aux : sequence of (input, bias, keep)
         Per auxiliary compartment: its synaptic input per main spike (signed), its bias and
         its decay factor.
+    synaptic : (float, float)
+        The largest excitatory and inhibitory synaptic input per step into the main
+        compartment (a network's synapses), added to the biases' extremes.
 
     Returns
     -------
     VoltageBound
         The bounds.
     """
-    b_high = max(0.0, *biases)
-    b_low = max(0.0, *(-b for b in biases))
+    b_high = max(0.0, *biases) + synaptic[0]
+    b_low = max(0.0, *(-b for b in biases)) + synaptic[1]
     # each decay step removes a unit only where the decay is not 0: a biased compartment
     # that does not decay integrates its bias
     hyperpolarizing = all(a <= 0 and b <= 0 and abs(b) <= 1 and (b == 0 or k < 1)
@@ -166,6 +177,7 @@ def bound_state(
         aux=tuple(levels),
         aux_input=tuple(abs(a) for a, _, _ in aux),
         min_period=period,
+        main_input=max(synaptic),
     )
 
 

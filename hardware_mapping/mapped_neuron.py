@@ -106,6 +106,9 @@ class NeuronMapping:
         ``relative_error`` and ``note``.
     source : dict
         The float model's parameters with units (`ParameterSet.to_dict`).
+    synaptic_input : (float, float)
+        The largest excitatory and inhibitory synaptic input per step (integer units) the
+        registers were scaled to hold, for a neuron in a network.
     """
 
     model: str
@@ -122,6 +125,7 @@ class NeuronMapping:
     aux: tuple[AhpCompartment, ...]
     report: pd.DataFrame = field(compare=False)
     source: dict[str, Any] = field(compare=False)
+    synaptic_input: tuple[float, float] = (0.0, 0.0)
 
     def source_parameters(self, where: str | None = None) -> ParameterSet:
         """The float neuron this mapping came from, read back from ``source`` with its units.

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from brian2 import Quantity, ms, pA
+from brian2 import Quantity, ms, mV, pA
 
 from ahp_models.parameters import ParameterSet
 from ahp_models.populations import Population, Projection, check_network
@@ -202,18 +202,29 @@ def map_network(
     """
     dt_ms = float(dt / ms)
     check_network(populations, projections, dt_ms * 1e-3)
-    mappings = {
-        name: [
+    # the largest excitatory and inhibitory input a neuron can get in one step (every synapse
+    # onto it delivering at once): its registers must hold that on top of its current
+    excitatory = {name: np.zeros(len(p.neurons)) for name, p in populations.items()}
+    inhibitory = {name: np.zeros(len(p.neurons)) for name, p in populations.items()}
+    for projection in projections:
+        weights = projection.synapses.weight_mV()
+        post = projection.synapses.post
+        np.add.at(excitatory[projection.post], post, np.maximum(weights, 0.0))
+        np.add.at(inhibitory[projection.post], post, np.maximum(-weights, 0.0))
+    mappings: dict[str, list[NeuronMapping]] = {}
+    for name, population in populations.items():
+        neurons = zip(population.neurons, population.currents / pA, strict=True)
+        mappings[name] = [
             map_neuron(
                 params,
                 dt=dt,
                 current_range=(min(0.0, c) * pA, max(0.0, c) * pA),
                 decay_rounding=decay_rounding,
+                synaptic_input=(excitatory[name][i] * mV, inhibitory[name][i] * mV),
+                name=f"{name}[{i}]",
             )
-            for params, c in zip(population.neurons, population.currents / pA, strict=True)
+            for i, (params, c) in enumerate(neurons)
         ]
-        for name, population in populations.items()
-    }
     quantized = []
     for projection in projections:
         synapses = projection.synapses

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from brian2 import Quantity, ms, pA, second
+from brian2 import Quantity, ms, mV, pA, second
 
 from ahp_models.catalogue import MODELS, model_for_params
 from ahp_models.model import NeuronModel
@@ -61,6 +61,7 @@ def map_neuron(
     decay_rounding: str = "nearest",
     charge_horizon: Quantity = 1 * second,
     split_decays: bool | None = None,
+    synaptic_input: Sequence[Quantity] = (0 * mV, 0 * mV),
     name: str | None = None,
 ) -> NeuronMapping:
     """Map one float neuron to Loihi 1 registers at hardware step ``dt``.
@@ -90,6 +91,11 @@ def map_neuron(
         (one more compartment per current; the registers' 12 bits alone give a slow current
         up to 1/(2 d) relative error in its time constant). Default: True with ``nearest``
         rounding, False with ``paper`` (which reproduces the paper's registers).
+    synaptic_input : (Quantity, Quantity)
+        For a neuron in a network: the largest total excitatory and inhibitory voltage jump
+        its synapses can deliver in one step (each synapse once), which the registers must
+        hold on top of the current range (mV; the model's own voltage units for a model
+        whose voltage is dimensionless).
     name : str, optional
         The neuron's name (a cell) in error messages.
 
@@ -123,6 +129,10 @@ def map_neuron(
             f"{where}: current_range = ({low_pA:g}, {high_pA:g}) pA; allowed: low <= high"
         )
     form = model_for_params(params).hardware_form(params, dt_ms * 1e-3)
+    unit = mV if form.unit.startswith("mV") else 1
+    synaptic = tuple(float(_in_unit(x, unit, "synaptic_input")) for x in synaptic_input)
+    if not all(x >= 0 for x in synaptic):
+        raise MappingError(f"{where}: synaptic_input = {synaptic}; allowed: two values >= 0")
     return quantize_form(
         form,
         params.to_dict(),
@@ -130,5 +140,6 @@ def map_neuron(
         decay_rounding=decay_rounding,
         horizon_ms=horizon_ms,
         split_decays=split,
+        synaptic_input=synaptic,
         where=where,
     )

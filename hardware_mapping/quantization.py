@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 
 from ahp_models.hardware_form import HardwareForm, SpikeTriggeredTerm
-from hardware_mapping.headroom import STATE_LIMIT, bound_state, voltage_bound
+from hardware_mapping.headroom import (
+    INPUT_LIMIT,
+    STATE_LIMIT,
+    SYNAPTIC_ROUNDING,
+    bound_state,
+    voltage_bound,
+)
 from hardware_mapping.loihi.registers import REFRACT_DELAY, VTH_MANT, WEIGHT_EXP
 from hardware_mapping.mapped_neuron import (
     MAX_BIAS,
@@ -83,6 +89,7 @@ def quantize_form(
     decay_rounding: str = "nearest",
     horizon_ms: float = 1000.0,
     split_decays: bool = True,
+    synaptic_input: tuple[float, float] = (0.0, 0.0),
     where: str = "map_neuron",
 ) -> NeuronMapping:
     """Registers for a float form over a stated range of constant input currents.
@@ -101,6 +108,9 @@ def quantize_form(
         The charge horizon of ``"charge"`` terms (ms).
     split_decays : bool
         Two decay registers per ``"charge"`` term.
+    synaptic_input : (float, float)
+        The largest excitatory and inhibitory synaptic input per step (membrane units), for a
+        neuron in a network.
     where : str
         The neuron's name in error messages.
 
@@ -149,6 +159,8 @@ def quantize_form(
     inflows = [abs(part.inflow) for part in terms]
     if inflows and max(inflows) > 0:
         limits["AHP synapse"] = MAX_INPUT / max(inflows)
+    if max(synaptic_input) > 0:
+        limits["synaptic input"] = INPUT_LIMIT / (SYNAPTIC_ROUNDING * max(synaptic_input))
     per_unit = bound_state(
         vth=gap,
         keep_v=keep_v,
@@ -156,6 +168,7 @@ def quantize_form(
         biases=[d * (1.0 + 1.0 / decay_v) for d in drives],
         refract_delay=refract_delay,
         aux=[(-part.inflow, 0.0, part.keep) for part in terms],
+        synaptic=synaptic_input,
     )
     if per_unit.largest > 0 and math.isfinite(per_unit.largest):
         limits["state bound"] = STATE_LIMIT * (1.0 - SCALE_MARGIN) / per_unit.largest
@@ -175,7 +188,7 @@ def quantize_form(
     vth_mant = _weight_friendly_threshold(largest_mant, [part.inflow / gap for part in terms])
     for _ in range(8):
         mapping = _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per_pA,
-                            refract_delay, current_range_pA, binding)  # fmt: skip
+                            refract_delay, current_range_pA, binding, synaptic_input)  # fmt: skip
         bound = voltage_bound(mapping)
         if bound.holds:
             return mapping
@@ -227,7 +240,7 @@ def _term_parts(term: SpikeTriggeredTerm, keep_v, rounding, split, dt_ms, horizo
 
 
 def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per_pA,
-              refract_delay, current_range_pA, binding) -> NeuronMapping:  # fmt: skip
+              refract_delay, current_range_pA, binding, synaptic) -> NeuronMapping:  # fmt: skip
     """The mapping at threshold mantissa ``vth_mant`` (the scale follows from it)."""
     gap = form.threshold
     scale = 64 * vth_mant / gap
@@ -278,6 +291,7 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         aux=tuple(aux),
         report=quantization_report(rows),
         source=source,
+        synaptic_input=(scale * synaptic[0], scale * synaptic[1]),
     )
     return with_headroom_row(mapping)
 

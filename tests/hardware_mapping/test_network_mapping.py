@@ -95,7 +95,8 @@ def test_networks_beyond_the_chips_or_a_core_are_refused():
     # 60 000 synapses onto one neuron: 154 KB, more than a core holds
     neurons, currents, _ = population(4, seed=1)
     post = np.repeat(np.arange(4), 60_000)
-    synapses = RecurrentSynapses(np.tile(np.arange(4), 60_000), post, 0.1 * mV)
+    # weights small enough that all of them arriving at once fit the registers (6 mV)
+    synapses = RecurrentSynapses(np.tile(np.arange(4), 60_000), post, 1e-4 * mV)
     with pytest.raises(MappingError, match=r"neuron 0 has 60004 synapses onto it .* 128 KB"):
         map_recurrent_population(neurons, currents, synapses)
 

@@ -1,0 +1,152 @@
+"""The float neuron's own sensitivity floor: how far its spike timing moves under 1e-4.
+
+A neuron driven for a second at tens of hertz integrates every small difference of its
+parameters into its spike times: some fitted neurons lose a gamma factor of 0.9 against
+themselves when one parameter moves by 1e-4. Registers cannot be asked to agree with the float
+neuron better than the float neuron agrees with itself, so each neuron's bar is its floor: the
+gamma factor between the float neuron and copies of it whose every parameter is multiplied by
+``1 + 1e-4`` or ``1 - 1e-4`` (a random sign per parameter and copy, seeded), run on the same
+sweeps; the floor is the `FLOOR_PERCENTILE` th percentile over `FLOOR_COPIES` copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping
+
+import numpy as np
+from brian2 import second
+
+from ahp_models.parameters import ParameterSet
+from analysis.metrics import gamma_factor
+from hardware_mapping.long_square_runs import ONSET_S, WIDTH_S, float_trains, on_step_grid
+
+__all__ = [
+    "FLOOR_COPIES",
+    "FLOOR_PERCENTILE",
+    "PERTURBATION",
+    "laid_end_to_end",
+    "perturbed_copies",
+    "sensitivity_floors",
+    "sweeps_gamma",
+]
+
+#: Copies per neuron, their relative perturbation and the percentile taken as the floor.
+FLOOR_COPIES = 20
+PERTURBATION = 1e-4
+FLOOR_PERCENTILE = 5.0
+#: The coincidence window of the gamma factor.
+GAMMA_WINDOW_S = 2e-3
+
+
+def perturbed_copies(
+    params: ParameterSet, copies: int, relative: float, rng: np.random.Generator
+) -> list[ParameterSet]:
+    """Copies of one neuron with every parameter (every element) times ``1 +- relative``.
+
+    Parameters
+    ----------
+    params : ParameterSet
+        One neuron.
+    copies : int
+        How many.
+    relative : float
+        The relative perturbation.
+    rng : numpy.random.Generator
+        Draws the signs.
+
+    Returns
+    -------
+    list of ParameterSet
+        The copies.
+    """
+    result = []
+    for _ in range(copies):
+        changes = {}
+        for name in params.specs():
+            value = getattr(params, name)
+            signs = rng.choice((-1.0, 1.0), size=np.shape(np.asarray(value)))
+            changes[name] = value * (1.0 + relative * signs)
+        result.append(params.replace(**changes))
+    return result
+
+
+def laid_end_to_end(trains: list[np.ndarray]) -> np.ndarray:
+    """The step-window spikes of every sweep, sweep i shifted to [i W, (i + 1) W] (s)."""
+    parts = []
+    for index, train in enumerate(trains):
+        inside = train[(train >= ONSET_S) & (train <= ONSET_S + WIDTH_S)]
+        parts.append(inside - ONSET_S + index * WIDTH_S)
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0)
+
+
+def sweeps_gamma(reference: list[np.ndarray], other: list[np.ndarray]) -> float:
+    """Gamma factor (2 ms window) of two neurons' sweeps, laid end to end."""
+    return gamma_factor(
+        laid_end_to_end(reference) * second,
+        laid_end_to_end(other) * second,
+        len(reference) * WIDTH_S * second,
+        window=GAMMA_WINDOW_S * second,
+    )
+
+
+def sensitivity_floors(
+    neurons: Mapping[Hashable, ParameterSet],
+    amplitudes_pA: Mapping[Hashable, np.ndarray],
+    reference: Mapping[Hashable, list[np.ndarray]],
+    *,
+    dt_ms: float,
+    backend: str = "cpp_standalone",
+    copies: int = FLOOR_COPIES,
+    relative: float = PERTURBATION,
+    seed: int = 0,
+    chunk: int = 250,
+    progress: Callable[[str], None] | None = None,
+) -> dict[Hashable, tuple[float, np.ndarray]]:
+    """Each neuron's floor and the gammas of its perturbed copies against it.
+
+    Parameters
+    ----------
+    neurons : mapping
+        Key -> the float neuron.
+    amplitudes_pA : mapping
+        Key -> the sweeps' amplitudes (pA).
+    reference : mapping
+        Key -> the unperturbed neuron's spike trains on those sweeps (s).
+    dt_ms : float
+        The step.
+    backend : str
+        Brian2 backend.
+    copies, relative : int, float
+        Copies per neuron and their perturbation.
+    seed : int
+        Seed of the signs (the same seed, the same floors).
+    chunk : int
+        Neurons whose copies run together.
+    progress : callable, optional
+        Called with a line after each chunk.
+
+    Returns
+    -------
+    dict
+        Key -> (floor, gammas of the copies). A neuron without spikes has floor NaN.
+    """
+    rng = np.random.default_rng(seed)
+    keys = list(neurons)
+    floors: dict[Hashable, tuple[float, np.ndarray]] = {}
+    for start in range(0, len(keys), chunk):
+        part = keys[start : start + chunk]
+        runs, owners = {}, {}
+        for key in part:
+            for index, copy in enumerate(perturbed_copies(neurons[key], copies, relative, rng)):
+                runs[(key, index)] = on_step_grid(copy, dt_ms)
+                owners[(key, index)] = key
+        trains = float_trains(runs, {c: amplitudes_pA[owners[c]] for c in runs}, dt_ms, backend)
+        for key in part:
+            gammas = np.array([sweeps_gamma(reference[key], trains[(key, i)])
+                               for i in range(copies)])  # fmt: skip
+            defined = gammas[np.isfinite(gammas)]
+            floor = float(np.percentile(defined, FLOOR_PERCENTILE)) if defined.size else np.nan
+            floors[key] = (floor, gammas)
+        if progress is not None:
+            progress(f"sensitivity floors: {min(start + chunk, len(keys))} of {len(keys)} neurons")
+    return floors

@@ -34,7 +34,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from brian2 import pA
 
 from hardware_mapping.loihi.registers import Q_BITS, U_BITS
 from hardware_mapping.mapped_neuron import NeuronMapping
@@ -195,7 +194,7 @@ def voltage_bound(mapping: NeuronMapping) -> VoltageBound:
         Bounds of every compartment (integer units).
     """
     low, high = mapping.current_range_pA
-    mant, exp = mapping.bias(np.array([low, high]) * pA)
+    mant, exp = mapping.bias_registers(np.array([low, high]))
     biases = [float(m) * 2.0 ** int(e) for m, e in zip(mant, exp, strict=True)]
     return bound_state(
         vth=64.0 * mapping.vth_mant,

@@ -17,18 +17,10 @@ from ahp_models import long_square, model_for_params, simulate
 from ahp_models.parameters import ParameterSet
 from ahp_models.results import split_spike_trains
 
-__all__ = ["ONSET_S", "WIDTH_S", "float_trains", "on_step_grid"]
+__all__ = ["ONSET_S", "WIDTH_S", "float_trains", "run_population", "stacked_magnitudes"]
 
 #: Allen's long square: 1.02 s of rest, then a 1 s step.
 ONSET_S, WIDTH_S = 1.02, 1.0
-
-
-def on_step_grid(params: ParameterSet, dt_ms: float) -> ParameterSet:
-    """The neuron with its refractory period rounded to the step grid (Brian2 refuses one
-    that is not a whole number of steps; the mapping rounds it the same way)."""
-    if not hasattr(params, "t_ref"):
-        return params
-    return params.replace(t_ref=np.round(params.t_ref / (dt_ms * ms)) * dt_ms * ms)
 
 
 def float_trains(
@@ -45,7 +37,7 @@ def float_trains(
     Parameters
     ----------
     neurons : mapping
-        Key -> one neuron's parameters (already on the step grid).
+        Key -> one neuron's parameters (its refractory period is put on the step grid here).
     amplitudes_pA : mapping
         Key -> its step amplitudes (pA).
     dt_ms : float
@@ -65,25 +57,79 @@ def float_trains(
         by_class.setdefault(type(params), []).append(key)
     trains: dict[Hashable, list[np.ndarray]] = {}
     for params_class, keys in by_class.items():
-        sizes = [amplitudes_pA[k].size for k in keys]
-        stacked = params_class.concatenate(
-            [
-                params_class.concatenate([neurons[k]], repeat=n)
-                for k, n in zip(keys, sizes, strict=True)
-            ]
+        sizes = [np.asarray(amplitudes_pA[k]).size for k in keys]
+        magnitudes = stacked_magnitudes([neurons[k] for k in keys])
+        per_neuron = run_population(
+            params_class,
+            {name: np.repeat(values, sizes, axis=0) for name, values in magnitudes.items()},
+            np.concatenate([np.asarray(amplitudes_pA[k], dtype=float) for k in keys]),
+            dt_ms,
+            backend,
+            onset_s=onset_s,
+            width_s=width_s,
         )
-        currents = np.concatenate([amplitudes_pA[k] for k in keys])
-        stimulus = long_square(
-            currents * pA,
-            onset=onset_s * second,
-            width=width_s * second,
-            duration=(onset_s + width_s) * second,
-            dt=dt_ms * ms,
-        )
-        result = simulate(model_for_params(stacked), stacked, stimulus, backend=backend)
-        per_neuron = split_spike_trains(result.spike_neuron, result.spike_time_s, currents.size)
         start = 0
         for key, size in zip(keys, sizes, strict=True):
             trains[key] = per_neuron[start : start + size]
             start += size
     return trains
+
+
+def stacked_magnitudes(sets: list[ParameterSet]) -> dict[str, np.ndarray]:
+    """Every field of one-neuron parameter sets of one class, stacked: (sets, ...) arrays in
+    the fields' units."""
+    specs = type(sets[0]).specs()
+    return {
+        name: np.stack([np.asarray(getattr(s, name) / spec.unit, dtype=float) for s in sets])
+        for name, spec in specs.items()
+    }
+
+
+def run_population(
+    params_class: type[ParameterSet],
+    magnitudes: Mapping[str, np.ndarray],
+    currents_pA: np.ndarray,
+    dt_ms: float,
+    backend: str,
+    *,
+    onset_s: float = ONSET_S,
+    width_s: float = WIDTH_S,
+) -> list[np.ndarray]:
+    """One long square per neuron of a population given as stacked field magnitudes.
+
+    The refractory period is put on the step grid, and the population is padded to a size
+    of `_padded` (neurons at zero current, dropped) so that runs of similar sizes reuse one
+    compiled simulation instead of compiling their own.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Spike times (s) per neuron.
+    """
+    n = currents_pA.size
+    padded = _padded(n)
+    values = {}
+    for name, spec in params_class.specs().items():
+        column = np.asarray(magnitudes[name], dtype=float)
+        if name == "t_ref":
+            column = np.round(column / dt_ms) * dt_ms  # ms, on the step grid
+        pad = np.repeat(column[:1], padded - n, axis=0)
+        values[name] = np.concatenate([column, pad]) * spec.unit
+    stacked = params_class(**values)
+    currents = np.concatenate([currents_pA, np.zeros(padded - n)])
+    stimulus = long_square(
+        currents * pA,
+        onset=onset_s * second,
+        width=width_s * second,
+        duration=(onset_s + width_s) * second,
+        dt=dt_ms * ms,
+    )
+    result = simulate(model_for_params(stacked), stacked, stimulus, backend=backend)
+    return split_spike_trains(result.spike_neuron, result.spike_time_s, padded)[:n]
+
+
+def _padded(n: int) -> int:
+    """Population sizes in few buckets: powers of two from 1024, then multiples of 8192."""
+    if n <= 8192:
+        return max(1024, 1 << (n - 1).bit_length())
+    return -(-n // 8192) * 8192

@@ -158,7 +158,22 @@ class NeuronMapping:
         (numpy.ndarray, numpy.ndarray)
             ``bias_mant`` (|.| <= 4095) and ``bias_exp`` (0..7), the most precise pair for each.
         """
-        current_pA = np.atleast_1d(np.asarray(_in_unit(current, pA, "current"), dtype=float))
+        return self.bias_registers(_in_unit(current, pA, "current"))
+
+    def bias_registers(self, current_pA: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`bias` for currents given as plain pA values (the inner loops' form).
+
+        Parameters
+        ----------
+        current_pA : numpy.ndarray
+            Currents (pA) within ``current_range_pA``.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            ``bias_mant`` and ``bias_exp``.
+        """
+        current_pA = np.atleast_1d(np.asarray(current_pA, dtype=float))
         low, high = self.current_range_pA
         outside = (current_pA < low - 1e-9) | (current_pA > high + 1e-9)
         if outside.any():
@@ -167,7 +182,7 @@ class NeuronMapping:
                 f"NeuronMapping.bias: current = {value:g} pA is outside the range this mapping "
                 f"was scaled for, {low:g}..{high:g} pA; map again with current_range covering it"
             )
-        return quantize_bias(self.drive(current_pA * pA))
+        return quantize_bias(self.drive_pA(current_pA))
 
     def drive(self, current: Quantity) -> np.ndarray:
         """The bias (integer voltage units per step, before rounding) for constant currents.
@@ -179,8 +194,12 @@ class NeuronMapping:
         then shifts no interspike interval, where a steady-state match would shift each by the
         rounding's relative error.
         """
+        return self.drive_pA(_in_unit(current, pA, "current"))
+
+    def drive_pA(self, current_pA: np.ndarray) -> np.ndarray:
+        """`drive` for currents given as plain pA values."""
         keep = (4096 - self.decay_v) / 4096
-        current_pA = np.asarray(_in_unit(current, pA, "current"), dtype=float)
+        current_pA = np.asarray(current_pA, dtype=float)
         dc_drive = self.drive_offset + self.drive_per_pA * current_pA
         vth = 64.0 * self.vth_mant
         v_inf = dc_drive / (1.0 - keep)

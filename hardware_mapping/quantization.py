@@ -185,7 +185,8 @@ def quantize_form(
             f"leaves vth_mant (vThMant) = {largest_mant}, below {MIN_VTH_MANT}; allowed: a "
             "narrower current range (or smaller spike increments)"
         )
-    vth_mant = _weight_friendly_threshold(largest_mant, [part.inflow / gap for part in terms])
+    totals = [sum(p.inflow for p in terms if p.term is term) for term in form.terms]
+    vth_mant = _weight_friendly_threshold(largest_mant, [total / gap for total in totals])
     for _ in range(8):
         mapping = _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per_pA,
                             refract_delay, current_range_pA, binding, synaptic_input)  # fmt: skip
@@ -247,15 +248,15 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
     rows = list(rows)
     rows.append(_row("threshold", form.unit, gap, 64 * vth_mant / scale, f"vth_mant {vth_mant}"))
     aux = []
-    for part in terms:
+    for part, steps in zip(terms, _weight_steps(terms, scale), strict=True):
         name = part.term.name
-        if abs(scale * part.inflow) < 32:
+        if steps == 0:
             # below half the smallest weight step (64): the term has no effect on the chip
             # (a fitted b_ahp of 0, typically); it gets no compartment, and the report says so
             rows.append(_row(f"{name} increment", f"{form.unit} per spike", part.inflow, 0.0,
                              "below one weight step: no compartment"))  # fmt: skip
             continue
-        weights = quantize_weights(-scale * part.inflow)
+        weights = quantize_weights(-64.0 * steps)
         # The decay truncates toward zero, ~0.5 unit per step: the pair of a term drifts by ~1
         # unit per step toward zero, which a bias of one unit against it on the pair's first
         # compartment cancels on average (at rest it holds that compartment at -+1)
@@ -385,6 +386,25 @@ def quantize_weight(value: float) -> tuple[int, int]:
 def _charge(keep: float, steps: float) -> float:
     """Sum of keep**n over n < steps: what a unit increment delivers within ``steps``."""
     return (1.0 - keep**steps) / (1.0 - keep) if keep < 1 else steps
+
+
+def _weight_steps(parts: list[_Part], scale: float) -> list[int]:
+    """Each compartment's increment in whole weight steps (64 units, signed as the inflow).
+
+    A term's total increment is rounded once, to the nearest step, and shared among its
+    compartments by cumulative rounding: the total, which sets the term's charge, keeps the
+    precision of one rounding (the threshold is chosen to make it nearly whole), and only the
+    share between the two decays of a pair takes the rest (a second-order effect on the
+    kernel).
+    """
+    steps = []
+    for term in dict.fromkeys(part.term for part in parts):
+        values = np.array([scale * p.inflow / 64.0 for p in parts if p.term is term])
+        total = round(float(values.sum()))
+        shares = np.cumsum(values) / values.sum() if values.sum() else np.ones(values.size)
+        ends = np.round(shares * total).astype(int)
+        steps += list(np.diff(np.concatenate([[0], ends])))
+    return [int(n) for n in steps]
 
 
 def _weight_friendly_threshold(largest: int, inflow_per_gap: list[float]) -> int:

@@ -33,7 +33,7 @@ from ahp_models.parameters import ParameterSet
 from hardware_mapping.headroom import voltage_bound
 from hardware_mapping.loihi import CompartmentGroup, Network, Simulator
 from hardware_mapping.loihi.registers import DECAY_REGISTER, VTH_MANT
-from hardware_mapping.long_square_runs import float_trains, on_step_grid
+from hardware_mapping.long_square_runs import float_trains
 from hardware_mapping.mapped_neuron import (
     AhpCompartment,
     MappingError,
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Greedy rounds of single moves (each evaluates every neighbour of the current best).
-SEARCH_ROUNDS = 2
+SEARCH_ROUNDS = 4
 #: The training protocol's rest before the step (s) and its step (s): the scored protocol's
 #: step after a shorter rest (the neuron starts at its resting state).
 TRAINING_ONSET_S, TRAINING_WIDTH_S = 0.1, 1.0
@@ -162,12 +162,13 @@ def search_registers(
     distance = _distances({k: [best[k]] for k in keys}, amplitudes, reference, dt_ms)
     rounded = {k: float(distance[k][0]) for k in keys}
     current = dict(rounded)
+    active = list(keys)  # a neuron that did not move keeps its neighbourhood: not run again
     for round_index in range(rounds):
-        neighbourhoods = {k: _neighbours(best[k]) for k in keys}
-        candidates = {k: [m for _, m in neighbourhoods[k]] for k in keys}
+        neighbourhoods = {k: _neighbours(best[k]) for k in active}
+        candidates = {k: [m for _, m in neighbourhoods[k]] for k in active}
         scores = _distances(candidates, amplitudes, reference, dt_ms)
-        improved = 0
-        for k in keys:
+        moved = []
+        for k in active:
             evaluated[k] += len(candidates[k])
             if not len(scores[k]):
                 continue
@@ -176,13 +177,14 @@ def search_registers(
                 best[k] = candidates[k][choice]
                 current[k] = float(scores[k][choice])
                 moves[k].append(neighbourhoods[k][choice][0])
-                improved += 1
+                moved.append(k)
         if progress is not None:
             progress(
-                f"register search: round {round_index + 1} of {rounds}, {improved} of "
-                f"{len(keys)} neurons improved"
+                f"register search: round {round_index + 1} of {rounds}, {len(moved)} of "
+                f"{len(active)} neurons moved"
             )
-        if not improved:
+        active = moved
+        if not active:
             break
     for k in keys:
         mapping = _with_search_report(best[k], moves[k]) if moves[k] else best[k]
@@ -192,9 +194,8 @@ def search_registers(
 
 def _reference_counts(neurons, keys, amplitudes, dt_ms, backend) -> dict[Hashable, np.ndarray]:
     """Cumulative spike counts of the float neuron per training sweep: (window steps, sweeps)."""
-    on_grid = {k: on_step_grid(neurons[k], dt_ms) for k in keys}
-    trains = float_trains(on_grid, amplitudes, dt_ms, backend, onset_s=TRAINING_ONSET_S,
-                          width_s=TRAINING_WIDTH_S)  # fmt: skip
+    trains = float_trains({k: neurons[k] for k in keys}, amplitudes, dt_ms, backend,
+                          onset_s=TRAINING_ONSET_S, width_s=TRAINING_WIDTH_S)  # fmt: skip
     onset, width = _window(dt_ms)
     counts = {}
     for k in keys:
@@ -241,8 +242,8 @@ def _cumulative_counts(mappings: list[NeuronMapping], currents: list[np.ndarray]
     in the step window, (window steps + 1, pairs)."""
     network = Network()
     per_neuron = [m for m, c in zip(mappings, currents, strict=True) for _ in range(c.size)]
-    rest = [m.bias(np.zeros(c.size) * pA) for m, c in zip(mappings, currents, strict=True)]
-    step = [m.bias(c * pA) for m, c in zip(mappings, currents, strict=True)]
+    rest = [m.bias_registers(np.zeros(c.size)) for m, c in zip(mappings, currents, strict=True)]
+    step = [m.bias_registers(c) for m, c in zip(mappings, currents, strict=True)]
     main = CompartmentGroup(
         "main",
         len(per_neuron),
@@ -309,7 +310,7 @@ def _neighbours(mapping: NeuronMapping) -> list[tuple[str, NeuronMapping]]:
             moves.append((f"vth_mant {delta:+d}", replace(mapping, vth_mant=mant)))
     low, high = mapping.current_range_pA
     top = high if abs(high) >= abs(low) else low
-    _, exponent = quantize_bias(mapping.drive(np.array([top]) * pA))
+    _, exponent = quantize_bias(mapping.drive_pA(np.array([top])))
     bias_step = 2.0 ** int(exponent[0])
     for fraction in DRIVE_MOVES:
         shift = fraction * bias_step

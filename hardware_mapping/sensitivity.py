@@ -18,14 +18,19 @@ from brian2 import second
 
 from ahp_models.parameters import ParameterSet
 from analysis.metrics import gamma_factor
-from hardware_mapping.long_square_runs import ONSET_S, WIDTH_S, float_trains, on_step_grid
+from hardware_mapping.long_square_runs import (
+    ONSET_S,
+    WIDTH_S,
+    run_population,
+    stacked_magnitudes,
+)
 
 __all__ = [
     "FLOOR_COPIES",
     "FLOOR_PERCENTILE",
     "PERTURBATION",
     "laid_end_to_end",
-    "perturbed_copies",
+    "perturbed_magnitudes",
     "sensitivity_floors",
     "sweeps_gamma",
 ]
@@ -38,35 +43,32 @@ FLOOR_PERCENTILE = 5.0
 GAMMA_WINDOW_S = 2e-3
 
 
-def perturbed_copies(
-    params: ParameterSet, copies: int, relative: float, rng: np.random.Generator
-) -> list[ParameterSet]:
-    """Copies of one neuron with every parameter (every element) times ``1 +- relative``.
+def perturbed_magnitudes(
+    magnitudes: dict[str, np.ndarray], copies: int, relative: float, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Copies of stacked neurons with every parameter (every element) times ``1 +- relative``.
 
     Parameters
     ----------
-    params : ParameterSet
-        One neuron.
+    magnitudes : dict
+        Field -> (neurons, ...) values (`long_square_runs.stacked_magnitudes`).
     copies : int
-        How many.
+        Copies per neuron (consecutive rows of the result).
     relative : float
         The relative perturbation.
     rng : numpy.random.Generator
-        Draws the signs.
+        Draws the signs, field by field.
 
     Returns
     -------
-    list of ParameterSet
-        The copies.
+    dict
+        Field -> (neurons * copies, ...) values.
     """
-    result = []
-    for _ in range(copies):
-        changes = {}
-        for name in params.specs():
-            value = getattr(params, name)
-            signs = rng.choice((-1.0, 1.0), size=np.shape(np.asarray(value)))
-            changes[name] = value * (1.0 + relative * signs)
-        result.append(params.replace(**changes))
+    result = {}
+    for name, values in magnitudes.items():
+        repeated = np.repeat(values, copies, axis=0)
+        signs = rng.choice((-1.0, 1.0), size=repeated.shape)
+        result[name] = repeated * (1.0 + relative * signs)
     return result
 
 
@@ -135,18 +137,33 @@ def sensitivity_floors(
     floors: dict[Hashable, tuple[float, np.ndarray]] = {}
     for start in range(0, len(keys), chunk):
         part = keys[start : start + chunk]
-        runs, owners = {}, {}
+        by_class: dict[type, list[Hashable]] = {}
         for key in part:
-            for index, copy in enumerate(perturbed_copies(neurons[key], copies, relative, rng)):
-                runs[(key, index)] = on_step_grid(copy, dt_ms)
-                owners[(key, index)] = key
-        trains = float_trains(runs, {c: amplitudes_pA[owners[c]] for c in runs}, dt_ms, backend)
-        for key in part:
-            gammas = np.array([sweeps_gamma(reference[key], trains[(key, i)])
-                               for i in range(copies)])  # fmt: skip
-            defined = gammas[np.isfinite(gammas)]
-            floor = float(np.percentile(defined, FLOOR_PERCENTILE)) if defined.size else np.nan
-            floors[key] = (floor, gammas)
+            by_class.setdefault(type(neurons[key]), []).append(key)
+        for params_class, members in by_class.items():
+            copied = perturbed_magnitudes(
+                stacked_magnitudes([neurons[k] for k in members]), copies, relative, rng
+            )
+            sweeps = np.repeat([np.asarray(amplitudes_pA[k]).size for k in members], copies)
+            trains = run_population(
+                params_class,
+                {name: np.repeat(values, sweeps, axis=0) for name, values in copied.items()},
+                np.concatenate([np.tile(np.asarray(amplitudes_pA[k], dtype=float), copies)
+                                for k in members]),
+                dt_ms,
+                backend,
+            )  # fmt: skip
+            offsets = np.concatenate([[0], np.cumsum(sweeps)])
+            for m, key in enumerate(members):
+                gammas = np.array(
+                    [
+                        sweeps_gamma(reference[key], trains[offsets[row] : offsets[row + 1]])
+                        for row in range(m * copies, (m + 1) * copies)
+                    ]
+                )
+                defined = gammas[np.isfinite(gammas)]
+                floor = float(np.percentile(defined, FLOOR_PERCENTILE)) if defined.size else np.nan
+                floors[key] = (floor, gammas)
         if progress is not None:
             progress(f"sensitivity floors: {min(start + chunk, len(keys))} of {len(keys)} neurons")
     return floors

@@ -23,7 +23,7 @@ from ahp_models.results import split_spike_trains
 from analysis.population_features import population_sweep_features
 from hardware_mapping.lava_export import to_lava
 from hardware_mapping.loihi import Network, Simulator
-from hardware_mapping.long_square_runs import ONSET_S, WIDTH_S, on_step_grid
+from hardware_mapping.long_square_runs import ONSET_S, WIDTH_S
 from hardware_mapping.long_square_runs import float_trains as run_float_models
 from hardware_mapping.neuron_mapping import MappingError, NeuronMapping
 from hardware_mapping.register_search import SEARCH_ROUNDS, map_and_search
@@ -219,15 +219,12 @@ def validate_long_squares(
     )
     mappings.update(given)
     keys = [key for key in keys if key in mappings]
-    # the float model with its refractory period on the step grid, as the mapping rounds it
-    # (Brian2 refuses a t_ref that is not a whole number of steps)
-    on_grid = {key: on_step_grid(params, dt_ms) for key, params in neurons.items()}
     float_trains, fixed_trains = {}, {}
     counters = None
     for start in range(0, len(keys), chunk):
         part = keys[start : start + chunk]
         float_trains.update(
-            run_float_models({k: on_grid[k] for k in part}, amplitudes, dt_ms, backend)
+            run_float_models({k: neurons[k] for k in part}, amplitudes, dt_ms, backend)
         )
         trains, part_counters = _fixed_trains(
             {k: mappings[k] for k in part}, amplitudes, dt_ms, target

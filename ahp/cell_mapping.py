@@ -6,19 +6,20 @@ and validation are those of the individual command.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from brian2 import Quantity, ms, pA
+from brian2 import Quantity, pA
 
 from ahp_models.parameters import ParameterSet
 from fitting.evaluation import fitted_parameters
-from hardware_mapping.neuron_mapping import NeuronMapping, map_neuron
+from hardware_mapping.neuron_mapping import MappingError, NeuronMapping
+from hardware_mapping.register_search import SEARCH_ROUNDS, map_and_search
 from hardware_mapping.validation import long_square_amplitudes
 
-__all__ = ["MappedCell", "cell_name", "cell_provenance", "map_fitted_cell"]
+__all__ = ["MappedCell", "cell_name", "cell_provenance", "map_fitted_cell", "map_fitted_cells"]
 
 
 def cell_name(specimen_id: int) -> str:
@@ -52,7 +53,12 @@ class MappedCell:
 
 
 def map_fitted_cell(
-    row: Mapping[str, Any], *, dt_ms: float = 1.0, decay_rounding: str = "nearest"
+    row: Mapping[str, Any],
+    *,
+    dt_ms: float = 1.0,
+    decay_rounding: str = "nearest",
+    search_rounds: int = SEARCH_ROUNDS,
+    backend: str = "cpp_standalone",
 ) -> MappedCell:
     """Map one fitted cell over the current range of its long-square series.
 
@@ -64,6 +70,10 @@ def map_fitted_cell(
         Hardware time step.
     decay_rounding : str
         See `hardware_mapping.neuron_mapping.map_neuron`.
+    search_rounds : int
+        Rounds of the register search (`hardware_mapping.register_search`; 0: none).
+    backend : str
+        Brian2 backend of the search's float runs.
 
     Returns
     -------
@@ -75,17 +85,53 @@ def map_fitted_cell(
     hardware_mapping.neuron_mapping.MappingError
         If the registers cannot hold the neuron.
     """
-    params = fitted_parameters(dict(row))
-    amplitudes_pA = np.asarray(long_square_amplitudes(params) / pA)
-    mapping = map_neuron(
-        params,
-        dt=dt_ms * ms,
-        current_range=(min(0.0, amplitudes_pA.min()) * pA, amplitudes_pA.max() * pA),
-        decay_rounding=decay_rounding,
-    )
-    return MappedCell(
-        cell_name(row["specimen_id"]), params, mapping, amplitudes_pA * pA, cell_provenance(row)
-    )
+    mapped, unmappable = map_fitted_cells(
+        [row], dt_ms=dt_ms, decay_rounding=decay_rounding, search_rounds=search_rounds,
+        backend=backend,
+    )  # fmt: skip
+    if unmappable:
+        raise MappingError(next(iter(unmappable.values())))
+    return next(iter(mapped.values()))
+
+
+def map_fitted_cells(
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    dt_ms: float = 1.0,
+    decay_rounding: str = "nearest",
+    search_rounds: int = SEARCH_ROUNDS,
+    backend: str = "cpp_standalone",
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, MappedCell], dict[str, str]]:
+    """Map fitted cells together (the register search runs them in one simulation).
+
+    Parameters
+    ----------
+    rows : sequence of mapping
+        Rows of a fit results table (status ``fitted``).
+    dt_ms, decay_rounding, search_rounds, backend
+        See `map_fitted_cell`.
+    progress : callable, optional
+        Called with a line after each search round.
+
+    Returns
+    -------
+    (dict, dict)
+        `cell_name` -> `MappedCell`, and `cell_name` -> why it could not be mapped.
+    """
+    by_name = {cell_name(row["specimen_id"]): row for row in rows}
+    params = {name: fitted_parameters(dict(row)) for name, row in by_name.items()}
+    amplitudes = {name: np.asarray(long_square_amplitudes(p) / pA) for name, p in params.items()}
+    mappings, unmappable, _ = map_and_search(
+        params, amplitudes, dt_ms=dt_ms, decay_rounding=decay_rounding, rounds=search_rounds,
+        backend=backend, progress=progress,
+    )  # fmt: skip
+    mapped = {
+        name: MappedCell(name, params[name], mappings[name], amplitudes[name] * pA,
+                         cell_provenance(by_name[name]))
+        for name in by_name if name in mappings
+    }  # fmt: skip
+    return mapped, unmappable
 
 
 def cell_provenance(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,13 +8,15 @@ from pathlib import Path
 import pandas as pd
 from brian2 import ms
 
-from ahp.cell_mapping import cell_name, map_fitted_cell
+from ahp.cell_mapping import map_fitted_cells
 from ahp.fit_command import specimen_ids
-from ahp.validate_command import add_validation_options, write_validation
+from ahp.validate_command import add_validation_options
+from ahp.validation_output import write_validation
 from ahp_models.files import atomic_write_text
 from hardware_mapping.lava_export import to_lava, write_lava_file
 from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, MappingError
 from hardware_mapping.parameter_files import write_parameter_file
+from hardware_mapping.register_search import SEARCH_ROUNDS
 from hardware_mapping.validation import quantization_table, validate_long_squares
 
 __all__ = ["add_arguments", "run"]
@@ -28,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="at most this many cells")
     parser.add_argument("--dt", type=float, default=1.0, help="hardware time step (ms)")
     parser.add_argument("--decay-rounding", choices=DECAY_ROUNDINGS, default="nearest")
+    parser.add_argument(
+        "--search-rounds",
+        type=int,
+        default=SEARCH_ROUNDS,
+        help="rounds of the register search against the float neuron (0: the rounded registers)",
+    )
     parser.add_argument(
         "--population",
         help="write one file NAME.json holding every cell (default: one file per cell)",
@@ -46,16 +54,23 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp map``; return the files written."""
     if args.dt <= 0:
         raise MappingError(f"--dt {args.dt}: allowed: a step > 0 ms")
+    if args.search_rounds < 0:
+        raise MappingError(f"--search-rounds {args.search_rounds}: allowed: 0 or more")
     if args.limit is not None and args.limit < 1:
         raise MappingError(f"--limit {args.limit}: allowed: at least 1")
     table = _fitted_rows(args.results, args.specimen, args.limit)
     neurons, mappings, provenance, currents = {}, {}, {}, {}
-    for _, row in table.iterrows():
-        try:
-            cell = map_fitted_cell(row.to_dict(), dt_ms=args.dt, decay_rounding=args.decay_rounding)
-        except MappingError as error:
-            print(f"map: {cell_name(row['specimen_id'])} left out: {error}")
-            continue
+    cells, unmappable = map_fitted_cells(
+        [row.to_dict() for _, row in table.iterrows()],
+        dt_ms=args.dt,
+        decay_rounding=args.decay_rounding,
+        search_rounds=args.search_rounds,
+        backend=args.backend,
+        progress=print if len(table) > 250 else None,
+    )
+    for name, error in unmappable.items():
+        print(f"map: {name} left out: {error}")
+    for cell in cells.values():
         neurons[cell.name] = cell.params
         mappings[cell.name] = cell.mapping
         currents[cell.name] = cell.currents

@@ -56,7 +56,7 @@ from hardware_mapping.validation import (
 )
 
 if TYPE_CHECKING:
-    from ahp.pipeline import PipelineRun, PipelineSettings
+    from ahp.pipeline_settings import PipelineRun, PipelineSettings
 
 __all__ = ["SECTIONS", "cell_table", "recovery_table", "summary_table", "write_report"]
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
 from brian2 import ms
 
-from ahp_models.files import atomic_write_text
-from hardware_mapping.energy import ENERGY_TABLES, estimate_energy
+from ahp.validation_output import write_validation
+from hardware_mapping.energy import ENERGY_TABLES
 from hardware_mapping.parameter_files import read_parameter_file
-from hardware_mapping.validation import ValidationResult, validate_long_squares
+from hardware_mapping.validation import validate_long_squares
 
-__all__ = ["add_arguments", "run", "write_validation"]
+__all__ = ["add_arguments", "add_validation_options", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,70 +54,3 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         progress=len(neurons) > 250,
     )
     return write_validation(result, args.out, args.energy_table, args.figures)
-
-
-def write_validation(
-    result: ValidationResult, out: Path, energy_table: str, figures: int
-) -> dict[str, Path]:
-    """Write a validation's tables, energy estimate and figures; print its summary.
-
-    Parameters
-    ----------
-    result : ValidationResult
-        The validation.
-    out : pathlib.Path
-        Output folder (created).
-    energy_table : str
-        Energy figures (`hardware_mapping.energy.ENERGY_TABLES`).
-    figures : int
-        Rasters of this many neurons, those with the lowest gamma first.
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        The files written.
-    """
-    from analysis.figures import save_figure
-    from hardware_mapping.figures import plot_validation
-
-    out.mkdir(parents=True, exist_ok=True)
-    written = {}
-    for name, table in (("neurons", result.neurons), ("sweeps", result.sweeps)):
-        written[name] = out / f"validation_{name}.csv"
-        atomic_write_text(written[name], table.to_csv(index=False))
-    sweeps = len(result.sweeps)
-    energy = estimate_energy(result.counters, table=energy_table)
-    energy_row = pd.DataFrame(
-        [
-            {
-                "table": energy.table,
-                "sweeps": sweeps,
-                "dynamic_J": energy.dynamic_J,
-                "static_J": energy.static_J,
-                "dynamic_per_sweep_J": energy.dynamic_J / max(sweeps, 1),
-                "latency_s": energy.latency_s,
-                "cores": energy.cores,
-                "chips": energy.chips,
-            }
-        ]
-    )
-    written["energy"] = out / "energy.csv"
-    atomic_write_text(written["energy"], energy_row.to_csv(index=False))
-    worst = result.neurons.dropna(subset=["gamma"]).sort_values("gamma")["neuron"]
-    for neuron in list(worst)[: max(figures, 0)]:
-        for path in save_figure(plot_validation(result, neuron), out / f"validation_{neuron}"):
-            written[f"figure {neuron}"] = path
-    summary = result.summary()
-    print(
-        f"validate: {int(summary['neurons'])} neurons, {sweeps} sweeps; within tolerances: "
-        f"spike count {summary['count_within']:.1%}, adaptation index "
-        f"{summary['ai_within']:.1%}, gamma {summary['gamma_at_least']:.1%}, all "
-        f"{summary['all']:.1%}"
-    )
-    print(
-        f"validate: energy ({energy.table}) {energy.dynamic_J / max(sweeps, 1) * 1e6:.3g} uJ "
-        f"dynamic per 2.02 s sweep, static {energy.static_J * 1e6:.3g} uJ over "
-        f"{energy.latency_s * 1e3:.3g} ms of chip time on {energy.cores} cores"
-    )
-    print(f"validate: wrote {out}")
-    return written

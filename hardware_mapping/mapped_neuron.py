@@ -55,11 +55,14 @@ class AhpCompartment:
     bias : int
         Bias mantissa (exponent 0): -1, 0 or +1, against the decay's truncation (see
         `map_neuron`).
+    term : str
+        The spike-triggered term it realizes (its report name), where known.
     """
 
     decay: int
     weights: tuple[tuple[int, int], ...]
     bias: int = 0
+    term: str = field(default="", compare=False)
 
     @property
     def input_per_spike(self) -> int:

@@ -248,26 +248,30 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
     rows = list(rows)
     rows.append(_row("threshold", form.unit, gap, 64 * vth_mant / scale, f"vth_mant {vth_mant}"))
     aux = []
+    realized: dict[str, list[str]] = {}
     for part, steps in zip(terms, _weight_steps(terms, scale), strict=True):
-        name = part.term.name
+        notes = realized.setdefault(part.term.name, [])
         if steps == 0:
-            # below half the smallest weight step (64): the term has no effect on the chip
+            # below half the smallest weight step (64): this share has no effect on the chip
             # (a fitted b_ahp of 0, typically); it gets no compartment, and the report says so
-            rows.append(_row(f"{name} increment", f"{form.unit} per spike", part.inflow, 0.0,
-                             "below one weight step: no compartment"))  # fmt: skip
+            notes.append(f"decay {part.decay}: below one weight step, no compartment")
             continue
         weights = quantize_weights(-64.0 * steps)
         # The decay truncates toward zero, ~0.5 unit per step: the pair of a term drifts by ~1
         # unit per step toward zero, which a bias of one unit against it on the pair's first
         # compartment cancels on average (at rest it holds that compartment at -+1)
         bias = int(np.sign(weights[0][0])) if part.compensate else 0
-        compartment = AhpCompartment(decay=part.decay, weights=weights, bias=bias)
-        rows.append(
-            _row(f"{name} increment", f"{form.unit} per spike", part.inflow,
-                 -compartment.input_per_spike / scale,
-                 " + ".join(f"weight {w} << (6 + {e})" for w, e in weights))
-        )  # fmt: skip
+        compartment = AhpCompartment(
+            decay=part.decay, weights=weights, bias=bias, term=part.term.name
+        )
+        notes.append(f"decay {part.decay}: " + _weights_text(weights))
         aux.append(compartment)
+    for term in form.terms:
+        wanted = sum(p.inflow for p in terms if p.term is term)
+        steps = sum(n for p, n in zip(terms, _weight_steps(terms, scale), strict=True)
+                    if p.term is term)  # fmt: skip
+        rows.append(_row(f"{term.name} increment", f"{form.unit} per spike", wanted,
+                         64.0 * steps / scale, "; ".join(realized[term.name])))  # fmt: skip
     rows.append(ref_row)
     low_pA, high_pA = current_range_pA
     largest_drive = max(abs(offset + per_pA * low_pA), abs(offset + per_pA * high_pA))
@@ -386,6 +390,11 @@ def quantize_weight(value: float) -> tuple[int, int]:
 def _charge(keep: float, steps: float) -> float:
     """Sum of keep**n over n < steps: what a unit increment delivers within ``steps``."""
     return (1.0 - keep**steps) / (1.0 - keep) if keep < 1 else steps
+
+
+def _weights_text(weights: tuple[tuple[int, int], ...]) -> str:
+    """A compartment's synapses as the report writes them."""
+    return " + ".join(f"weight {w} << (6 + {e})" for w, e in weights)
 
 
 def _weight_steps(parts: list[_Part], scale: float) -> list[int]:

@@ -42,7 +42,7 @@ from hardware_mapping.mapped_neuron import (
 )
 from hardware_mapping.network_mapping import add_synapse_groups
 from hardware_mapping.neuron_mapping import map_neuron
-from hardware_mapping.quantization import MIN_VTH_MANT, with_headroom_row
+from hardware_mapping.quantization import MIN_VTH_MANT, _weights_text, with_headroom_row
 
 __all__ = [
     "SEARCH_ROUNDS",
@@ -54,14 +54,14 @@ __all__ = [
 ]
 
 #: Greedy rounds of single moves (each evaluates every neighbour of the current best).
-SEARCH_ROUNDS = 4
+SEARCH_ROUNDS = 6
 #: The training protocol's rest before the step (s) and its step (s): the scored protocol's
 #: step after a shorter rest (the neuron starts at its resting state).
 TRAINING_ONSET_S, TRAINING_WIDTH_S = 0.1, 1.0
 #: Threshold mantissa moves.
-VTH_MOVES = (-2, -1, 1, 2)
+VTH_MOVES = (-4, -2, -1, 1, 2, 4)
 #: Drive moves, in bias steps at the top of the range (offset, and gain at the top current).
-DRIVE_MOVES = (-1.0, -0.5, 0.5, 1.0)
+DRIVE_MOVES = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
 #: Neurons (candidates x sweeps) simulated together.
 NEURONS_PER_RUN = 12_000
 #: Steps per simulator call (bounds the memory of the recording).
@@ -362,14 +362,13 @@ def _with_search_report(chosen: NeuronMapping, moves: list[str]) -> NeuronMappin
     threshold = report["quantity"] == "threshold"
     report.loc[threshold, "realized"] = 64 * chosen.vth_mant / scale
     report.loc[threshold, "note"] = f"vth_mant {chosen.vth_mant} (searched)"
-    increments = report.index[
-        report["quantity"].str.endswith(" increment") & report["note"].str.startswith("weight")
-    ]
-    for row, compartment in zip(increments, chosen.aux, strict=False):
-        report.loc[row, "realized"] = -compartment.input_per_spike / scale
-        report.loc[row, "note"] = " + ".join(
-            f"weight {w} << (6 + {e})" for w, e in compartment.weights
-        ) + (f"; decay {compartment.decay}, bias {compartment.bias}")
+    for term_row in report.index[report["quantity"].str.endswith(" increment")]:
+        term = report.loc[term_row, "quantity"].removesuffix(" increment")
+        members = [c for c in chosen.aux if c.term == term]
+        report.loc[term_row, "realized"] = -sum(c.input_per_spike for c in members) / scale
+        report.loc[term_row, "note"] = "; ".join(
+            f"decay {c.decay}: {_weights_text(c.weights)}, bias {c.bias}" for c in members
+        )
     requested = report["requested"]
     with np.errstate(divide="ignore", invalid="ignore"):
         report["relative_error"] = np.where(

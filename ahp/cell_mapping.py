@@ -15,11 +15,19 @@ from brian2 import Quantity, pA
 
 from ahp_models.parameters import ParameterSet
 from fitting.evaluation import fitted_parameters
+from fitting.targets import allen_grid
 from hardware_mapping.neuron_mapping import MappingError, NeuronMapping
 from hardware_mapping.register_search import SEARCH_ROUNDS, map_and_search
 from hardware_mapping.validation import long_square_amplitudes
 
-__all__ = ["MappedCell", "cell_name", "cell_provenance", "map_fitted_cell", "map_fitted_cells"]
+__all__ = [
+    "MappedCell",
+    "cell_name",
+    "cell_provenance",
+    "feature_protocol",
+    "map_fitted_cell",
+    "map_fitted_cells",
+]
 
 
 def cell_name(specimen_id: int) -> str:
@@ -125,6 +133,7 @@ def map_fitted_cells(
     mappings, unmappable, _ = map_and_search(
         params, amplitudes, dt_ms=dt_ms, decay_rounding=decay_rounding, rounds=search_rounds,
         backend=backend, progress=progress,
+        also_pA={name: feature_protocol(row) for name, row in by_name.items()},
     )  # fmt: skip
     mapped = {
         name: MappedCell(name, params[name], mappings[name], amplitudes[name] * pA,
@@ -132,6 +141,17 @@ def map_fitted_cells(
         for name in by_name if name in mappings
     }  # fmt: skip
     return mapped, unmappable
+
+
+def feature_protocol(row: Mapping[str, Any]) -> np.ndarray:
+    """The amplitudes (pA) on which a cell's Allen features are compared with its registers:
+    Allen's grid around the cell's own rheobase (as the fit simulated it), without the
+    hyperpolarizing steps (they carry no spiking feature); empty if the row has no rheobase."""
+    rheobase = float(row.get("cell_threshold_i_long_square", np.nan))
+    if not np.isfinite(rheobase):
+        return np.zeros(0)
+    grid = allen_grid(rheobase)
+    return grid[grid >= 0]
 
 
 def cell_provenance(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -394,6 +394,7 @@ def map_and_search(
     rounds: int = SEARCH_ROUNDS,
     backend: str = "cpp_standalone",
     progress: Callable[[str], None] | None = None,
+    also_pA: Mapping[Hashable, np.ndarray] | None = None,
 ) -> tuple[dict[Hashable, NeuronMapping], dict[Hashable, str], dict[Hashable, SearchOutcome]]:
     """Map neurons over their scored series' range and search their registers.
 
@@ -415,6 +416,9 @@ def map_and_search(
         Brian2 backend of the float reference runs.
     progress : callable, optional
         Called with a line after each search round.
+    also_pA : mapping, optional
+        Key -> other amplitudes (pA) the registers must hold (e.g. Allen's grid around the
+        cell's own rheobase): the range covers them too.
 
     Returns
     -------
@@ -424,6 +428,8 @@ def map_and_search(
     mappings, unmappable = {}, {}
     for key, params in neurons.items():
         amplitudes = np.asarray(scored_pA[key], dtype=float).reshape(-1)
+        if also_pA is not None and key in also_pA:
+            amplitudes = np.concatenate([amplitudes, np.asarray(also_pA[key], dtype=float)])
         try:
             mappings[key] = map_neuron(
                 params,

@@ -20,7 +20,7 @@ from brian2 import Quantity, ms, pA
 from ahp_models import model_for_params
 from ahp_models.parameters import ParameterSet
 from ahp_models.results import split_spike_trains
-from analysis.population_features import population_sweep_features
+from analysis.population_features import population_cell_features, population_sweep_features
 from hardware_mapping.lava_export import to_lava
 from hardware_mapping.loihi import Network, Simulator
 from hardware_mapping.long_square_runs import ONSET_S, WIDTH_S
@@ -30,11 +30,13 @@ from hardware_mapping.register_search import SEARCH_ROUNDS, map_and_search
 from hardware_mapping.sensitivity import FLOOR_COPIES, sensitivity_floors, sweeps_gamma
 
 __all__ = [
+    "CELL_FEATURES",
     "DEFAULT_OFFSETS_PA",
     "TARGETS",
     "TOLERANCES",
     "ValidationResult",
     "add_counters",
+    "cell_features",
     "largest_quantization",
     "long_square_amplitudes",
     "quantization_table",
@@ -398,3 +400,52 @@ def quantization_table(mappings: Mapping[Hashable, NeuronMapping]) -> pd.DataFra
         [mapping.report.assign(neuron=name) for name, mapping in mappings.items()],
         ignore_index=True,
     )
+
+
+#: Allen's cell features compared between a cell, its float fit and its registers.
+CELL_FEATURES = ("adaptation", "f_i_curve_slope", "avg_isi", "threshold_i_long_square")
+
+
+def cell_features(
+    neurons: Mapping[Hashable, ParameterSet],
+    mappings: Mapping[Hashable, NeuronMapping],
+    amplitudes_pA: Mapping[Hashable, np.ndarray],
+    *,
+    dt: Quantity = 1 * ms,
+    backend: str = "cpp_standalone",
+) -> pd.DataFrame:
+    """Allen's cell features of each float neuron and of its registers on given long squares.
+
+    Parameters
+    ----------
+    neurons : mapping
+        Key -> the float neuron.
+    mappings : mapping
+        Key -> its registers (the amplitudes must lie within their current range).
+    amplitudes_pA : mapping
+        Key -> the protocol's amplitudes (pA), e.g. Allen's grid around the cell's rheobase.
+    dt : Quantity
+        The step of both runs.
+    backend : str
+        Brian2 backend of the float runs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per neuron: ``neuron`` and, for each feature of `CELL_FEATURES`,
+        ``float_<feature>`` (the float neuron at ``dt``) and ``registers_<feature>``.
+    """
+    dt_ms = float(dt / ms)
+    keys = list(mappings)
+    amplitudes = {k: np.asarray(amplitudes_pA[k], dtype=float).reshape(-1) for k in keys}
+    float_runs = run_float_models({k: neurons[k] for k in keys}, amplitudes, dt_ms, backend)
+    fixed_runs, _ = _fixed_trains({k: mappings[k] for k in keys}, amplitudes, dt_ms, "loihi")
+    rows = []
+    for key in keys:
+        row: dict[str, object] = {"neuron": key}
+        for label, trains in (("float", float_runs[key]), ("registers", fixed_runs[key])):
+            features = population_cell_features(_window_features(trains), amplitudes[key])
+            for feature in CELL_FEATURES:
+                row[f"{label}_{feature}"] = float(features[feature].iloc[0])
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -61,7 +61,7 @@ def map_neuron(
     decay_rounding: str = "nearest",
     charge_horizon: Quantity = 1 * second,
     split_decays: bool | None = None,
-    synaptic_input: Sequence[Quantity] = (0 * mV, 0 * mV),
+    synaptic_input: Sequence[Quantity] | None = None,
     name: str | None = None,
 ) -> NeuronMapping:
     """Map one float neuron to Loihi 1 registers at hardware step ``dt``.
@@ -91,7 +91,7 @@ def map_neuron(
         (one more compartment per current; the registers' 12 bits alone give a slow current
         up to 1/(2 d) relative error in its time constant). Default: True with ``nearest``
         rounding, False with ``paper`` (which reproduces the paper's registers).
-    synaptic_input : (Quantity, Quantity)
+    synaptic_input : (Quantity, Quantity), optional
         For a neuron in a network: the largest total excitatory and inhibitory voltage jump
         its synapses can deliver in one step (each synapse once), which the registers must
         hold on top of the current range (mV; the model's own voltage units for a model
@@ -130,7 +130,11 @@ def map_neuron(
         )
     form = model_for_params(params).hardware_form(params, dt_ms * 1e-3)
     unit = mV if form.unit.startswith("mV") else 1
-    synaptic = tuple(float(_in_unit(x, unit, "synaptic_input")) for x in synaptic_input)
+    synaptic = (
+        (0.0, 0.0)
+        if synaptic_input is None
+        else tuple(float(_in_unit(x, unit, "synaptic_input")) for x in synaptic_input)
+    )
     if not all(x >= 0 for x in synaptic):
         raise MappingError(f"{where}: synaptic_input = {synaptic}; allowed: two values >= 0")
     return quantize_form(

@@ -1,0 +1,74 @@
+"""The register search: trained on amplitudes it is not scored on, one register set per neuron,
+never worse than the rounded registers on its own objective."""
+
+import numpy as np
+import pytest
+from brian2 import Mohm, ms, pA
+
+from ahp_models import LifAhpParams
+from hardware_mapping.headroom import voltage_bound
+from hardware_mapping.register_search import (
+    TRAINING_ONSET_S,
+    _cumulative_counts,
+    map_and_search,
+    training_amplitudes,
+)
+from hardware_mapping.validation import long_square_amplitudes
+
+
+@pytest.fixture(scope="module")
+def searched():
+    neurons = {
+        "a": LifAhpParams(tau_ahp=400 * ms, b_ahp=12 * pA, tau_m=18 * ms),
+        "b": LifAhpParams(tau_ahp=90 * ms, b_ahp=40 * pA, R=220 * Mohm),
+    }
+    scored = {k: np.asarray(long_square_amplitudes(p) / pA) for k, p in neurons.items()}
+    mappings, unmappable, outcomes = map_and_search(neurons, scored, rounds=3,
+                                                    backend="runtime")  # fmt: skip
+    rounded, _, _ = map_and_search(neurons, scored, rounds=0, backend="runtime")
+    return neurons, scored, mappings, unmappable, outcomes, rounded
+
+
+def test_training_amplitudes_lie_between_the_scored_ones():
+    scored = np.array([80.0, 100.0, 120.0, 140.0])
+    training = training_amplitudes(LifAhpParams(), scored)
+    assert np.array_equal(training, [90.0, 110.0, 130.0])
+    assert not set(training) & set(scored)
+
+
+def test_the_search_never_ends_worse_than_the_rounded_registers(searched):
+    _, _, _, unmappable, outcomes, rounded = searched
+    assert not unmappable
+    for key, outcome in outcomes.items():
+        assert outcome.chosen_distance <= outcome.rounded_distance
+        assert outcome.candidates > 1
+        assert voltage_bound(outcome.mapping).holds
+        if outcome.moves:  # its report states every move
+            row = outcome.mapping.report.query("quantity == 'register search'").iloc[0]
+            assert row["realized"] == len(outcome.moves)
+            assert row["note"] == "; ".join(outcome.moves)
+        else:
+            assert outcome.mapping == rounded[key]
+    # a neuron with a nonzero rounded distance improves on it
+    improvable = [o for o in outcomes.values() if o.rounded_distance > 0]
+    assert improvable and all(o.chosen_distance < o.rounded_distance for o in improvable)
+
+
+def test_the_distance_is_the_area_between_cumulative_spike_counts(searched):
+    neurons, scored, mappings, _, _, _ = searched
+    key = "a"
+    training = training_amplitudes(neurons[key], scored[key])
+    counts = _cumulative_counts([mappings[key]], [training], 1.0)
+    assert counts.shape == (1001, training.size)
+    # counts only grow, by at most one spike per step
+    assert (np.diff(counts, axis=0) >= 0).all() and (np.diff(counts, axis=0) <= 1).all()
+    assert TRAINING_ONSET_S < 1.02  # the training protocol is not the scored one either
+
+
+def test_one_register_set_serves_every_current(searched):
+    _, _, mappings, _, _, _ = searched
+    for mapping in mappings.values():
+        low, high = mapping.current_range_pA
+        mant, exp = mapping.bias(np.linspace(low, high, 7) * pA)
+        values = mant * 2.0**exp
+        assert (np.diff(values) >= 0).all()  # the bias is monotonic in the current

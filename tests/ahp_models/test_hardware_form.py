@@ -28,18 +28,18 @@ def form_trace(form, current_pA, spikes, steps):
 
 
 @pytest.mark.parametrize(
-    "params, offset",
+    "params, offset, drive",
     [
-        (LifAhpParams(t_ref=0 * ms, tau_ahp=150 * ms, b_ahp=30 * pA), "V_reset"),
-        (MultiAhpParams(t_ref=0 * ms), "V_reset"),
-        (AlifParams(t_ref=0 * ms), "V_reset"),
-        (LoihiAhpParams(), None),
+        (LifAhpParams(t_ref=0 * ms, tau_ahp=150 * ms, b_ahp=30 * pA), "V_reset", 3.0),
+        (MultiAhpParams(t_ref=0 * ms), "V_reset", 3.0),
+        (AlifParams(t_ref=0 * ms), "V_reset", 3.0),
+        (LoihiAhpParams(b_ahp=0.02), None, 12.0),
     ],
 )
-def test_the_forms_recursion_is_the_simulated_model(params, offset):
+def test_the_forms_recursion_is_the_simulated_model(params, offset, drive):
     model = model_for_params(params)
     form = model.hardware_form(params, 1e-3)
-    amplitude = 3.0 * float(model.rheobase(params) / pA)
+    amplitude = drive * float(model.rheobase(params) / pA)
     stimulus = long_square(np.array([amplitude]) * pA, onset=20 * ms, width=0.3 * second,
                            duration=0.35 * second, dt=1 * ms)  # fmt: skip
     result = simulate(model, params, stimulus, record=["v"] + (["theta"] if offset and

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from brian2 import Quantity, pA
 
 from ahp_models.parameters import ParameterSet
@@ -27,6 +29,7 @@ __all__ = [
     "feature_protocol",
     "map_fitted_cell",
     "map_fitted_cells",
+    "read_fit_table",
 ]
 
 
@@ -152,6 +155,36 @@ def feature_protocol(row: Mapping[str, Any]) -> np.ndarray:
         return np.zeros(0)
     grid = allen_grid(rheobase)
     return grid[grid >= 0]
+
+
+def read_fit_table(path: Path) -> pd.DataFrame:
+    """The fitted rows of a fit results table (`ahp fit` output).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Its rows of status ``fitted``.
+
+    Raises
+    ------
+    MappingError
+        If the file cannot be read or is not a fit results table.
+    """
+    try:
+        table = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise MappingError(f"cannot read fit results {path}: {error}") from None
+    missing = {"status", "specimen_id", "model"} - set(table.columns)
+    if missing:
+        raise MappingError(
+            f"{path}: not a fit results table (no column {', '.join(sorted(missing))})"
+        )
+    return table[table["status"] == "fitted"]
 
 
 def cell_provenance(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 from brian2 import ms
 
-from ahp.cell_mapping import map_fitted_cells
+from ahp.cell_mapping import map_fitted_cells, read_fit_table
 from ahp.fit_command import specimen_ids
 from ahp.validate_command import add_validation_options
-from ahp.validation_output import write_validation
+from ahp.validation_output import tolerance_line, write_features, write_validation
 from ahp_models.files import atomic_write_text
 from hardware_mapping.lava_export import to_lava, write_lava_file
 from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, MappingError
@@ -105,6 +105,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             progress=len(neurons) > 250,
         )
         written.update(write_validation(result, out, args.energy_table, args.figures))
+        written.update(write_features(table, cells, out, dt_ms=args.dt, backend=args.backend))
         if args.lava:
             written.update(_validate_lava(neurons, mappings, args, out))
     return written
@@ -121,25 +122,12 @@ def _validate_lava(neurons, mappings, args, out: Path) -> dict[str, Path]:
         written[f"lava {name}"] = out / f"lava_validation_{name}.csv"
         atomic_write_text(written[f"lava {name}"], table.to_csv(index=False))
     summary = result.summary()
-    print(
-        f"validate (lava): {exact} of {len(mappings)} exports exact; within tolerances: spike "
-        f"count {summary['count_within']:.1%}, adaptation index {summary['ai_within']:.1%}, "
-        f"gamma {summary['gamma_at_least']:.1%}, all {summary['all']:.1%}"
-    )
+    print(f"validate (lava): {exact} of {len(mappings)} exports exact; {tolerance_line(summary)}")
     return written
 
 
 def _fitted_rows(path: Path, specimens: list[int] | None, limit: int | None) -> pd.DataFrame:
-    try:
-        table = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise MappingError(f"cannot read fit results {path}: {error}") from None
-    missing = {"status", "specimen_id", "model"} - set(table.columns)
-    if missing:
-        raise MappingError(
-            f"{path}: not a fit results table (no column {', '.join(sorted(missing))})"
-        )
-    table = table[table["status"] == "fitted"]
+    table = read_fit_table(path)
     if specimens:
         unknown = sorted(set(specimens) - set(table["specimen_id"]))
         if unknown:

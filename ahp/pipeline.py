@@ -34,6 +34,7 @@ import pandas as pd
 from brian2 import ms
 
 from ahp.cell_mapping import MappedCell, cell_name, cell_provenance, map_fitted_cell
+from ahp.feature_check import register_features
 from ahp.pipeline_settings import SPECIES, PipelineRun, PipelineSettings
 from ahp.report import write_report
 from ahp.validation_output import write_validation
@@ -292,10 +293,14 @@ def run_pipeline(
     files = _write_hardware_files(
         out, mapped, validation, settings, manifest["started"], report_figures
     )
+    features = register_features(fits, mapped, dt_ms=settings.dt_ms, backend=settings.backend)
+    files["features"] = out / "hardware" / "features.csv"
+    atomic_write_text(files["features"], features.to_csv(index=False))
     _stage_done(out, manifest, "files")
     run = PipelineRun(
-        out, cells, sweeps, truth, fits, mapped, unmappable, validation, cell_counters, files
-    )
+        out, cells, sweeps, truth, fits, mapped, unmappable, validation, cell_counters, files,
+        features,
+    )  # fmt: skip
     files.update(write_report(run, settings, say))
     _stage_done(out, manifest, "report")
     say(f"pipeline: finished in {time.perf_counter() - started:.0f} s")

@@ -102,6 +102,8 @@ class PipelineRun:
         Neuron name -> its own runs' operation counters (for a per-cell energy estimate).
     files : dict
         What the run wrote, by name.
+    features : pandas.DataFrame
+        Allen's features of each cell, its fit and its registers (`ahp.feature_check`).
     """
 
     out: Path
@@ -114,3 +116,4 @@ class PipelineRun:
     validation: ValidationResult
     cell_counters: dict[str, pd.DataFrame]
     files: dict[str, Path]
+    features: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -32,6 +32,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ahp.cell_mapping import cell_name
+from ahp.feature_check import feature_summary
 from ahp.report_figures import (
     hero_amplitude,
     plot_agreement,
@@ -57,6 +58,14 @@ from hardware_mapping.validation import (
 
 if TYPE_CHECKING:
     from ahp.pipeline_settings import PipelineRun, PipelineSettings
+
+#: Display names of Allen's features in tables.
+FEATURE_TITLES = {
+    "adaptation": "adaptation index",
+    "f_i_curve_slope": "f-I slope",
+    "avg_isi": "mean ISI",
+    "threshold_i_long_square": "rheobase",
+}
 
 __all__ = ["SECTIONS", "cell_table", "recovery_table", "summary_table", "write_report"]
 
@@ -166,12 +175,28 @@ def summary_table(run: PipelineRun, cells: pd.DataFrame) -> pd.DataFrame:
         row["mapped"] = len(mapped)
         if len(mapped):
             fractions = tolerance_summary(mapped.rename(columns={"validation_passes": "passes"}))
-            for name in ("count_within", "ai_within", "gamma_at_least", "all"):
-                row[f"validation_{name}"] = fractions[name]
+            for name in ("count_within", "ai_within", "gamma_at_floor", "gamma_at_least", "all"):
+                row[f"validation_{name}"] = fractions.get(name, np.nan)
             row["median_gamma"] = float(mapped.gamma.median())
             row["median_dynamic_per_sweep_uJ"] = float(mapped.dynamic_per_sweep_uJ.median())
         rows[species] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("species")
+
+
+def _features_html(features: pd.DataFrame) -> str:
+    """The registers vs the cell, beside the float fit, as a paragraph and a table."""
+    if features.empty:
+        return ""
+    summary = feature_summary(features)
+    summary["feature"] = summary["feature"].map(FEATURE_TITLES)
+    return (
+        "<p>Allen's features of the registers (run on Allen's grid around the cell's rheobase) "
+        "against the cell's, with the fit's tolerances, beside the float fit's own (at the "
+        "fit's step): fractions of cells within tolerance.</p>"
+        + _table_html(summary.rename(columns={"fit_within": "float fit within",
+                                              "registers_within": "registers within",
+                                              "difference": "registers - fit"}))
+    )  # fmt: skip
 
 
 def _figure_tag(figure: Figure, alt: str) -> str:
@@ -262,9 +287,15 @@ def write_report(
         f"<p>Each mapped cell's registers run in the bit-accurate fixed-point simulator on its "
         f"long squares (rheobase -20 to +160 pA) at {settings.dt_ms:g} ms steps, against the "
         f"float model at the same step. Tolerances: every spike count within "
-        f"{TOLERANCES['count_relative']:.0%}, adaptation indices within "
-        f"{TOLERANCES['adaptation_index']}, gamma >= {TOLERANCES['gamma']}. Energy: "
+        f"max({TOLERANCES['count_spikes']} spike, {TOLERANCES['count_relative']:.0%}), "
+        f"adaptation indices within {TOLERANCES['adaptation_index']}, and the gamma factor "
+        "(2 ms) at or above the float neuron's own sensitivity floor: the 5th percentile of "
+        "the gammas between the float neuron and 20 copies of it with every parameter moved by "
+        f"1e-4 (the plain gamma >= {TOLERANCES['gamma']} is counted too). The registers were "
+        "chosen by a search of their integer neighbourhood on the amplitudes between the "
+        "scored ones. Energy: "
         f"{html.escape(settings.energy_table)} figures from the simulator's counters.</p>"
+        + _features_html(run.features)
         + _figure_tag(
             plot_agreement(cells[cells.mapped.fillna(False).astype(bool)]), "agreement and energy"
         )

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from brian2 import ms
+import numpy as np
+from brian2 import ms, pA
 
-from ahp.validation_output import write_validation
+from ahp.cell_mapping import MappedCell, cell_name, read_fit_table
+from ahp.validation_output import write_features, write_validation
 from hardware_mapping.energy import ENERGY_TABLES
+from hardware_mapping.neuron_mapping import MappingError
 from hardware_mapping.parameter_files import read_parameter_file
 from hardware_mapping.validation import validate_long_squares
 
@@ -19,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``ahp validate``."""
     parser.add_argument("file", type=Path, help="a parameter file written by `ahp map`")
     parser.add_argument("--out", type=Path, default=Path("validation"))
+    parser.add_argument(
+        "--fits",
+        type=Path,
+        help="the fit results table the cells came from: also compare the registers' Allen "
+        "features with each cell's (neurons named cell_<specimen_id>, as `ahp map` names them)",
+    )
     add_validation_options(parser)
 
 
@@ -45,12 +54,27 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp validate``; return the files written."""
     mappings = read_parameter_file(args.file)
     neurons = {name: mapping.source_parameters() for name, mapping in mappings.items()}
-    steps = {mapping.dt_ms for mapping in mappings.values()}
+    steps_ms = {mapping.dt_ms for mapping in mappings.values()}.pop()
     result = validate_long_squares(
         neurons,
-        dt=steps.pop() * ms,
+        dt=steps_ms * ms,
         backend=args.backend,
         mappings=mappings,
         progress=len(neurons) > 250,
     )
-    return write_validation(result, args.out, args.energy_table, args.figures)
+    written = write_validation(result, args.out, args.energy_table, args.figures)
+    if args.fits is not None:
+        fits = read_fit_table(args.fits)
+        by_name = {cell_name(s): s for s in fits["specimen_id"]}
+        cells = {
+            name: MappedCell(name, neurons[name], mapping, np.zeros(0) * pA,
+                             {"specimen_id": int(by_name[name])})
+            for name, mapping in mappings.items() if name in by_name
+        }  # fmt: skip
+        if not cells:
+            raise MappingError(
+                f"--fits {args.fits}: no neuron of {args.file} is named cell_<specimen_id> of "
+                "a fitted cell in it"
+            )
+        written.update(write_features(fits, cells, args.out, dt_ms=steps_ms, backend=args.backend))
+    return written

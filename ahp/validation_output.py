@@ -6,15 +6,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
 
+from ahp.cell_mapping import MappedCell
+from ahp.feature_check import feature_summary, register_features
 from ahp_models.files import atomic_write_text
 from hardware_mapping.energy import estimate_energy
 from hardware_mapping.validation import ValidationResult
 
-__all__ = ["write_validation"]
+__all__ = ["tolerance_line", "write_features", "write_validation"]
+
+
+def write_features(
+    fits: pd.DataFrame, cells: Mapping[str, MappedCell], out: Path, *, dt_ms: float, backend: str
+) -> dict[str, Path]:
+    """Allen's features of the cells, their fits and their registers (`ahp.feature_check`):
+    ``features.csv`` and a printed summary.
+
+    Parameters
+    ----------
+    fits : pandas.DataFrame
+        The fit results rows of the cells.
+    cells : mapping
+        Neuron name -> `MappedCell`.
+    out : pathlib.Path
+        Output folder.
+    dt_ms : float
+        Hardware step.
+    backend : str
+        Brian2 backend of the float runs.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The file written (none if no cell has Allen features).
+    """
+    features = register_features(fits, cells, dt_ms=dt_ms, backend=backend)
+    if features.empty:
+        return {}
+    path = out / "features.csv"
+    atomic_write_text(path, features.to_csv(index=False))
+    for row in feature_summary(features).itertuples():
+        print(
+            f"validate: {row.feature} within tolerance of the cell: float fit "
+            f"{row.fit_within:.1%}, registers {row.registers_within:.1%} ({row.cells} cells)"
+        )
+    return {"features": path}
+
+
+def tolerance_line(summary: dict[str, float]) -> str:
+    """The fractions of `hardware_mapping.validation.tolerance_summary` as one line."""
+    floor = (
+        f"gamma at the float neuron's sensitivity floor {summary['gamma_at_floor']:.1%}, "
+        if "gamma_at_floor" in summary
+        else ""
+    )
+    return (
+        f"within tolerances: spike count {summary['count_within']:.1%}, adaptation index "
+        f"{summary['ai_within']:.1%}, {floor}gamma >= 0.9 {summary['gamma_at_least']:.1%}, "
+        f"all {summary['all']:.1%}"
+    )
 
 
 def write_validation(
@@ -70,10 +124,7 @@ def write_validation(
             written[f"figure {neuron}"] = path
     summary = result.summary()
     print(
-        f"validate: {int(summary['neurons'])} neurons, {sweeps} sweeps; within tolerances: "
-        f"spike count {summary['count_within']:.1%}, adaptation index "
-        f"{summary['ai_within']:.1%}, gamma {summary['gamma_at_least']:.1%}, all "
-        f"{summary['all']:.1%}"
+        f"validate: {int(summary['neurons'])} neurons, {sweeps} sweeps; {tolerance_line(summary)}"
     )
     print(
         f"validate: energy ({energy.table}) {energy.dynamic_J / max(sweeps, 1) * 1e6:.3g} uJ "

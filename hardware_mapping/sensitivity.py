@@ -11,6 +11,7 @@ sweeps; the floor is the `FLOOR_PERCENTILE` th percentile over `FLOOR_COPIES` co
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Hashable, Mapping
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "FLOOR_PERCENTILE",
     "PERTURBATION",
     "laid_end_to_end",
+    "neuron_rng",
     "perturbed_magnitudes",
     "sensitivity_floors",
     "sweeps_gamma",
@@ -44,7 +46,10 @@ GAMMA_WINDOW_S = 2e-3
 
 
 def perturbed_magnitudes(
-    magnitudes: dict[str, np.ndarray], copies: int, relative: float, rng: np.random.Generator
+    magnitudes: dict[str, np.ndarray],
+    copies: int,
+    relative: float,
+    rngs: list[np.random.Generator],
 ) -> dict[str, np.ndarray]:
     """Copies of stacked neurons with every parameter (every element) times ``1 +- relative``.
 
@@ -56,20 +61,28 @@ def perturbed_magnitudes(
         Copies per neuron (consecutive rows of the result).
     relative : float
         The relative perturbation.
-    rng : numpy.random.Generator
-        Draws the signs, field by field.
+    rngs : list of numpy.random.Generator
+        One per neuron: draws its copies' signs, field by field.
 
     Returns
     -------
     dict
         Field -> (neurons * copies, ...) values.
     """
-    result = {}
-    for name, values in magnitudes.items():
-        repeated = np.repeat(values, copies, axis=0)
-        signs = rng.choice((-1.0, 1.0), size=repeated.shape)
-        result[name] = repeated * (1.0 + relative * signs)
-    return result
+    signs: dict[str, list[np.ndarray]] = {name: [] for name in magnitudes}
+    for rng in rngs:
+        for name, values in magnitudes.items():
+            signs[name].append(rng.choice((-1.0, 1.0), size=(copies, *values.shape[1:])))
+    return {
+        name: np.repeat(values, copies, axis=0) * (1.0 + relative * np.concatenate(signs[name]))
+        for name, values in magnitudes.items()
+    }
+
+
+def neuron_rng(seed: int, key: Hashable) -> np.random.Generator:
+    """A neuron's own generator, from the seed and its key: its copies do not depend on which
+    other neurons are validated with it (one at a time or all together)."""
+    return np.random.default_rng([seed, zlib.crc32(repr(key).encode("utf-8"))])
 
 
 def laid_end_to_end(trains: list[np.ndarray]) -> np.ndarray:
@@ -132,7 +145,6 @@ def sensitivity_floors(
     dict
         Key -> (floor, gammas of the copies). A neuron without spikes has floor NaN.
     """
-    rng = np.random.default_rng(seed)
     keys = list(neurons)
     floors: dict[Hashable, tuple[float, np.ndarray]] = {}
     for start in range(0, len(keys), chunk):
@@ -142,8 +154,9 @@ def sensitivity_floors(
             by_class.setdefault(type(neurons[key]), []).append(key)
         for params_class, members in by_class.items():
             copied = perturbed_magnitudes(
-                stacked_magnitudes([neurons[k] for k in members]), copies, relative, rng
-            )
+                stacked_magnitudes([neurons[k] for k in members]), copies, relative,
+                [neuron_rng(seed, k) for k in members],
+            )  # fmt: skip
             sweeps = np.repeat([np.asarray(amplitudes_pA[k]).size for k in members], copies)
             trains = run_population(
                 params_class,

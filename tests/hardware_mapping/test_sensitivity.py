@@ -11,7 +11,8 @@ from hardware_mapping.sensitivity import perturbed_magnitudes, sensitivity_floor
 
 def test_every_parameter_of_every_copy_moves_by_exactly_the_perturbation():
     magnitudes = stacked_magnitudes([LifAhpParams(), LifAhpParams(tau_ahp=80 * ms)])
-    copies = perturbed_magnitudes(magnitudes, 20, 1e-4, np.random.default_rng(3))
+    rngs = [np.random.default_rng(3), np.random.default_rng(4)]
+    copies = perturbed_magnitudes(magnitudes, 20, 1e-4, rngs)
     for name, values in magnitudes.items():
         ratio = copies[name] / np.repeat(values, 20, axis=0)
         assert np.allclose(np.abs(ratio - 1.0), 1e-4, rtol=1e-9), name
@@ -29,6 +30,12 @@ def test_floors_are_reproducible_and_below_a_neuron_against_itself():
                                seed=4)  # fmt: skip
     floor, gammas = first["cell"]
     assert gammas.size == 20 and np.array_equal(gammas, again["cell"][1])
+    # a neuron's copies do not depend on the others validated with it
+    together = sensitivity_floors({**neurons, "other": LifAhpParams()},
+                                  {**amplitudes, "other": np.array([300.0])},
+                                  {**reference, "other": reference["cell"][:1]}, dt_ms=1.0,
+                                  backend="runtime", seed=4)  # fmt: skip
+    assert np.array_equal(together["cell"][1], gammas)
     assert floor == np.percentile(gammas, 5) and floor <= 1.0
     # 1e-4 moves spikes by at most a step or two here: the copies stay close to the neuron
     assert gammas.min() > 0.5

@@ -83,3 +83,32 @@ def test_map_exports_lava_files_and_validates_them(results, tmp_path, capsys):
     lava_sweeps = pd.read_csv(out / "lava_validation_sweeps.csv")
     assert len(lava_sweeps) == 20 and (lava_sweeps["fixed_count"] > 0).sum() >= 10
     assert "validate (lava): 0 of 2 exports exact" in capsys.readouterr().out
+
+
+def test_map_and_validate_compare_the_registers_features_with_the_cell(tmp_path, capsys):
+    params = LifAhpParams(tau_ahp=200 * ms, b_ahp=20 * pA)
+    cell = {"cell_threshold_i_long_square": 140.0, "cell_f_i_curve_slope": 0.3,
+            "cell_adaptation": 0.05, "cell_avg_isi": 60.0}  # fmt: skip
+    fit = {"model_threshold_i_long_square": 140.0, "model_f_i_curve_slope": 0.2,
+           "model_adaptation": 0.05, "model_avg_isi": 61.0}  # fmt: skip
+    row = {"status": "fitted", "specimen_id": 21, "model": "lif_ahp", **params.to_row(),
+           **cell, **fit}  # fmt: skip
+    results = tmp_path / "fit_results.csv"
+    pd.DataFrame([row]).to_csv(results, index=False)
+    out = tmp_path / "hardware"
+    assert main(["map", str(results), "--out", str(out), "--backend", "runtime"]) == 0
+    features = pd.read_csv(out / "features.csv")
+    assert features.loc[0, "neuron"] == "cell_21"
+    # the fit's verdicts come from its table: slope 0.2 vs 0.3 misses, the rest is within
+    assert features.loc[0, "fit_within_f_i_curve_slope"] == 0.0
+    assert features.loc[0, "fit_within_threshold_i_long_square"] == 1.0
+    assert features.loc[0, "registers_threshold_i_long_square"] > 0
+    neurons = pd.read_csv(out / "validation_neurons.csv")
+    assert {"gamma_floor", "gamma_at_floor", "counts_within"} <= set(neurons.columns)
+    checked = tmp_path / "checked"
+    argv = ["validate", str(out / "cell_21.json"), "--fits", str(results), "--out", str(checked),
+            "--backend", "runtime"]  # fmt: skip
+    assert main(argv) == 0
+    assert (pd.read_csv(checked / "features.csv") == features).all().all()
+    printed = capsys.readouterr().out
+    assert "sensitivity floor" in printed and "f_i_curve_slope within tolerance" in printed

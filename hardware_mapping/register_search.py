@@ -325,7 +325,40 @@ def _neighbours(mapping: NeuronMapping) -> list[tuple[str, NeuronMapping]]:
             aux = list(mapping.aux)
             aux[k] = changed
             moves.append((f"AHP compartment {k + 1} {what}", replace(mapping, aux=tuple(aux))))
+    # a weight step from one compartment of a term's pair to the other: the same charge,
+    # another share between the two decays (the pair's effective time constant)
+    for k in range(len(mapping.aux) - 1):
+        first, second = mapping.aux[k], mapping.aux[k + 1]
+        if not first.term or first.term != second.term:
+            continue
+        for delta in (-1, 1):
+            shifted = (_add_step(first, delta), _add_step(second, -delta))
+            if None in shifted:
+                continue
+            aux = list(mapping.aux)
+            aux[k], aux[k + 1] = shifted
+            moves.append((f"AHP compartments {k + 1}/{k + 2} share {delta:+d} step",
+                          replace(mapping, aux=tuple(aux))))  # fmt: skip
     return moves
+
+
+def _add_step(compartment: AhpCompartment, delta: int) -> AhpCompartment | None:
+    """The compartment with one weight step (64 units) more or less on its finest synapse, or
+    None if that synapse cannot take it."""
+    weights = list(compartment.weights)
+    weight, exponent = weights[-1]
+    sign = 1 if weight > 0 else -1
+    if exponent != 0:  # no fine synapse yet: add one
+        weights.append((sign * delta, 0))
+    elif abs(weight + sign * delta) > 255:
+        return None
+    elif weight + sign * delta == 0:
+        if len(weights) == 1:
+            return None
+        weights.pop()
+    else:
+        weights[-1] = (weight + sign * delta, 0)
+    return dataclasses.replace(compartment, weights=tuple(weights))
 
 
 def _compartment_moves(compartment: AhpCompartment) -> list[tuple[AhpCompartment, str]]:

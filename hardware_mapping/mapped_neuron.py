@@ -29,6 +29,7 @@ __all__ = [
     "MappedPopulation",
     "MappingError",
     "NeuronMapping",
+    "in_unit",
     "quantization_report",
     "quantize_bias",
 ]
@@ -161,7 +162,7 @@ class NeuronMapping:
         (numpy.ndarray, numpy.ndarray)
             ``bias_mant`` (|.| <= 4095) and ``bias_exp`` (0..7), the most precise pair for each.
         """
-        return self.bias_registers(_in_unit(current, pA, "current"))
+        return self.bias_registers(in_unit(current, pA, "current"))
 
     def bias_registers(self, current_pA: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`bias` for currents given as plain pA values (the inner loops' form).
@@ -197,7 +198,7 @@ class NeuronMapping:
         then shifts no interspike interval, where a steady-state match would shift each by the
         rounding's relative error.
         """
-        return self.drive_pA(_in_unit(current, pA, "current"))
+        return self.drive_pA(in_unit(current, pA, "current"))
 
     def drive_pA(self, current_pA: np.ndarray) -> np.ndarray:
         """`drive` for currents given as plain pA values."""
@@ -329,6 +330,7 @@ def quantize_bias(bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mantissa, exponent
 
 
-def _in_unit(value: Any, unit: Unit, name: str) -> np.ndarray:
-    # the toolkit's unit reading: a quantity or "20 ms"; a bare number is refused by name
+def in_unit(value: Any, unit: Unit, name: str) -> np.ndarray:
+    """A quantity (or text such as "20 ms") as plain floats in ``unit``; a bare number is
+    refused by name (the toolkit's unit reading)."""
     return np.asarray(parse_quantity(value, unit, field=name) / unit, dtype=float)

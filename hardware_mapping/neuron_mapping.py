@@ -21,7 +21,7 @@ from hardware_mapping.mapped_neuron import (
     MappedPopulation,
     MappingError,
     NeuronMapping,
-    _in_unit,
+    in_unit,
     quantization_report,
     quantize_bias,
 )
@@ -119,11 +119,11 @@ def map_neuron(
             f"{where}: decay_rounding = {decay_rounding!r}; allowed: " + ", ".join(DECAY_ROUNDINGS)
         )
     split = decay_rounding == "nearest" if split_decays is None else bool(split_decays)
-    dt_ms = float(_in_unit(dt, ms, "dt"))
-    horizon_ms = float(_in_unit(charge_horizon, ms, "charge_horizon"))
+    dt_ms = float(in_unit(dt, ms, "dt"))
+    horizon_ms = float(in_unit(charge_horizon, ms, "charge_horizon"))
     if not dt_ms > 0:
         raise MappingError(f"{where}: dt = {dt_ms:g} ms; allowed: > 0")
-    low_pA, high_pA = (float(_in_unit(c, pA, "current_range")) for c in current_range)
+    low_pA, high_pA = (float(in_unit(c, pA, "current_range")) for c in current_range)
     if not high_pA >= low_pA:
         raise MappingError(
             f"{where}: current_range = ({low_pA:g}, {high_pA:g}) pA; allowed: low <= high"
@@ -133,7 +133,7 @@ def map_neuron(
     synaptic = (
         (0.0, 0.0)
         if synaptic_input is None
-        else tuple(float(_in_unit(x, unit, "synaptic_input")) for x in synaptic_input)
+        else tuple(float(in_unit(x, unit, "synaptic_input")) for x in synaptic_input)
     )
     if not all(x >= 0 for x in synaptic):
         raise MappingError(f"{where}: synaptic_input = {synaptic}; allowed: two values >= 0")

@@ -32,6 +32,7 @@ by a constant below and reported row by row:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -63,6 +64,8 @@ __all__ = [
     "quantize_form",
     "quantize_weight",
     "quantize_weights",
+    "weights_text",
+    "with_headroom_row",
 ]
 
 DECAY_ROUNDINGS = ("nearest", "paper")
@@ -264,7 +267,7 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         compartment = AhpCompartment(
             decay=part.decay, weights=weights, bias=bias, term=part.term.name
         )
-        notes.append(f"decay {part.decay}: " + _weights_text(weights))
+        notes.append(f"decay {part.decay}: " + weights_text(weights))
         aux.append(compartment)
     for term in form.terms:
         wanted = sum(p.inflow for p in terms if p.term is term)
@@ -314,8 +317,6 @@ def with_headroom_row(mapping: NeuronMapping) -> NeuronMapping:
     NeuronMapping
         The same registers; the headroom row gives the state limit over the bound.
     """
-    import dataclasses
-
     bound = voltage_bound(mapping)
     report = mapping.report[mapping.report["quantity"] != "voltage headroom"]
     rows = report.drop(columns="relative_error").to_dict(orient="records")
@@ -392,7 +393,7 @@ def _charge(keep: float, steps: float) -> float:
     return (1.0 - keep**steps) / (1.0 - keep) if keep < 1 else steps
 
 
-def _weights_text(weights: tuple[tuple[int, int], ...]) -> str:
+def weights_text(weights: tuple[tuple[int, int], ...]) -> str:
     """A compartment's synapses as the report writes them."""
     return " + ".join(f"weight {w} << (6 + {e})" for w, e in weights)
 

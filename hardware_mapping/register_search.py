@@ -42,7 +42,7 @@ from hardware_mapping.mapped_neuron import (
 )
 from hardware_mapping.network_mapping import add_synapse_groups
 from hardware_mapping.neuron_mapping import map_neuron
-from hardware_mapping.quantization import MIN_VTH_MANT, _weights_text, with_headroom_row
+from hardware_mapping.quantization import MIN_VTH_MANT, weights_text, with_headroom_row
 
 __all__ = [
     "SEARCH_ROUNDS",
@@ -400,7 +400,7 @@ def _with_search_report(chosen: NeuronMapping, moves: list[str]) -> NeuronMappin
         members = [c for c in chosen.aux if c.term == term]
         report.loc[term_row, "realized"] = -sum(c.input_per_spike for c in members) / scale
         report.loc[term_row, "note"] = "; ".join(
-            f"decay {c.decay}: {_weights_text(c.weights)}, bias {c.bias}" for c in members
+            f"decay {c.decay}: {weights_text(c.weights)}, bias {c.bias}" for c in members
         )
     requested = report["requested"]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -28,6 +28,9 @@ def test_paper_parameters_give_the_paper_decays_and_the_mapper_does_better():
     assert [compartment.decay for compartment in paper.aux] == [5]
     # int(4096 / 700) = 5 decays with e-folding -1 / ln(1 - 5/4096) = 818.7 steps
     assert round(report_row(paper, "tau_ahp")["realized"]) == 819
+    # the mapper's own (nearest) choice is reported beside the paper's
+    assert "nearest: decay 205" in report_row(paper, "tau_m")["note"]
+    assert "nearest: decay 6" in report_row(paper, "tau_ahp")["note"]
     ours = map_neuron(params, current_range=(0 * pA, 1000 * pA))
     assert sorted(compartment.decay for compartment in ours.aux) == [5, 6]
     # the float model's own factor 1 - 1/700 folds in -1 / ln(1 - 1/700) steps

@@ -18,9 +18,10 @@ from brian2 import ms
 
 from ahp.cell_mapping import MappedCell, feature_protocol
 from fitting.quality import features_missed
+from hardware_mapping.neuron_mapping import MappingError
 from hardware_mapping.validation import CELL_FEATURES, cell_features
 
-__all__ = ["feature_summary", "register_features"]
+__all__ = ["feature_summary", "has_cell_features", "register_features"]
 
 
 def register_features(
@@ -49,8 +50,15 @@ def register_features(
     pandas.DataFrame
         One row per cell: ``neuron``, ``specimen_id`` and per feature ``cell_``, ``fit_``,
         ``float_`` (the float neuron at the hardware step), ``registers_`` values and
-        ``fit_within_``, ``registers_within_`` (NaN where the cell lacks the feature).
+        ``fit_within_``, ``float_within_``, ``registers_within_`` (NaN where the cell lacks
+        the feature).
     """
+    missing = _missing_columns(fits)
+    if missing:
+        raise MappingError(
+            f"the fit results table lacks {', '.join(missing)}: the registers' features cannot "
+            "be compared with the cell's (a table written by `ahp fit` has them)"
+        )
     rows = fits.set_index("specimen_id")
     names = [n for n, c in mapped.items() if c.provenance.get("specimen_id") in rows.index]
     protocols = {n: feature_protocol(rows.loc[mapped[n].provenance["specimen_id"]]) for n in names}
@@ -74,11 +82,21 @@ def register_features(
             row[f"fit_{feature}"] = float(rows.loc[specimen, f"model_{feature}"])
             row[f"float_{feature}"] = table.loc[name, f"float_{feature}"]
             row[f"registers_{feature}"] = table.loc[name, f"registers_{feature}"]
-            for source in ("fit", "registers"):
+            for source in ("fit", "float", "registers"):
                 row[f"{source}_within_{feature}"] = _within(feature, row[f"{source}_{feature}"],
                                                             cell)  # fmt: skip
         result.append(row)
     return pd.DataFrame(result)
+
+
+def has_cell_features(fits: pd.DataFrame) -> bool:
+    """Whether a fit results table holds the cells' and the fits' Allen features."""
+    return not _missing_columns(fits)
+
+
+def _missing_columns(fits: pd.DataFrame) -> list[str]:
+    wanted = {f"{side}_{feature}" for side in ("cell", "model") for feature in CELL_FEATURES}
+    return sorted(wanted - set(fits.columns))
 
 
 def feature_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -92,23 +110,22 @@ def feature_summary(table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per feature: ``cells`` (that have it), ``fit_within``, ``registers_within``
-        and ``difference`` (registers - fit, in fractions).
+        One row per feature: ``cells`` (that have it), ``fit_within`` (the fit, at its own
+        step), ``float_within`` (the float neuron at the hardware step), ``registers_within``,
+        ``difference`` (registers - fit) and ``quantization`` (registers - float at the same
+        step), in fractions.
     """
     rows = []
     for feature in CELL_FEATURES:
-        fit = table[f"fit_within_{feature}"].dropna().astype(bool)
-        registers = table[f"registers_within_{feature}"].dropna().astype(bool)
-        rows.append(
-            {
-                "feature": feature,
-                "cells": len(fit),
-                "fit_within": float(fit.mean()) if len(fit) else np.nan,
-                "registers_within": float(registers.mean()) if len(registers) else np.nan,
-            }
-        )
+        row = {"feature": feature}
+        for source in ("fit", "float", "registers"):
+            judged = table[f"{source}_within_{feature}"].dropna().astype(bool)
+            row["cells"] = len(judged)
+            row[f"{source}_within"] = float(judged.mean()) if len(judged) else np.nan
+        rows.append(row)
     summary = pd.DataFrame(rows)
     summary["difference"] = summary["registers_within"] - summary["fit_within"]
+    summary["quantization"] = summary["registers_within"] - summary["float_within"]
     return summary
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 from brian2 import ms
 
 from ahp.cell_mapping import map_fitted_cells, read_fit_table
+from ahp.feature_check import has_cell_features
 from ahp.fit_command import specimen_ids
 from ahp.validate_command import add_validation_options
 from ahp.validation_output import tolerance_line, write_features, write_validation
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             progress=len(neurons) > 250,
         )
         written.update(write_validation(result, out, args.energy_table, args.figures))
-        written.update(write_features(table, cells, out, dt_ms=args.dt, backend=args.backend))
+        if has_cell_features(table):  # a table `ahp fit` wrote
+            written.update(write_features(table, cells, out, dt_ms=args.dt, backend=args.backend))
         if args.lava:
             written.update(_validate_lava(neurons, mappings, args, out))
     return written

@@ -34,7 +34,7 @@ import pandas as pd
 from brian2 import ms
 
 from ahp.cell_mapping import MappedCell, cell_name, cell_provenance, map_fitted_cell
-from ahp.feature_check import register_features
+from ahp.feature_check import has_cell_features, register_features
 from ahp.pipeline_settings import SPECIES, PipelineRun, PipelineSettings
 from ahp.report import write_report
 from ahp.validation_output import write_validation
@@ -293,7 +293,11 @@ def run_pipeline(
     files = _write_hardware_files(
         out, mapped, validation, settings, manifest["started"], report_figures
     )
-    features = register_features(fits, mapped, dt_ms=settings.dt_ms, backend=settings.backend)
+    features = (
+        register_features(fits, mapped, dt_ms=settings.dt_ms, backend=settings.backend)
+        if has_cell_features(fits)
+        else pd.DataFrame()
+    )
     files["features"] = out / "hardware" / "features.csv"
     atomic_write_text(files["features"], features.to_csv(index=False))
     _stage_done(out, manifest, "files")

@@ -192,10 +192,13 @@ def _features_html(features: pd.DataFrame) -> str:
     return (
         "<p>Allen's features of the registers (run on Allen's grid around the cell's rheobase) "
         "against the cell's, with the fit's tolerances, beside the float fit's own (at the "
-        "fit's step): fractions of cells within tolerance.</p>"
+        "fit's step) and the float neuron's at the hardware step: fractions of cells within "
+        "tolerance.</p>"
         + _table_html(summary.rename(columns={"fit_within": "float fit within",
+                                              "float_within": "float at the hardware step",
                                               "registers_within": "registers within",
-                                              "difference": "registers - fit"}))
+                                              "difference": "registers - fit",
+                                              "quantization": "registers - float same step"}))
     )  # fmt: skip
 
 

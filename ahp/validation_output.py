@@ -52,7 +52,8 @@ def write_features(
     for row in feature_summary(features).itertuples():
         print(
             f"validate: {row.feature} within tolerance of the cell: float fit "
-            f"{row.fit_within:.1%}, registers {row.registers_within:.1%} ({row.cells} cells)"
+            f"{row.fit_within:.1%}, float at the hardware step {row.float_within:.1%}, "
+            f"registers {row.registers_within:.1%} ({row.cells} cells)"
         )
     return {"features": path}
 

@@ -5,7 +5,7 @@ shape neuromorphic compartments compute. With ``x`` the membrane variable measur
 reset (hardware resets to 0)::
 
     x(t)   = keep_v x(t-1) + drive_offset + drive_per_pA I(t) - sum_k inflow_k y_k(t-1)
-    y_k(t) = keep_k y_k(t-1) + s(t-1)              (one decaying trace per spike-triggered term)
+    y_k(t) = keep_k y_k(t-1) + s(t)              (one decaying trace per spike-triggered term)
     spike if x(t) > threshold;  then x <- 0 and x is held for the refractory period
 
 A model gives this form through `NeuronModel.hardware_form`; the mapper

@@ -145,7 +145,7 @@ def bound_state(
     # that does not decay integrates its bias
     hyperpolarizing = all(a <= 0 and b <= 0 and abs(b) <= 1 and (b == 0 or k < 1)
                           for a, b, k in aux)  # fmt: skip
-    period = _min_period(vth, keep_v, v_rest, b_high, refract_delay) if hyperpolarizing else 1.0
+    period = _min_period(vth, keep_v, b_high, refract_delay) if hyperpolarizing else 1.0
     levels = []
     for inflow, bias, keep in aux:
         level = abs(inflow) + abs(bias) if (bias == 0 or keep < 1) else math.inf
@@ -156,7 +156,8 @@ def bound_state(
             else:
                 level = math.inf
         levels.append(level)
-    negative = sum(lv for lv, (a, b, _) in zip(levels, aux, strict=True) if a <= 0 and b <= 0)
+    # a compartment whose input and bias differ in sign can swing either way: it counts on both
+    negative = sum(lv for lv, (a, b, _) in zip(levels, aux, strict=True) if a < 0 or b < 0)
     positive = sum(lv for lv, (a, b, _) in zip(levels, aux, strict=True) if a > 0 or b > 0)
     if hyperpolarizing:
         total = b_high + sum(abs(a) + abs(b) for a, b, _ in aux)
@@ -205,10 +206,16 @@ def voltage_bound(mapping: NeuronMapping) -> VoltageBound:
         aux=[
             (float(c.input_per_spike), float(c.bias), (4096 - c.decay) / 4096) for c in mapping.aux
         ],
+        # a network's synapses: the quantized weights exceed the requested ones by at most half
+        # a mantissa step
+        synaptic=(
+            SYNAPTIC_ROUNDING * mapping.synaptic_input[0],
+            SYNAPTIC_ROUNDING * mapping.synaptic_input[1],
+        ),
     )
 
 
-def _min_period(vth: float, keep_v: float, v_rest: float, b_high: float, refract: int) -> float:
+def _min_period(vth: float, keep_v: float, b_high: float, refract: int) -> float:
     """Fewest steps between two spikes when the only positive input is at most ``b_high``.
 
     After a spike v is 0, held for ``refract - 1`` steps, then climbs at most as

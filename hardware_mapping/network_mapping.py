@@ -36,6 +36,7 @@ __all__ = [
     "MappedNetwork",
     "QuantizedProjection",
     "ResourceSummary",
+    "add_ahp_compartments",
     "add_synapse_groups",
     "assemble_network",
     "check_fits",
@@ -220,7 +221,9 @@ def map_network(
                 dt=dt,
                 current_range=(min(0.0, c) * pA, max(0.0, c) * pA),
                 decay_rounding=decay_rounding,
-                synaptic_input=(excitatory[name][i] * mV, inhibitory[name][i] * mV),
+                synaptic_input=(excitatory[name][i] * mV, inhibitory[name][i] * mV)
+                if excitatory[name][i] or inhibitory[name][i]
+                else None,
                 name=f"{name}[{i}]",
             )
             for i, (params, c) in enumerate(neurons)
@@ -284,7 +287,7 @@ def assemble_network(
     for name, population in mappings.items():
         main[name] = _main_group(name, population, currents_pA[name])
         network.add(main[name])
-        _add_ahp_compartments(network, main[name], population)
+        add_ahp_compartments(network, main[name], population)
     for index, p in enumerate(projections):
         add_synapse_groups(
             network, f"projection{index}_{p.pre}_to_{p.post}", main[p.pre], main[p.post],
@@ -423,8 +426,21 @@ def _main_group(name: str, mappings: list[NeuronMapping], currents_pA: np.ndarra
     )
 
 
-def _add_ahp_compartments(network: Network, main, mappings: list[NeuronMapping]) -> None:
-    """One group per AHP slot; a neuron with fewer AHP compartments leaves its slot idle."""
+def add_ahp_compartments(network: Network, main, mappings: list[NeuronMapping]) -> None:
+    """Add the AHP compartments of one main group's neurons and their feedback synapses.
+
+    One group per AHP slot, named ``<main>_ahp<slot>``; a neuron with fewer AHP compartments
+    leaves its slot idle (decay 4096, no bias, no synapse).
+
+    Parameters
+    ----------
+    network : Network
+        Where they go.
+    main : CompartmentGroup
+        The main compartments, one per mapping.
+    mappings : list of NeuronMapping
+        Each main compartment's mapping.
+    """
     n = len(mappings)
     for slot in range(max(len(m.aux) for m in mappings)):
         users = np.array([i for i, m in enumerate(mappings) if len(m.aux) > slot], dtype=int)

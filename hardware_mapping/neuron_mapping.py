@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 from brian2 import Quantity, ms, mV, pA, second
 
 from ahp_models.catalogue import MODELS, model_for_params
 from ahp_models.model import NeuronModel
 from ahp_models.parameters import ParameterSet
+from ahp_models.quantities import QuantityError
 from hardware_mapping.mapped_neuron import (
     REPORT_COLUMNS,
     AhpCompartment,
@@ -129,14 +131,21 @@ def map_neuron(
             f"{where}: current_range = ({low_pA:g}, {high_pA:g}) pA; allowed: low <= high"
         )
     form = model_for_params(params).hardware_form(params, dt_ms * 1e-3)
-    unit = mV if form.unit.startswith("mV") else 1
-    synaptic = (
-        (0.0, 0.0)
-        if synaptic_input is None
-        else tuple(float(in_unit(x, unit, "synaptic_input")) for x in synaptic_input)
-    )
-    if not all(x >= 0 for x in synaptic):
-        raise MappingError(f"{where}: synaptic_input = {synaptic}; allowed: two values >= 0")
+    synaptic = (0.0, 0.0)
+    if synaptic_input is not None:
+        unit = mV if form.unit.startswith("mV") else 1
+        values = list(synaptic_input)
+        if len(values) != 2:
+            raise MappingError(
+                f"{where}: synaptic_input has {len(values)} values; allowed: two "
+                "(excitatory, inhibitory)"
+            )
+        try:
+            synaptic = tuple(float(in_unit(x, unit, "synaptic_input")) for x in values)
+        except QuantityError as error:
+            raise MappingError(f"{where}: {error}") from None
+        if not all(np.isfinite(x) and x >= 0 for x in synaptic):
+            raise MappingError(f"{where}: synaptic_input = {synaptic}; allowed: two values >= 0")
     return quantize_form(
         form,
         params.to_dict(),

@@ -7,7 +7,7 @@ model is special-cased here; a new model with a hardware form maps as it is.
 
 With ``x`` the membrane variable above the reset (Loihi resets to 0), the float form is::
 
-    x(t)   = m x(t-1) + drive(I) - sum_k inflow_k y_k(t-1),   y_k(t) = a_k y_k(t-1) + s(t-1)
+    x(t)   = m x(t-1) + drive(I) - sum_k inflow_k y_k(t-1),   y_k(t) = a_k y_k(t-1) + s(t)
 
 and on the chip, one auxiliary compartment per decay of a term, joined (ADD) into the main::
 

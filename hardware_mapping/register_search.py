@@ -40,7 +40,7 @@ from hardware_mapping.mapped_neuron import (
     NeuronMapping,
     quantize_bias,
 )
-from hardware_mapping.network_mapping import add_synapse_groups
+from hardware_mapping.network_mapping import add_ahp_compartments
 from hardware_mapping.neuron_mapping import map_neuron
 from hardware_mapping.quantization import MIN_VTH_MANT, weights_text, with_headroom_row
 
@@ -164,7 +164,7 @@ def search_registers(
     current = dict(rounded)
     active = list(keys)  # a neuron that did not move keeps its neighbourhood: not run again
     for round_index in range(rounds):
-        neighbourhoods = {k: _neighbours(best[k]) for k in active}
+        neighbourhoods = {k: _held_neighbours(best[k]) for k in active}
         candidates = {k: [m for _, m in neighbourhoods[k]] for k in active}
         scores = _distances(candidates, amplitudes, reference, dt_ms)
         moved = []
@@ -173,7 +173,7 @@ def search_registers(
             if not len(scores[k]):
                 continue
             choice = int(np.argmin(scores[k]))
-            if scores[k][choice] < current[k] and voltage_bound(candidates[k][choice]).holds:
+            if scores[k][choice] < current[k]:
                 best[k] = candidates[k][choice]
                 current[k] = float(scores[k][choice])
                 moves[k].append(neighbourhoods[k][choice][0])
@@ -255,7 +255,7 @@ def _cumulative_counts(mappings: list[NeuronMapping], currents: list[np.ndarray]
         refract_delay=[m.refract_delay for m in per_neuron],
     )
     network.add(main)
-    _add_aux(network, main, per_neuron)
+    add_ahp_compartments(network, main, per_neuron)
     simulator = Simulator(network, record={"main": slice(None)})
     simulator.set_state("main", v=np.array([m.v_rest for m in per_neuron]))
     onset, width = _window(dt_ms)
@@ -275,29 +275,9 @@ def _cumulative_counts(mappings: list[NeuronMapping], currents: list[np.ndarray]
     return counts
 
 
-def _add_aux(network: Network, main: CompartmentGroup, per_neuron: list[NeuronMapping]) -> None:
-    """One group per AHP slot; a neuron with fewer AHP compartments leaves its slot idle."""
-    n = len(per_neuron)
-    for slot in range(max((len(m.aux) for m in per_neuron), default=0)):
-        users = np.array([i for i, m in enumerate(per_neuron) if len(m.aux) > slot], dtype=int)
-        decays = np.full(n, 4096)
-        biases = np.zeros(n, dtype=int)
-        decays[users] = [per_neuron[i].aux[slot].decay for i in users]
-        biases[users] = [per_neuron[i].aux[slot].bias for i in users]
-        aux = CompartmentGroup(f"ahp{slot + 1}", n, decay_u=4096, decay_v=decays,
-                               bias_mant=biases)  # fmt: skip
-        network.add(aux)
-        network.join(aux, main)
-        for part in range(2):  # coarse and fine synapse
-            with_part = np.array(
-                [i for i in users if len(per_neuron[i].aux[slot].weights) > part], dtype=int
-            )
-            if not with_part.size:
-                continue
-            pairs = np.array([per_neuron[i].aux[slot].weights[part] for i in with_part])
-            add_synapse_groups(network, f"{aux.name}_feedback{part + 1}", main, aux, with_part,
-                               with_part, pairs[:, 0], pairs[:, 1],
-                               np.zeros(with_part.size, dtype=int))  # fmt: skip
+def _held_neighbours(mapping: NeuronMapping) -> list[tuple[str, NeuronMapping]]:
+    """`_neighbours` whose states stay inside the registers over the stated range."""
+    return [(what, m) for what, m in _neighbours(mapping) if voltage_bound(m).holds]
 
 
 def _neighbours(mapping: NeuronMapping) -> list[tuple[str, NeuronMapping]]:
@@ -347,7 +327,8 @@ def _add_step(compartment: AhpCompartment, delta: int) -> AhpCompartment | None:
     None if that synapse cannot take it."""
     weights = list(compartment.weights)
     weight, exponent = weights[-1]
-    sign = 1 if weight > 0 else -1
+    # the compartment's direction: its fine synapse may have the other sign (a remainder)
+    sign = 1 if compartment.input_per_spike > 0 else -1
     if exponent != 0:  # no fine synapse yet: add one
         weights.append((sign * delta, 0))
     elif abs(weight + sign * delta) > 255:
@@ -382,9 +363,10 @@ def _compartment_moves(compartment: AhpCompartment) -> list[tuple[AhpCompartment
         decay = compartment.decay + delta
         if 1 <= decay <= DECAY_REGISTER.high:
             moves.append((replace(compartment, decay=decay), f"decay {delta:+d}"))
-    sign = int(np.sign(compartment.weights[0][0]))
-    toggled = 0 if compartment.bias else sign
-    moves.append((replace(compartment, bias=toggled), f"bias {compartment.bias} -> {toggled}"))
+    if compartment.decay > 0:  # a biased compartment that does not decay would integrate
+        sign = int(np.sign(compartment.input_per_spike))
+        toggled = 0 if compartment.bias else sign
+        moves.append((replace(compartment, bias=toggled), f"bias {compartment.bias} -> {toggled}"))
     return moves
 
 

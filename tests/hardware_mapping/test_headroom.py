@@ -108,3 +108,21 @@ def test_bound_terms_by_hand():
                        aux=[(-20.0, 0.0, 0.999)])  # fmt: skip
     assert fast.aux == (70.0,)
     assert fast.main_low == pytest.approx(70.0 / 0.1)
+
+
+def test_a_compartment_that_can_swing_both_ways_counts_on_both_sides():
+    # input -50000 per spike with a bias of +1: it pulls the membrane down after a spike
+    bound = bound_state(vth=6400, keep_v=0.95, v_rest=0, biases=[0, 1000], refract_delay=1,
+                        aux=[(-50000.0, 1.0, 0.99)])  # fmt: skip
+    assert bound.main_low >= 50000
+
+
+def test_a_networks_synaptic_input_is_part_of_the_mappings_bound():
+    alone = map_neuron(LifAhpParams(), current_range=(0 * pA, 300 * pA))
+    wired = map_neuron(LifAhpParams(), current_range=(0 * pA, 300 * pA),
+                       synaptic_input=(200 * mV, 50 * mV))  # fmt: skip
+    bound = voltage_bound(wired)
+    assert bound.holds and bound.main_input > 0
+    assert bound.headroom < 1.2 and wired.vth_mant < alone.vth_mant
+    with pytest.raises(MappingError, match="synaptic_input has 1 values"):
+        map_neuron(LifAhpParams(), synaptic_input=(1 * mV,))

@@ -276,8 +276,16 @@ def _cumulative_counts(mappings: list[NeuronMapping], currents: list[np.ndarray]
 
 
 def _held_neighbours(mapping: NeuronMapping) -> list[tuple[str, NeuronMapping]]:
-    """`_neighbours` whose states stay inside the registers over the stated range."""
-    return [(what, m) for what, m in _neighbours(mapping) if voltage_bound(m).holds]
+    """`_neighbours` whose registers hold them over the stated range: every state inside its
+    bound and every bias inside the bias register."""
+    return [(what, m) for what, m in _neighbours(mapping) if _holds(m)]
+
+
+def _holds(mapping: NeuronMapping) -> bool:
+    try:
+        return voltage_bound(mapping).holds
+    except MappingError:  # a bias beyond the register at the end of the range
+        return False
 
 
 def _neighbours(mapping: NeuronMapping) -> list[tuple[str, NeuronMapping]]:

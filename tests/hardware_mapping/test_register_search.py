@@ -72,3 +72,20 @@ def test_one_register_set_serves_every_current(searched):
         mant, exp = mapping.bias(np.linspace(low, high, 7) * pA)
         values = mant * 2.0**exp
         assert (np.diff(values) >= 0).all()  # the bias is monotonic in the current
+
+
+def test_candidates_the_registers_cannot_hold_are_not_run():
+    import dataclasses
+
+    from hardware_mapping.mapped_neuron import MAX_BIAS
+    from hardware_mapping.neuron_mapping import map_neuron
+    from hardware_mapping.register_search import _held_neighbours, _neighbours
+
+    mapping = map_neuron(LifAhpParams(tau_m=5 * ms), current_range=(0 * pA, 3000 * pA))
+    # a drive 100 units below the bias register's largest value at the top of the range: the
+    # drive's upward moves (one bias step there is 128 units) leave the register
+    top = float(mapping.drive_pA(np.array([3000.0]))[0])
+    edge = dataclasses.replace(mapping, drive_offset=mapping.drive_offset + MAX_BIAS - top - 100)
+    every, held = _neighbours(edge), _held_neighbours(edge)
+    assert len(held) < len(every)
+    assert all(voltage_bound(m).holds for _, m in held)

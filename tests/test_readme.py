@@ -132,7 +132,7 @@ def test_readme_lists_the_tours_commands():
     subcommands = {shlex.split(c)[1] for c in commands if c.startswith("ahp ")}
     assert {"pipeline", "fit", "map", "validate", "filter-study", "fetch"} <= subcommands
     assert commands[:2] == ["make demo    # creates .venv, installs the toolkit, runs `ahp "
-                            "pipeline` on the built-in cohort (~2 min)",
+                            "pipeline` on the built-in cohort (~2-3 min)",
                             "make test    # installs the test extra, runs ruff and pytest (and "
                             "the CUDA build test if nvcc exists)"]  # fmt: skip
     assert len(python) >= 4

@@ -37,7 +37,7 @@ def add_validation_options(parser: argparse.ArgumentParser) -> None:
         "--energy-table",
         choices=sorted(ENERGY_TABLES),
         default="davies2018",
-        help="energy figures of the estimate (DOMAIN.md §5)",
+        help="energy figures of the estimate: Davies et al. 2018 Table 2, or SANA-FE's silicon fit",
     )
     parser.add_argument(
         "--figures", type=int, default=3, help="rasters of this many neurons (the worst first)"

@@ -1,6 +1,6 @@
 """LIF neurons with current-based AHP currents: one current (the paper's neuron) or several.
 
-Equations (DOMAIN.md §2)::
+Equations (Rao et al. 2022)::
 
     tau_m dv/dt = (E_L - v) + R (I_ext - sum_k I_ahp_k)      (v held at V_reset while refractory)
     tau_ahp_k dI_ahp_k/dt = -I_ahp_k

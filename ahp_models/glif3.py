@@ -9,7 +9,8 @@ Equations (allensdk ``allensdk.model.glif``)::
 
 In Brian2 the cut is a refractory period, the currents keep decaying through it, and the reset
 ``I_j <- r_j I_j + A_j exp(spike_cut / tau_j)`` applied at the spike leaves exactly Allen's value
-when the cut ends (Teeter et al. 2018; allensdk.model.glif). allensdk skips ``spike_cut_length + 1`` steps after the step in
+when the cut ends (Teeter et al. 2018; allensdk.model.glif). allensdk skips
+``spike_cut_length + 1`` steps after the step in
 which ``v`` crossed (``time_step += spike_cut_length + 1``: the spike step itself, then the cut),
 whereas Brian2 restarts integration ``refractory`` after the reported spike step; the refractory
 period is therefore ``spike_cut + dt``, which makes the first integrated step after a spike the

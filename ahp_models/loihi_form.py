@@ -1,6 +1,7 @@
 """The paper's discrete-time two-compartment AHP neuron of Loihi, in float arithmetic.
 
-From Rao et al. 2022 (the tutorial figure of its Loihi neuron), one step per time step ``dt`` (1 ms on the chip)::
+From Rao et al. 2022 (the tutorial figure of its Loihi neuron), one step per time step ``dt``
+(1 ms on the chip)::
 
     v_aux(t)  = v_aux(t-1)  (1 - d_aux)  - b_ahp s(t-1)           (auxiliary compartment)
     v(t)      = v(t-1)      (1 - d_main) + g_in I_ext(t) + v_aux(t)   (main compartment)

@@ -4,8 +4,9 @@ The mapper scales voltages as far as this bound allows (`hardware_mapping.quanti
 no compartment can saturate (v at vmin/vmax) or overflow (a wrapped u or synaptic input) for
 any constant input current within ``NeuronMapping.current_range_pA``, held for any time and
 changed at any step (a long square, its rest before and after, a staircase...). The bound
-follows from the Loihi 1 step (the README's fixed-point simulator section: ``D(x, d)`` truncates toward
-zero, so ``|D(x, d)| <= keep |x|`` and, for ``x != 0`` and ``d > 0``, ``|D(x, d)| <= |x| - 1``).
+follows from the Loihi 1 step (the README's fixed-point simulator section: ``D(x, d)``
+truncates toward zero, so ``|D(x, d)| <= keep |x|`` and, for ``x != 0`` and ``d > 0``,
+``|D(x, d)| <= |x| - 1``).
 
 Auxiliary compartment k (decay factor ``a_k``, per-spike input ``A_k``, bias ``b_k``):
 

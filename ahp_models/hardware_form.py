@@ -26,9 +26,53 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TERM_RULES", "HardwareForm", "SpikeTriggeredTerm"]
+import numpy as np
+
+__all__ = [
+    "TERM_RULES",
+    "WHOLE_STEP_TOLERANCE",
+    "HardwareForm",
+    "SpikeTriggeredTerm",
+    "refractory_steps",
+]
 
 TERM_RULES = ("charge", "threshold")
+
+#: Refractory periods this close to a whole number of steps (in steps) hold that number.
+WHOLE_STEP_TOLERANCE = 0.01
+
+
+def refractory_steps(refractory_ms: float | np.ndarray, dt_ms: float) -> int | np.ndarray:
+    """Refractory period in steps (Loihi's refractDelay): ``max(1, ceil(t_ref / dt))``.
+
+    A stepped neuron holds its membrane for ``steps - 1`` steps after the spike step (Brian2
+    with ``t_ref = steps dt`` and Loihi with ``refractDelay = steps`` alike), and a threshold
+    crossing waits for the end of its step: on average half a step after the continuous
+    crossing. An interval therefore lasts ``(steps - 1/2) dt`` plus the time to threshold, and
+    ``steps = ceil(t_ref / dt)`` keeps that within half a step of the continuous model's
+    ``t_ref`` plus the time to threshold. Rounding to the nearest step instead shortens the
+    mean interval by half a step or more, which at 1 ms steps biases fast cells' rates and f-I
+    slopes upward. A period that is a whole number of steps keeps that number (the tie goes
+    to the shorter side, as the model's own fine-step simulation does), as does one within
+    `WHOLE_STEP_TOLERANCE` steps of a whole number.
+
+    Parameters
+    ----------
+    refractory_ms : float or numpy.ndarray
+        The model's refractory period (ms; 0 for none).
+    dt_ms : float
+        The step (ms).
+
+    Returns
+    -------
+    int or numpy.ndarray
+        Steps, at least 1 (1 holds nothing after the spike step).
+    """
+    # a period within a hundredth of a step of a whole number keeps that number: float noise
+    # (0.3 / 0.1 = 2.9999999999999996) and the 1e-4 perturbations of `sensitivity_floors`
+    # must not move it a whole step (fitted periods have a resolution of 0.1 ms at best)
+    steps = np.maximum(1, np.ceil(np.asarray(refractory_ms) / dt_ms - WHOLE_STEP_TOLERANCE))
+    return steps.astype(int) if steps.ndim else int(steps)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 Both the register search (`hardware_mapping.register_search`) and the validation
 (`hardware_mapping.validation`) run the float model this way: Brian2's closed-form step at
-the hardware step ``dt``, the refractory period on the step grid (as the mapping rounds it),
-rest until the onset, then a constant current for the width.
+the hardware step ``dt``, the refractory period in whole steps as the registers hold it
+(`ahp_models.hardware_form.refractory_steps`), rest until the onset, then a constant current
+for the width.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 from brian2 import ms, pA, second
 
 from ahp_models import long_square, model_for_params, simulate
+from ahp_models.hardware_form import refractory_steps
 from ahp_models.parameters import ParameterSet
 from ahp_models.results import split_spike_trains
 
@@ -37,7 +39,7 @@ def float_trains(
     Parameters
     ----------
     neurons : mapping
-        Key -> one neuron's parameters (its refractory period is put on the step grid here).
+        Key -> one neuron's parameters (its refractory period is put in whole steps here).
     amplitudes_pA : mapping
         Key -> its step amplitudes (pA).
     dt_ms : float
@@ -97,9 +99,9 @@ def run_population(
 ) -> list[np.ndarray]:
     """One long square per neuron of a population given as stacked field magnitudes.
 
-    The refractory period is put on the step grid, and the population is padded to a size
-    of `_padded` (neurons at zero current, dropped) so that runs of similar sizes reuse one
-    compiled simulation instead of compiling their own.
+    The refractory period is put in whole steps (`refractory_steps`), and the population is
+    padded to a size of `_padded` (neurons at zero current, dropped) so that runs of similar
+    sizes reuse one compiled simulation instead of compiling their own.
 
     Returns
     -------
@@ -112,7 +114,7 @@ def run_population(
     for name, spec in params_class.specs().items():
         column = np.asarray(magnitudes[name], dtype=float)
         if name == "t_ref":
-            column = np.round(column / dt_ms) * dt_ms  # ms, on the step grid
+            column = refractory_steps(column, dt_ms) * dt_ms  # ms, as the registers hold it
         pad = np.repeat(column[:1], padded - n, axis=0)
         values[name] = np.concatenate([column, pad]) * spec.unit
     stacked = params_class(**values)

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ahp_models.hardware_form import HardwareForm, SpikeTriggeredTerm
+from ahp_models.hardware_form import HardwareForm, SpikeTriggeredTerm, refractory_steps
 from hardware_mapping.headroom import (
     INPUT_LIMIT,
     STATE_LIMIT,
@@ -507,16 +507,17 @@ def _kernel_row(current, keeps, horizon_steps) -> dict:
 
 
 def _refractory(t_ref_ms: float, dt_ms: float, where: str) -> tuple[int, dict]:
-    # Brian2 holds v for t_ref/dt - 1 steps after the spike step, Loihi for refractDelay - 1:
-    # refractDelay is t_ref on the step grid (nearest; t_ref = 0 and t_ref = dt both hold none)
-    steps = max(1, round(t_ref_ms / dt_ms))
+    steps = refractory_steps(t_ref_ms, dt_ms)
     if steps > REFRACT_DELAY.high:
         raise MappingError(
             f"{where}: t_ref = {t_ref_ms:g} ms is {steps} steps of {dt_ms:g} ms; allowed: at "
             f"most {REFRACT_DELAY.high} steps (refractDelay)"
         )
-    realized = round(t_ref_ms / dt_ms) * dt_ms
-    return steps, _row("t_ref", "ms", t_ref_ms, realized, f"refract_delay {steps}")
+    # what an interval loses on average: the held steps plus half a step of waiting for the
+    # crossing to be seen (`refractory_steps`)
+    dead_time_ms = (steps - 0.5) * dt_ms
+    note = f"refract_delay {steps} (mean dead time per interval)"
+    return steps, _row("t_ref", "ms", t_ref_ms, dead_time_ms, note)
 
 
 def _row(quantity: str, unit: str, requested: float, realized: float, note: str) -> dict:

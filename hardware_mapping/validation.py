@@ -386,9 +386,9 @@ def _neuron_summary(key, params, mapping, sweeps, float_trains, fixed_trains, fl
 
 
 def largest_quantization(mapping: NeuronMapping) -> pd.Series:
-    """The mapping's quantization-report row of largest relative error, t_ref left out (it is
-    on the step grid in both simulations, so not a difference between them), and the headroom
-    (not an error)."""
+    """The mapping's quantization-report row of largest relative error, t_ref left out (both
+    simulations hold the same whole steps, so it is no difference between them), and the
+    headroom (not an error)."""
     report = mapping.report.dropna(subset=["relative_error"])
     report = report[~report["quantity"].isin(("t_ref", "voltage headroom"))]
     return report.loc[report["relative_error"].abs().idxmax()]

@@ -65,6 +65,7 @@ def map_neuron(
     split_decays: bool | None = None,
     synaptic_input: Sequence[Quantity] | None = None,
     name: str | None = None,
+    scale_fraction: float = 1.0,
 ) -> NeuronMapping:
     """Map one float neuron to Loihi 1 registers at hardware step ``dt``.
 
@@ -100,6 +101,9 @@ def map_neuron(
         whose voltage is dimensionless).
     name : str, optional
         The neuron's name (a cell) in error messages.
+    scale_fraction : float
+        Start from this share of the largest scale the range allows (default 1: all of it);
+        the register search maps at a second, smaller one for another lattice of registers.
 
     Returns
     -------
@@ -154,5 +158,6 @@ def map_neuron(
         horizon_ms=horizon_ms,
         split_decays=split,
         synaptic_input=synaptic,
+        scale_fraction=scale_fraction,
         where=where,
     )

@@ -93,6 +93,7 @@ def quantize_form(
     horizon_ms: float = 1000.0,
     split_decays: bool = True,
     synaptic_input: tuple[float, float] = (0.0, 0.0),
+    scale_fraction: float = 1.0,
     where: str = "map_neuron",
 ) -> NeuronMapping:
     """Registers for a float form over a stated range of constant input currents.
@@ -114,6 +115,9 @@ def quantize_form(
     synaptic_input : (float, float)
         The largest excitatory and inhibitory synaptic input per step (membrane units), for a
         neuron in a network.
+    scale_fraction : float
+        The share of the largest scale the range allows to start from, in (0, 1]: another
+        lattice of registers for a search to start on (`hardware_mapping.register_search`).
     where : str
         The neuron's name in error messages.
 
@@ -181,7 +185,9 @@ def quantize_form(
             "(a term that does not decay, or a membrane that does not); allowed: decaying terms"
         )
     binding = min(limits, key=limits.get)
-    largest_mant = min(math.floor(limits[binding] * gap / 64), MAX_VTH_MANT)
+    if not 0.0 < scale_fraction <= 1.0:
+        raise MappingError(f"{where}: scale_fraction = {scale_fraction!r}; allowed: (0, 1]")
+    largest_mant = min(math.floor(limits[binding] * gap / 64 * scale_fraction), MAX_VTH_MANT)
     if largest_mant < MIN_VTH_MANT:
         raise MappingError(
             f"{where}: current_range {low_pA:g}..{high_pA:g} pA cannot be held: the {binding} "

@@ -89,3 +89,49 @@ def test_candidates_the_registers_cannot_hold_are_not_run():
     every, held = _neighbours(edge), _held_neighbours(edge)
     assert len(held) < len(every)
     assert all(voltage_bound(m).holds for _, m in held)
+
+
+def test_training_gamma_is_the_gamma_factor_of_the_counts_spikes():
+    from brian2 import second
+
+    from analysis.metrics import gamma_factor
+    from hardware_mapping.register_search import _gamma
+
+    rng = np.random.default_rng(3)
+    # at least 8 steps apart, so that no pair of spikes lies exactly on the 2 ms window's edge
+    steps = 5 + np.cumsum(rng.integers(8, 30, size=40))
+    assert steps[-1] < 990
+
+    def cumulative(spike_steps):
+        column = np.zeros(1001, dtype=np.int32)
+        column[spike_steps] = 1
+        return np.cumsum(column)[:, None]
+
+    reference = cumulative(steps)
+    assert _gamma(reference, reference, 1.0) == pytest.approx(1.0)
+    for shift in (1, 4):  # within the 2 ms window, then beyond it
+        moved = cumulative(steps + shift)
+        expected = gamma_factor(steps * 1e-3 * second, (steps + shift) * 1e-3 * second,
+                                1 * second, window=2e-3 * second)  # fmt: skip
+        assert _gamma(moved, reference, 1.0) == pytest.approx(float(expected))
+    assert _gamma(cumulative(steps + 1), reference, 1.0) > 0.9
+    assert _gamma(cumulative(steps + 4), reference, 1.0) < 0.2
+
+
+def test_a_restart_is_kept_only_where_it_reaches_a_higher_training_gamma(searched, monkeypatch):
+    import hardware_mapping.register_search as search
+
+    neurons, scored, _, _, first, _ = searched
+    monkeypatch.setattr(search, "RESTART_BELOW_GAMMA", 1.01)  # every neuron starts again
+    _, _, outcomes = search.map_and_search(neurons, scored, rounds=3, backend="runtime")
+    for key, outcome in outcomes.items():
+        assert np.isfinite(outcome.training_gamma)
+        assert outcome.training_gamma >= first[key].training_gamma
+        if outcome.training_gamma > first[key].training_gamma:  # a restart won
+            assert outcome.moves[0] in ("start at 95% of the largest scale",
+                                        "start at 90% of the largest scale")  # fmt: skip
+            assert outcome.mapping.vth_mant < first[key].mapping.vth_mant
+            row = outcome.mapping.report.query("quantity == 'register search'").iloc[0]
+            assert row["note"].startswith(outcome.moves[0])
+        else:
+            assert outcome.mapping == first[key].mapping

@@ -1,6 +1,6 @@
 """Map fitted cells to Loihi registers, search them against the float neuron, and validate.
 
-For every fitted cell of a results table (`ahp fit` output), at 1 ms steps:
+For every fitted cell of a results table (`ahp fit` output), at 1 ms steps (``--dt``):
 
 1. the reference, in the same process: the rounded registers (`map_neuron`) validated as the
    mapping was before the register search (no search, no sensitivity floors) - its time is
@@ -16,7 +16,7 @@ For every fitted cell of a results table (`ahp fit` output), at 1 ms steps:
 file written by an older version: the "before" column).
 
 Usage: python bench/validate_mapping.py RESULTS.csv [--cells N] [--seed S] [--out DIR]
-       [--mappings FILE] [--target lava] [--no-reference]
+       [--mappings FILE] [--target lava] [--no-reference] [--dt MS]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from brian2 import ms
 
 from ahp.cell_mapping import cell_name, map_fitted_cells
 from ahp.feature_check import feature_summary, register_features
@@ -51,6 +52,7 @@ def main() -> None:
         help="run the registers (loihi) or their Lava export (lava_export.to_lava)",
     )  # fmt: skip
     parser.add_argument("--no-reference", action="store_true", help="skip the timing reference")
+    parser.add_argument("--dt", type=float, default=1.0, help="hardware step (ms)")
     args = parser.parse_args()
     table = pd.read_csv(args.results)
     table = table[table["status"] == "fitted"]
@@ -62,7 +64,8 @@ def main() -> None:
     reference_s = np.nan
     if not args.no_reference and args.mappings is None:
         start = time.perf_counter()
-        validate_long_squares(neurons, search_rounds=0, floor_copies=0, target=args.target)
+        validate_long_squares(neurons, dt=args.dt * ms, search_rounds=0, floor_copies=0,
+                              target=args.target)  # fmt: skip
         reference_s = time.perf_counter() - start
         print(f"reference (rounded registers, validated as before): {reference_s:.0f} s")
     start = time.perf_counter()
@@ -71,7 +74,7 @@ def main() -> None:
         mappings = {n: given[n] for n in neurons if n in given}
         mapped = None
     else:
-        mapped, unmappable = map_fitted_cells(rows, progress=print)
+        mapped, unmappable = map_fitted_cells(rows, dt_ms=args.dt, progress=print)
         mappings = {n: c.mapping for n, c in mapped.items()}
         for name, reason in unmappable.items():
             print(f"{name}: not mappable: {reason}")
@@ -79,6 +82,7 @@ def main() -> None:
     result = validate_long_squares(
         {n: neurons[n] for n in mappings},
         {n: long_square_amplitudes(neurons[n]) for n in mappings},
+        dt=args.dt * ms,
         mappings=mappings,
         progress=True,
         target=args.target,
@@ -110,7 +114,7 @@ def main() -> None:
     identical = (sweeps["float_count"] == sweeps["fixed_count"]).mean()
     print(f"per sweep: {identical:.1%} identical counts")
     if mapped is not None:
-        features = register_features(table, mapped)
+        features = register_features(table, mapped, dt_ms=args.dt)
         features.to_csv(args.out / "features.csv", index=False)
         print("Allen features within tolerance of the cell, float fit vs registers:")
         print(feature_summary(features).to_string(index=False))

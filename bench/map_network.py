@@ -19,6 +19,7 @@ import pandas as pd
 from brian2 import ms, mV, pA, second
 
 from ahp_models import RecurrentSynapses, long_square, model_for_params, simulate
+from ahp_models.hardware_form import refractory_steps
 from fitting.evaluation import fitted_parameters
 from hardware_mapping.loihi import Simulator
 from hardware_mapping.network_mapping import map_recurrent_population
@@ -52,8 +53,8 @@ def main() -> None:
     table = table[(table["status"] == "fitted") & (table["model"] == "lif_ahp")]
     table = table.sample(args.neurons, random_state=args.seed)
     neurons = [fitted_parameters(row.to_dict()) for _, row in table.iterrows()]
-    # t_ref on the 1 ms grid (Brian2 refuses others; the mapping rounds it the same way)
-    neurons = [p.replace(t_ref=np.round(p.t_ref / ms) * ms) for p in neurons]
+    # t_ref in the whole 1 ms steps the mapping holds (`refractory_steps`), for both networks
+    neurons = [p.replace(t_ref=refractory_steps(float(p.t_ref / ms), 1.0) * ms) for p in neurons]
     rheobase = np.array([float(model_for_params(p).rheobase(p) / pA) for p in neurons])
     currents = (rheobase + args.offset_pA) * pA
     gap_mV = np.array([float((p.V_th - p.V_reset) / mV) for p in neurons])

@@ -4,7 +4,7 @@ Reads the two tables as allensdk writes them (``CellTypesCache.get_ephys_feature
 ``cells.json`` / ApiCellTypesSpecimenDetail specimen table), as CSV or JSON records; checks the
 columns it needs and that values lie in ranges that are possible in the documented units (a
 latency in milliseconds instead of seconds is a real trap of older releases); joins them on the
-specimen id; and summarises features by species and cell class (DOMAIN.md §3).
+specimen id; and summarises features by species and cell class.
 """
 
 from __future__ import annotations
@@ -308,7 +308,7 @@ def feature_quantiles(
     quantiles: Sequence[float] = (0.05, 0.5, 0.95),
     by: str = "species",
 ) -> pd.DataFrame:
-    """Quantiles of features per group (the reference table of DOMAIN.md §3).
+    """Quantiles of features per group (a reference table of the database).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """Download Allen Cell Types tables and NWB files into a local cache (the RMA API).
 
-What is fetched, from ``https://api.brain-map.org`` (DOMAIN.md §3):
+What is fetched, from ``https://api.brain-map.org`` (Allen Cell Types Database):
 
 - the specimen table, ``model::ApiCellTypesSpecimenDetail``, and the electrophysiology
   features, ``model::EphysFeature``, as the JSON records the API returns

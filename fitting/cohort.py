@@ -2,7 +2,7 @@
 
 Sixteen `lif_ahp` cells (``fitting/data/default_cohort.csv``, one row per cell with its
 parameters and a description), eight per species, chosen so that their Allen features span the
-real ranges of DOMAIN.md §3 (`REFERENCE_RANGES`, the 5-95 % intervals of Allen's table): fast-
+real ranges of Allen's table (`REFERENCE_RANGES`, the 5-95 % intervals of Allen's table): fast-
 spiking cells without adaptation, regular-spiking cells with fast (50-80 ms) and slow (1-2 s)
 AHPs, weakly to strongly adapting cells, low and high input resistances. Recorded on Allen's
 long-square protocol (`fitting.synthetic.record_cells`: rheobase on the 10 pA grid, sweeps on
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 COHORT_FILE = "cohort.csv"
-#: DOMAIN.md §3, computed from Allen's table: feature -> species -> (5 %, median, 95 %).
+#: Computed from Allen's table: feature -> species -> (5 %, median, 95 %).
 REFERENCE_RANGES: dict[str, dict[str, tuple[float, float, float]]] = {
     "adaptation": {"mouse": (-0.008, 0.023, 0.228), "human": (0.002, 0.055, 0.624)},
     "avg_isi": {"mouse": (9.5, 59.0, 144.0), "human": (7.8, 74.0, 298.0)},

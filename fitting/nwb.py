@@ -1,6 +1,6 @@
 """Long-square sweeps of Allen NWB 1.x ``ephys.nwb`` files, as per-sweep fitting targets.
 
-The layout is the one allensdk's ``core/nwb_data_set.py`` reads (DOMAIN.md §3):
+The layout is the one allensdk's ``core/nwb_data_set.py`` reads:
 
 - ``epochs/Sweep_N/{stimulus,response}/timeseries``: the whole sweep, ``data`` (times its
   ``conversion`` attribute gives amperes and volts) sampled at
@@ -198,7 +198,10 @@ def long_square_sweeps(path: str | os.PathLike) -> pd.DataFrame:
     rows, skipped = [], {}
     with file:
         if "epochs" not in file:
-            raise NwbError(f"{path}: no 'epochs' group; not an NWB 1.x file (DOMAIN.md §3)")
+            raise NwbError(
+                f"{path}: no 'epochs' group; not an NWB 1.x file as the Allen Cell Types "
+                "Database serves them"
+            )
         numbers = sorted(
             int(match.group(1)) for name in file["epochs"] if (match := _SWEEP_NAME.match(name))
         )

@@ -128,7 +128,7 @@ def _row(value, k: int, n_cells: int):
 def draw_lif_ahp_cells(n_cells: int, seed: int) -> LifAhpParams:
     """Draw LIF neurons with one AHP current whose ranges cover Allen's cortical cells.
 
-    Passive values follow Allen's mouse medians and spread (DOMAIN.md §3: tau 10-30 ms, ri
+    Passive values follow Allen's mouse medians and spread (tau 10-30 ms, ri
     100-300 MOhm, rest -75 to -65 mV); thresholds lie 12-25 mV above rest, resets 5-15 mV below
     threshold, refractory periods 1-4 ms. AHP time constants are log-uniform in 50-2000 ms and
     increments uniform in 0-40 pA, which gives hero-sweep adaptation indices from about 0 to

@@ -171,7 +171,7 @@ def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
 
 
 def allen_grid(rheobase_pa: float) -> np.ndarray:
-    """Allen's long-square amplitudes around a rheobase (DOMAIN.md §3).
+    """Allen's long-square amplitudes around a rheobase (Allen's electrophysiology white paper).
 
     Steps run from -110 pA in 20 pA increments to rheobase + 160 pA, and rheobase is refined to
     10 pA; the suprathreshold part and the refinement give: rheobase - 20, rheobase - 10,

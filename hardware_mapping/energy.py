@@ -1,6 +1,6 @@
 """Energy and latency of a fixed-point run on Loihi, from the simulator's operation counters.
 
-Two published tables (DOMAIN.md §5); every estimate says which it used:
+Two published tables; every estimate says which it used:
 
 - ``davies2018``: Davies et al. 2018, IEEE Micro 38(1), Table 2 (pre-silicon, 0.75 V):
   synaptic spike operation 23.6 pJ, neuron update 81 pJ active / 52 pJ inactive, spike within a

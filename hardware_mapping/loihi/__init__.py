@@ -1,6 +1,7 @@
 """Loihi 1 compartments in integer arithmetic: registers, networks and a bit-accurate simulator.
 
-The arithmetic is DOMAIN.md §4; `simulator` documents the step, `network` the building blocks.
+The arithmetic is nengo-loihi's emulator's (validated on the chip), with Lava's bit-accurate
+models as a second mode; `simulator` documents the step, `network` the building blocks.
 """
 
 from hardware_mapping.loihi.network import (

@@ -1,4 +1,4 @@
-"""The paper's two-compartment AHP neuron on Loihi (Rao et al. 2022, lsnn.py; DOMAIN.md §4).
+"""The paper's two-compartment AHP neuron on Loihi (Rao et al. 2022, lsnn.py).
 
 A main compartment integrates the input and spikes; an auxiliary compartment, its child, holds
 the AHP. Each main spike reaches the auxiliary compartment one step later through an inhibitory

@@ -1,8 +1,8 @@
 """Loihi 1 integer arithmetic on numpy arrays: decays, wrapping, bias, threshold, weights.
 
-These are the operations of DOMAIN.md §4, one function each, on int64 arrays. The simulator's
-compiled kernel performs the same operations element by element; tests hold both to the anchor
-vectors and to nengo-loihi's emulator.
+These are the chip's operations as nengo-loihi's emulator performs them, one function each,
+on int64 arrays. The simulator's compiled kernel performs the same operations element by
+element; tests hold both to the anchor vectors and to nengo-loihi's emulator.
 """
 
 from __future__ import annotations
@@ -140,11 +140,11 @@ def synaptic_input(
     ``6 + weight_exp``. For ``weight_exp < 0`` the shift happens in two parts, the weight
     exponent first: ``(w >> -weight_exp) << 6``, losing the bits below ``2**-weight_exp``
     (nengo-loihi's ``discretize_weights(lossy_shift=True)``, validated on the chip; it equals
-    DOMAIN.md's single shift whenever those bits are zero).
+    a single shift by ``6 + weight_exp`` whenever those bits are zero).
 
     Weights must already be representable: a mantissa with nonzero low bits is rejected
     rather than truncated (the chip's rounding of negative non-aligned mixed-sign weights is
-    not public, DOMAIN.md §4).
+    not public).
 
     Parameters
     ----------

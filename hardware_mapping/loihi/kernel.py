@@ -7,7 +7,7 @@ Synapses are stored as CSR rows, one row per spike source (compartments first, t
 of external inputs); a synapse adds its value to an input port, the slot
 ``(step + 1 + delay) mod L`` of a ring of dendritic accumulators. In the Loihi mode a port is a
 compartment; in the Lava mode a port is one Dense process's accumulator for one compartment,
-so that the weight exponent applies to the sum (DOMAIN.md §4).
+so that the weight exponent applies to the sum (Lava's ``PyDenseModelBitAcc``).
 
 The arithmetic is that of `hardware_mapping.loihi.arithmetic`. Each step has two passes: a
 branch-free update of every compartment that the compiler vectorizes (SIMD), split in ranges
@@ -43,7 +43,7 @@ WRAP_TWOS_COMPLEMENT, WRAP_LAVA = 0, 1
 
 # The conventions of each mode: (magnitude bits of the q wrap, 0 for none; left shift of q onto
 # the u scale; wrap rule of u; whether u + bias wraps). Loihi's inputs already carry the 2**6
-# of the weight; Lava's Dense sums carry it in the neuron (DOMAIN.md §4).
+# of the weight; Lava's Dense sums carry it in the neuron (``PyLifModelBitAcc``).
 LOIHI_CONVENTIONS = (21, 0, WRAP_TWOS_COMPLEMENT, True)
 LAVA_CONVENTIONS = (0, 6, WRAP_LAVA, False)
 

@@ -345,7 +345,7 @@ class Network:
         compartments per core). Delays up to `max_delay` are accepted.
     join_target : {"v", "u"}
         Where a parent compartment adds the voltages its children push (joinOp ADD). The public
-        record does not settle it (DOMAIN.md §4). ``"v"`` (default) adds them to the voltage
+        record does not settle it. ``"v"`` (default) adds them to the voltage
         input beside u and the bias: ``v = D(v) + u + bias + sum(v_child)``, which is the
         paper's equation ``v_main(t) = ... + v_aux(t)`` for any current decay. ``"u"`` adds them
         to the current's input: ``u = D(u) + q + sum(v_child)``. With decay_u = 4096 in the

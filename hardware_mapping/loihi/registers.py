@@ -1,8 +1,8 @@
 """Loihi 1 register ranges and their validation.
 
 Every register value the simulator accepts is checked here against the range the chip can hold
-(DOMAIN.md §4). A value outside it is rejected with the register's name, the offending value,
-its position and the allowed range; nothing is clipped.
+(Davies et al. 2018; nengo-loihi's hardware checks). A value outside it is rejected with the
+register's name, the offending value, its position and the allowed range; nothing is clipped.
 
 Decays are *effective* values d in 0..4096: the factor applied per step is (4096 - d) / 4096.
 The chip's 12-bit decay registers (0..4095) gain a per-core 1-bit offset (dsOffset = 1 for the

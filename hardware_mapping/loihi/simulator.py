@@ -96,7 +96,7 @@ class Simulator:
     network : Network
         The network; it is laid out once, later changes to it are not seen.
     mode : {"loihi", "lava"}
-        ``"loihi"``: the chip's arithmetic (DOMAIN.md §4, nengo-loihi's emulator).
+        ``"loihi"``: the chip's arithmetic (nengo-loihi's emulator, validated on the chip).
         ``"lava"``: Lava's ``PyLifModelBitAcc`` and ``PyDenseModelBitAcc``
         (`hardware_mapping.loihi.lava` builds such networks).
     strict : bool

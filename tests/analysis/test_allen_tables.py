@@ -1,4 +1,5 @@
-"""Reading and summarising the Allen tables: DOMAIN.md §3 reproduced, bad tables refused."""
+"""Reading and summarising the Allen tables: the database's summaries reproduced, bad tables
+refused."""
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,8 @@ def test_reproduces_the_domain_reference_figures(allen_dir):
     assert len(cells) == 2333
     assert cells.species.value_counts().to_dict() == {"mouse": 1920, "human": 413}
     summary = adaptation_summary(cells).set_index("species")
-    # DOMAIN.md §3: AI > 0.1 in 15 % of mouse and 30 % of human cells; > 0.05 in 28 % and 54 %.
-    # Exactly: 260/1698, 86/286, 483/1698 and 153/286 (53.497 %, which DOMAIN rounds to 54 %)
+    # Allen's table: AI > 0.1 in 15 % of mouse and 30 % of human cells; > 0.05 in 28 % and 54 %.
+    # Exactly: 260/1698, 86/286, 483/1698 and 153/286 (53.497 %, 54 % when rounded)
     counts = {"mouse": (1698, 260, 483), "human": (286, 86, 153)}
     for species, (n_with_ai, above_01, above_005) in counts.items():
         row = summary.loc[species]
@@ -31,7 +32,7 @@ def test_reproduces_the_domain_reference_figures(allen_dir):
         assert row["frac_ai_gt_0.1"] * n_with_ai == pytest.approx(above_01)
         assert row["frac_ai_gt_0.05"] * n_with_ai == pytest.approx(above_005)
     medians = feature_quantiles(cells).set_index(["species", "feature"]).q50
-    expected = {  # DOMAIN.md §3 medians, as printed there
+    expected = {  # medians of Allen's table, to the digits we keep
         ("mouse", "adaptation"): 0.023,
         ("human", "adaptation"): 0.055,
         ("mouse", "avg_isi"): 59,

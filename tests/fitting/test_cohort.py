@@ -1,4 +1,4 @@
-"""The default cohort spans the real mouse and human feature ranges (DOMAIN.md §3)."""
+"""The default cohort spans the real mouse and human feature ranges (Allen's 5-95 % ranges)."""
 
 from __future__ import annotations
 

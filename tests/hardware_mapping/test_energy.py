@@ -1,4 +1,4 @@
-"""Energy and latency estimates against a hand computation (DOMAIN.md §5)."""
+"""Energy and latency estimates against a hand computation from the published tables."""
 
 import numpy as np
 import pytest

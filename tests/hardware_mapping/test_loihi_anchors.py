@@ -1,4 +1,4 @@
-"""The anchor vectors of DOMAIN.md §4 (nengo-loihi, Lava and brian2-loihi agree on them)."""
+"""Anchor vectors of the chip's arithmetic (nengo-loihi, Lava and brian2-loihi agree on them)."""
 
 import numpy as np
 import pytest
@@ -82,7 +82,7 @@ def test_wrap_is_twos_complement():
 
 def test_weight_exponent_shift_matches_nengo_loihi_and_brian2_loihi():
     """Added input = 64 * floor(w * 2**weight_exp): nengo-loihi's two-part (lossy) shift,
-    which brian2-loihi also computes; DOMAIN.md's single shift agrees whenever the bits
+    which brian2-loihi also computes; a single shift agrees whenever the bits
     below 2**-weight_exp are zero."""
     rng = np.random.default_rng(0)
     weights = rng.integers(-128, 128, 2000) * 2

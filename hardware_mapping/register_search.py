@@ -8,8 +8,8 @@ neighbours in the bit-accurate simulator and keeps the one whose spike trains ar
 the float neuron's:
 
 - on a *training* protocol that is not the scored one: long squares at the amplitudes halfway
-  between those of the scored series (`training_amplitudes`), so nothing is tuned to the
-  sweeps a validation scores;
+  between those of the scored series and 0.25 pA either side of the float neuron's rheobase
+  (`training_amplitudes`), so nothing is tuned to the sweeps a validation scores;
 - over one register set per neuron, valid for any input: the moves change the threshold
   mantissa, the drive's offset and gain (the bias of every current), each AHP synapse's
   mantissa, each AHP decay and its compensation bias; never a bias per sweep;
@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import ms, pA
 
+from ahp_models import model_for_params
 from ahp_models.parameters import ParameterSet
 from hardware_mapping.headroom import voltage_bound
 from hardware_mapping.loihi import CompartmentGroup, Network, Simulator
@@ -57,6 +58,7 @@ from hardware_mapping.sensitivity import sweeps_gamma
 __all__ = [
     "RESTART_BELOW_GAMMA",
     "RESTART_SCALES",
+    "RHEOBASE_MARGIN_PA",
     "SEARCH_ROUNDS",
     "TRAINING_ONSET_S",
     "SearchOutcome",
@@ -74,6 +76,8 @@ TRAINING_ONSET_S, TRAINING_WIDTH_S = 0.1, 1.0
 VTH_MOVES = (-4, -2, -1, 1, 2, 4)
 #: Drive moves, in bias steps at the top of the range (offset, and gain at the top current).
 DRIVE_MOVES = (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0)
+#: The training pair around the float neuron's rheobase lies this far from it (pA).
+RHEOBASE_MARGIN_PA = 0.25
 #: Neurons (candidates x sweeps) simulated together.
 NEURONS_PER_RUN = 12_000
 #: Steps per simulator call (bounds the memory of the recording).
@@ -113,24 +117,40 @@ class SearchOutcome:
     training_gamma: float = np.nan
 
 
-def training_amplitudes(params: ParameterSet, scored_pA: np.ndarray) -> np.ndarray:
-    """The training amplitudes (pA): halfway between consecutive scored amplitudes.
+def training_amplitudes(
+    params: ParameterSet, scored_pA: np.ndarray, margin_pA: float | None = None
+) -> np.ndarray:
+    """The training amplitudes (pA): halfway between consecutive scored amplitudes, and the
+    float neuron's rheobase +- `RHEOBASE_MARGIN_PA`.
+
+    The pair around the rheobase holds the registers' threshold current to the float
+    neuron's: between the midpoints (20 pA apart on Allen's grids) a rheobase shifted by a few
+    pA costs no spike, yet moves a cell's rheobase sweep, its first spikes and its latency.
 
     Parameters
     ----------
     params : ParameterSet
-        The neuron (unused beyond its type; kept for models with other protocols).
+        The neuron (its model's `rheobase`).
     scored_pA : numpy.ndarray
         The scored series (sorted or not).
+    margin_pA : float, optional
+        The distance of the pair from the rheobase; default `RHEOBASE_MARGIN_PA`.
 
     Returns
     -------
     numpy.ndarray
-        The midpoints of the sorted unique scored amplitudes.
+        The midpoints of the sorted unique scored amplitudes, then the pair (those within the
+        scored series' span and not already scored).
     """
-    del params
     scored = np.unique(np.asarray(scored_pA, dtype=float))
-    return (scored[1:] + scored[:-1]) / 2.0
+    if not scored.size:
+        return scored
+    midpoints = (scored[1:] + scored[:-1]) / 2.0
+    margin = RHEOBASE_MARGIN_PA if margin_pA is None else margin_pA
+    rheobase_pA = float(np.ravel(model_for_params(params).rheobase(params) / pA)[0])
+    pair = np.array([rheobase_pA - margin, rheobase_pA + margin])
+    keep = (pair >= scored[0]) & (pair <= scored[-1]) & ~np.isin(pair, scored)
+    return np.concatenate([midpoints, pair[keep]])
 
 
 def search_registers(

@@ -8,6 +8,7 @@ from brian2 import Mohm, ms, pA
 from ahp_models import LifAhpParams
 from hardware_mapping.headroom import voltage_bound
 from hardware_mapping.register_search import (
+    RHEOBASE_MARGIN_PA,
     TRAINING_ONSET_S,
     _cumulative_counts,
     map_and_search,
@@ -29,11 +30,27 @@ def searched():
     return neurons, scored, mappings, unmappable, outcomes, rounded
 
 
-def test_training_amplitudes_lie_between_the_scored_ones():
+def test_training_amplitudes_lie_between_the_scored_ones_and_beside_the_rheobase():
+    params = LifAhpParams()  # rheobase (V_th - E_L) / R = 20 mV / 150 Mohm = 133.33 pA
+    rheobase = 20.0 / 150.0 * 1e3
     scored = np.array([80.0, 100.0, 120.0, 140.0])
-    training = training_amplitudes(LifAhpParams(), scored)
-    assert np.array_equal(training, [90.0, 110.0, 130.0])
+    training = training_amplitudes(params, scored)
+    margin = RHEOBASE_MARGIN_PA
+    np.testing.assert_allclose(training, [90.0, 110.0, 130.0, rheobase - margin,
+                                          rheobase + margin])  # fmt: skip
     assert not set(training) & set(scored)
+    # the pair is left out where it falls outside the scored span
+    assert np.array_equal(training_amplitudes(params, np.array([10.0, 30.0])), [20.0])
+
+
+def test_the_rheobase_pair_separates_silence_from_firing():
+    from hardware_mapping.long_square_runs import float_trains
+
+    params = LifAhpParams()
+    pair = training_amplitudes(params, np.array([100.0, 200.0]))[-2:]
+    trains = float_trains({"n": params}, {"n": pair}, 1.0, "runtime", onset_s=TRAINING_ONSET_S)
+    below, above = trains["n"]
+    assert below.size == 0 and above.size > 0  # the float neuron fires only above it
 
 
 def test_the_search_never_ends_worse_than_the_rounded_registers(searched):

@@ -51,10 +51,11 @@ def refractory_steps(refractory_ms: float | np.ndarray, dt_ms: float) -> int | n
     crossing. An interval therefore lasts ``(steps - 1/2) dt`` plus the time to threshold, and
     ``steps = ceil(t_ref / dt)`` keeps that within half a step of the continuous model's
     ``t_ref`` plus the time to threshold. Rounding to the nearest step instead shortens the
-    mean interval by half a step or more, which at 1 ms steps biases fast cells' rates and f-I
-    slopes upward. A period that is a whole number of steps keeps that number (the tie goes
-    to the shorter side, as the model's own fine-step simulation does), as does one within
-    `WHOLE_STEP_TOLERANCE` steps of a whole number.
+    mean interval by half a step to a whole step wherever t_ref lies less than half a step
+    above a whole number, which at 1 ms steps biases fast cells' rates upward. A period that
+    is a whole number of steps keeps that number (the tie goes to the shorter side, as the
+    model's own fine-step simulation does), as does one within `WHOLE_STEP_TOLERANCE` steps of
+    a whole number.
 
     Parameters
     ----------

@@ -19,7 +19,14 @@ from ahp_models.hardware_form import refractory_steps
 from ahp_models.parameters import ParameterSet
 from ahp_models.results import split_spike_trains
 
-__all__ = ["ONSET_S", "WIDTH_S", "float_trains", "run_population", "stacked_magnitudes"]
+__all__ = [
+    "ONSET_S",
+    "WIDTH_S",
+    "float_trains",
+    "rheobase_pA",
+    "run_population",
+    "stacked_magnitudes",
+]
 
 #: Allen's long square: 1.02 s of rest, then a 1 s step.
 ONSET_S, WIDTH_S = 1.02, 1.0
@@ -75,6 +82,11 @@ def float_trains(
             trains[key] = per_neuron[start : start + size]
             start += size
     return trains
+
+
+def rheobase_pA(params: ParameterSet) -> float:
+    """One neuron's rheobase (pA): the smallest constant current that makes it fire."""
+    return float(np.ravel(model_for_params(params).rheobase(params) / pA)[0])
 
 
 def stacked_magnitudes(sets: list[ParameterSet]) -> dict[str, np.ndarray]:

@@ -38,12 +38,11 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import ms, pA
 
-from ahp_models import model_for_params
 from ahp_models.parameters import ParameterSet
 from hardware_mapping.headroom import voltage_bound
 from hardware_mapping.loihi import CompartmentGroup, Network, Simulator
 from hardware_mapping.loihi.registers import DECAY_REGISTER, VTH_MANT
-from hardware_mapping.long_square_runs import ONSET_S, float_trains
+from hardware_mapping.long_square_runs import ONSET_S, float_trains, rheobase_pA
 from hardware_mapping.mapped_neuron import (
     AhpCompartment,
     MappingError,
@@ -117,9 +116,7 @@ class SearchOutcome:
     training_gamma: float = np.nan
 
 
-def training_amplitudes(
-    params: ParameterSet, scored_pA: np.ndarray, margin_pA: float | None = None
-) -> np.ndarray:
+def training_amplitudes(params: ParameterSet, scored_pA: np.ndarray) -> np.ndarray:
     """The training amplitudes (pA): halfway between consecutive scored amplitudes, and the
     float neuron's rheobase +- `RHEOBASE_MARGIN_PA`.
 
@@ -133,8 +130,6 @@ def training_amplitudes(
         The neuron (its model's `rheobase`).
     scored_pA : numpy.ndarray
         The scored series (sorted or not).
-    margin_pA : float, optional
-        The distance of the pair from the rheobase; default `RHEOBASE_MARGIN_PA`.
 
     Returns
     -------
@@ -146,9 +141,8 @@ def training_amplitudes(
     if not scored.size:
         return scored
     midpoints = (scored[1:] + scored[:-1]) / 2.0
-    margin = RHEOBASE_MARGIN_PA if margin_pA is None else margin_pA
-    rheobase_pA = float(np.ravel(model_for_params(params).rheobase(params) / pA)[0])
-    pair = np.array([rheobase_pA - margin, rheobase_pA + margin])
+    rheobase = rheobase_pA(params)
+    pair = np.array([rheobase - RHEOBASE_MARGIN_PA, rheobase + RHEOBASE_MARGIN_PA])
     keep = (pair >= scored[0]) & (pair <= scored[-1]) & ~np.isin(pair, scored)
     return np.concatenate([midpoints, pair[keep]])
 
@@ -189,18 +183,31 @@ def search_registers(
     dict
         Key -> `SearchOutcome`.
     """
+    keys, amplitudes, dt_ms = _searchable(mappings, amplitudes_pA)
+    reference = _reference_counts(neurons, keys, amplitudes, dt_ms, backend) if keys else {}
+    return _search(mappings, amplitudes, reference, rounds, progress, start)
+
+
+def _searchable(mappings, amplitudes_pA) -> tuple[list, dict[Hashable, np.ndarray], float]:
+    """The neurons with training sweeps, their amplitudes (pA) and the mappings' one step."""
     keys = [k for k in mappings if np.asarray(amplitudes_pA[k]).size]
     dt_values = {mappings[k].dt_ms for k in keys}
+    if len(dt_values) > 1:
+        raise ValueError(f"search_registers: mappings of several time steps {sorted(dt_values)}")
+    amplitudes = {k: np.asarray(amplitudes_pA[k], dtype=float).reshape(-1) for k in keys}
+    return keys, amplitudes, dt_values.pop() if dt_values else np.nan
+
+
+def _search(mappings, amplitudes, reference, rounds, progress, start) -> dict:
+    """`search_registers` with the float neurons' cumulative counts already run (the keys of
+    ``amplitudes`` are the neurons with training sweeps)."""
+    keys = list(amplitudes)
     outcomes = {
         k: SearchOutcome(mappings[k], np.nan, np.nan, (), 0) for k in mappings if k not in keys
     }
     if not keys:
         return outcomes
-    if len(dt_values) != 1:
-        raise ValueError(f"search_registers: mappings of several time steps {sorted(dt_values)}")
-    dt_ms = dt_values.pop()
-    amplitudes = {k: np.asarray(amplitudes_pA[k], dtype=float).reshape(-1) for k in keys}
-    reference = _reference_counts(neurons, keys, amplitudes, dt_ms, backend)
+    dt_ms = mappings[keys[0]].dt_ms
     best = {k: mappings[k] for k in keys}
     moves: dict[Hashable, list[str]] = {k: [] for k in keys}
     evaluated = dict.fromkeys(keys, 1)
@@ -538,14 +545,17 @@ def map_and_search(
                 errors[key] = str(error)
         return mappings
 
-    def searched(mappings, start: str = "") -> dict[Hashable, SearchOutcome]:
-        return search_registers(
-            {k: neurons[k] for k in mappings}, mappings,
-            {k: training_amplitudes(neurons[k], scored_pA[k]) for k in mappings},
-            rounds=rounds, backend=backend, progress=progress, start=start,
-        )  # fmt: skip
-
     first = mapped_at(neurons, 1.0, unmappable)
+    keys, amplitudes, step_ms = _searchable(
+        first, {k: training_amplitudes(neurons[k], scored_pA[k]) for k in first}
+    )
+    # the float neurons run once: a restart changes the registers, not the reference
+    reference = _reference_counts(neurons, keys, amplitudes, step_ms, backend) if keys else {}
+
+    def searched(mappings, start: str = "") -> dict[Hashable, SearchOutcome]:
+        return _search(mappings, {k: amplitudes[k] for k in mappings if k in amplitudes},
+                       reference, rounds, progress, start)  # fmt: skip
+
     outcomes = searched(first)
     poor = [k for k, o in outcomes.items() if o.training_gamma < RESTART_BELOW_GAMMA]
     for fraction in RESTART_SCALES if rounds and poor else ():

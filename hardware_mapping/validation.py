@@ -17,13 +17,12 @@ import numpy as np
 import pandas as pd
 from brian2 import Quantity, ms, pA
 
-from ahp_models import model_for_params
 from ahp_models.parameters import ParameterSet
 from ahp_models.results import split_spike_trains
 from analysis.population_features import population_cell_features, population_sweep_features
 from hardware_mapping.lava_export import to_lava
 from hardware_mapping.loihi import Network, Simulator
-from hardware_mapping.long_square_runs import ONSET_S, WIDTH_S
+from hardware_mapping.long_square_runs import ONSET_S, WIDTH_S, rheobase_pA
 from hardware_mapping.long_square_runs import float_trains as run_float_models
 from hardware_mapping.neuron_mapping import MappingError, NeuronMapping
 from hardware_mapping.register_search import SEARCH_ROUNDS, map_and_search
@@ -134,8 +133,7 @@ def long_square_amplitudes(params: ParameterSet, offsets: Quantity | None = None
     offsets_pA = np.asarray(
         DEFAULT_OFFSETS_PA if offsets is None else offsets / pA, dtype=float
     ).reshape(-1)
-    rheobase_pA = float(np.ravel(model_for_params(params).rheobase(params) / pA)[0])
-    return (np.round(rheobase_pA, -1) + offsets_pA) * pA
+    return (np.round(rheobase_pA(params), -1) + offsets_pA) * pA
 
 
 def validate_long_squares(

@@ -68,7 +68,8 @@ class AhpCompartment:
     @property
     def input_per_spike(self) -> int:
         """What one main spike adds to the compartment (integer voltage units)."""
-        return sum(64 * w * 2**e for w, e in self.weights)
+        # a negative exponent drops the mantissa's low bits first, as the chip does
+        return sum(64 * (w << e if e >= 0 else w >> -e) for w, e in self.weights)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from brian2 import Quantity, ms, mV, pA
 from ahp_models.parameters import ParameterSet
 from ahp_models.populations import Population, Projection, check_network
 from ahp_models.synapses import RecurrentSynapses
-from hardware_mapping.loihi.network import CompartmentGroup, Network, SynapseGroup
+from hardware_mapping.loihi.network import CompartmentGroup, Network, SpikeInput, SynapseGroup
 from hardware_mapping.loihi.registers import DELAY_BITS, WEIGHT_EXP
 from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, map_neuron
 
@@ -101,7 +101,8 @@ class QuantizedProjection:
         Source and target neuron of each synapse, within the populations.
     mantissa, exponent : numpy.ndarray
         Weight mantissa (-255..255, the sign is the synapse group's sign mode) and exponent
-        (0..7): each spike adds ``64 * mantissa * 2**exponent`` to the target.
+        (-8..7): each spike adds ``64 * mantissa * 2**exponent`` to the target (for a negative
+        exponent the chip drops the mantissa's low bits first, ``(mantissa >> -e) << 6``).
     delay : numpy.ndarray
         The delay field (arrival ``1 + delay`` steps after the spike).
     requested : numpy.ndarray
@@ -119,7 +120,12 @@ class QuantizedProjection:
 
     def weights(self) -> pd.DataFrame:
         """Per synapse the requested and realized input and the relative error."""
-        realized = 64.0 * self.mantissa * 2.0**self.exponent
+        shifted = np.where(
+            self.exponent >= 0,
+            self.mantissa << np.maximum(self.exponent, 0),
+            self.mantissa >> np.maximum(-self.exponent, 0),
+        )
+        realized = 64.0 * shifted
         with np.errstate(divide="ignore", invalid="ignore"):
             error = np.where(self.requested != 0, realized / self.requested - 1.0, np.nan)
         return pd.DataFrame(
@@ -152,6 +158,8 @@ class MappedNetwork:
         The synapses in registers.
     resources : ResourceSummary
         What the whole network occupies.
+    inputs : dict of str to int
+        External spike inputs by name and number of axons (`SpikeInput` of the network).
     """
 
     network: Network
@@ -159,6 +167,7 @@ class MappedNetwork:
     currents_pA: dict[str, np.ndarray]
     projections: tuple[QuantizedProjection, ...]
     resources: ResourceSummary
+    inputs: dict[str, int] = field(default_factory=dict)
 
     @property
     def weights(self) -> pd.DataFrame:
@@ -258,6 +267,7 @@ def assemble_network(
     mappings: Mapping[str, list[NeuronMapping]],
     currents_pA: Mapping[str, np.ndarray],
     projections: Sequence[QuantizedProjection],
+    inputs: Mapping[str, int] | None = None,
 ) -> MappedNetwork:
     """Build the fixed-point network of mapped populations and quantized projections.
 
@@ -268,13 +278,20 @@ def assemble_network(
     currents_pA : mapping of str to numpy.ndarray
         Per population, each neuron's constant input (pA).
     projections : sequence of QuantizedProjection
-        The synapses.
+        The synapses; a projection's ``pre`` may name an input.
+    inputs : mapping of str to int, optional
+        External spike inputs (axons from the host or another chip) by name and size; each
+        becomes a `SpikeInput` without spikes, which a run fills.
 
     Returns
     -------
     MappedNetwork
         The network and its resource summary (not checked against a chip count).
     """
+    inputs = dict(inputs or {})
+    clash = sorted(set(inputs) & set(mappings))
+    if clash:
+        raise MappingError(f"the name {clash[0]!r} is both an input and a population")
     longest = max((int(p.delay.max(initial=0)) for p in projections), default=0)
     delay_bits = max(0, math.ceil(math.log2(longest + 2)))
     if delay_bits > DELAY_BITS.high:
@@ -283,7 +300,10 @@ def assemble_network(
             f"allowed: at most {DELAY_BITS.high} ({2**DELAY_BITS.high - 1} steps)"
         )
     network = Network(delay_bits=delay_bits)
-    main = {}
+    main: dict[str, CompartmentGroup | SpikeInput] = {}
+    for name, size in inputs.items():
+        main[name] = SpikeInput(name, size)
+        network.add(main[name])
     for name, population in mappings.items():
         main[name] = _main_group(name, population, currents_pA[name])
         network.add(main[name])
@@ -293,18 +313,25 @@ def assemble_network(
             network, f"projection{index}_{p.pre}_to_{p.post}", main[p.pre], main[p.post],
             p.pre_index, p.post_index, p.mantissa, p.exponent, p.delay,
         )  # fmt: skip
+    # sources are the neurons, then the input axons (they take input axons on the cores too)
     sizes = [len(population) for population in mappings.values()]
+    n_neurons = sum(sizes)
     offsets = dict(zip(mappings, np.cumsum([0, *sizes[:-1]]), strict=True))
+    input_offsets = n_neurons + np.cumsum([0, *list(inputs.values())[:-1]], dtype=np.int64)
+    offsets.update(zip(inputs, input_offsets[: len(inputs)], strict=True))
     pre = [p.pre_index + offsets[p.pre] for p in projections]
     post = [p.post_index + offsets[p.post] for p in projections]
     resources = resource_summary(
-        sum(sizes),
+        n_neurons,
         np.array([len(m.aux) for population in mappings.values() for m in population]),
         np.concatenate(pre) if pre else np.zeros(0, dtype=np.int64),
         np.concatenate(post) if post else np.zeros(0, dtype=np.int64),
         delay_bits,
+        n_sources=n_neurons + sum(inputs.values()),
     )
-    return MappedNetwork(network, dict(mappings), dict(currents_pA), tuple(projections), resources)
+    return MappedNetwork(
+        network, dict(mappings), dict(currents_pA), tuple(projections), resources, inputs
+    )
 
 
 def map_recurrent_population(
@@ -362,10 +389,12 @@ def resource_summary(
     post: np.ndarray,
     delay_bits: int,
     weight_bits: int = 8,
+    n_sources: int | None = None,
 ) -> ResourceSummary:
     """Cores and chips for neurons of ``1 + aux_per_neuron`` compartments and their synapses.
 
-    ``aux_per_neuron`` is one count for all or one per neuron.
+    ``aux_per_neuron`` is one count for all or one per neuron. Sources ``pre`` count the
+    neurons first, then any external input axons (``n_sources`` in all; default: the neurons).
 
     Neurons are placed on cores in order, as many per core as the tightest limit allows:
     compartments (1024), synapse memory of the synapses onto them (128 KB, each entry
@@ -376,7 +405,8 @@ def resource_summary(
     compartments_each = 1 + int(aux.max(initial=0))  # placement: room for the largest neuron
     bits = weight_bits + delay_bits + COMPARTMENT_INDEX_BITS
     fan_in = np.bincount(post, minlength=n_neurons) + 2 * aux
-    fan_out = np.bincount(pre, minlength=n_neurons)
+    n_sources = n_neurons if n_sources is None else int(n_sources)
+    fan_out = np.bincount(pre, minlength=n_sources)[:n_neurons]
     heaviest = int(np.argmax(fan_in)) if n_neurons else 0
     if n_neurons and fan_in[heaviest] * bits > SYNAPSE_MEMORY_BYTES * 8:
         raise MappingError(
@@ -392,8 +422,8 @@ def resource_summary(
     binding = min(limits, key=limits.get)
     while True:
         core_of = np.arange(n_neurons) // per_core
-        pairs = np.unique(core_of[post] * n_neurons + pre) if post.size else np.zeros(0, int)
-        axons = np.bincount(pairs // n_neurons, minlength=core_of.max() + 1)
+        pairs = np.unique(core_of[post] * n_sources + pre) if post.size else np.zeros(0, int)
+        axons = np.bincount(pairs // n_sources, minlength=core_of.max() + 1)
         if axons.max(initial=0) <= AXONS_PER_CORE or per_core == 1:
             break
         per_core = max(1, per_core * AXONS_PER_CORE // int(axons.max()))

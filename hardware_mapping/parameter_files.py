@@ -238,6 +238,8 @@ def write_network_file(
             for p in mapped.projections
         ],
     }
+    if mapped.inputs:
+        network["inputs"] = [{"name": n, "size": int(k)} for n, k in mapped.inputs.items()]
     return write_parameter_file(path, mappings, provenance=provenance, network=network)
 
 
@@ -285,18 +287,31 @@ def read_network_file(path: str | os.PathLike) -> MappedNetwork:
             )
         mappings[name] = [neurons[n] for n in population["neurons"]]
         currents[name] = np.asarray(population["currents_pA"], dtype=float)
+    inputs = {}
+    for index, spike_input in enumerate(network.get("inputs", [])):
+        name = spike_input["name"]
+        if name in inputs or name in mappings:
+            raise ParameterFileError(
+                f"{path}: network.inputs[{index}].name = {name!r} is already used; allowed: a "
+                "name no population or other input has"
+            )
+        inputs[name] = spike_input["size"]
+    sources = {**mappings, **{name: range(size) for name, size in inputs.items()}}
     projections = [
-        _projection(projection, mappings, f"{path}: network.projections[{index}]")
+        _projection(projection, mappings, sources, f"{path}: network.projections[{index}]")
         for index, projection in enumerate(network["projections"])
     ]
     try:  # a current outside a neuron's mapped range, a delay beyond the delay bits
-        return assemble_network(mappings, currents, projections)
+        return assemble_network(mappings, currents, projections, inputs)
     except (MappingError, RegisterError) as error:
         raise ParameterFileError(f"{path}: network: {error}") from None
 
 
 def _projection(
-    projection: Mapping[str, Any], mappings: Mapping[str, list], where: str
+    projection: Mapping[str, Any],
+    mappings: Mapping[str, list],
+    sources: Mapping[str, Any],
+    where: str,
 ) -> QuantizedProjection:
     arrays = {
         key: np.asarray(projection[key], dtype=float if key == "requested" else np.int64)
@@ -307,17 +322,17 @@ def _projection(
         raise ParameterFileError(
             f"{where}: arrays of lengths {sizes}; allowed: one entry per synapse in each"
         )
-    for end in ("pre", "post"):
+    for end, allowed in (("pre", sources), ("post", mappings)):
         population = projection[end]
-        if population not in mappings:
+        if population not in allowed:
             raise ParameterFileError(
-                f"{where}.{end} = {population!r}; allowed: one of {', '.join(mappings)}"
+                f"{where}.{end} = {population!r}; allowed: one of {', '.join(allowed)}"
             )
         indices = arrays[f"{end}_index"]
-        if indices.size and indices.max() >= len(mappings[population]):
+        if indices.size and indices.max() >= len(allowed[population]):
             raise ParameterFileError(
                 f"{where}.{end}_index holds {int(indices.max())}; allowed: 0.."
-                f"{len(mappings[population]) - 1} (population {population!r})"
+                f"{len(allowed[population]) - 1} ({population!r})"
             )
     return QuantizedProjection(
         projection["pre"], projection["post"], arrays["pre_index"], arrays["post_index"],

@@ -26,7 +26,7 @@ import pandas as pd
 
 from hardware_mapping.loihi import kernel
 from hardware_mapping.loihi.arithmetic import bias_value, vmax_value, vmin_value
-from hardware_mapping.loihi.network import CompartmentGroup, Network
+from hardware_mapping.loihi.network import CompartmentGroup, Network, SpikeInput
 from hardware_mapping.loihi.registers import (
     BIAS_EXP,
     BIAS_MANT,
@@ -347,8 +347,30 @@ class Simulator:
 
     # -- running ----------------------------------------------------------------------------
 
-    def run(self, n_steps: int) -> FixedPointRun:
+    def reset(self) -> None:
+        """Return to rest at step 0: every u, v, refractory count and dendritic accumulator 0.
+
+        Registers changed with `set_bias` keep their values; the noise generator is not
+        reseeded.
+        """
+        self.step = 0
+        for state in (self.u, self.v, self.refractory, self._accumulators, self._pushed):
+            state[...] = 0
+
+    def run(
+        self,
+        n_steps: int,
+        inputs: Mapping[str, tuple[object, object]] | None = None,
+    ) -> FixedPointRun:
         """Advance ``n_steps`` steps from the current state and return what was recorded.
+
+        Parameters
+        ----------
+        n_steps : int
+            Steps to run.
+        inputs : mapping of str to (steps, indices), optional
+            Spikes of named `SpikeInput` for this run instead of theirs (the network is not
+            changed): axon ``indices[k]`` fires at absolute step ``steps[k]``.
 
         Raises
         ------
@@ -367,7 +389,7 @@ class Simulator:
             name: np.zeros(n_steps, dtype=np.int64)
             for name in ("synaptic_ops", "active_updates", "spikes", "overflows", "saturations")
         }
-        input_steps, input_sources = self._input_events()
+        input_steps, input_sources = self._input_events(inputs or {})
         first = self.step
         block = n_steps if self._rng is None else max(1, _NOISE_BLOCK_ELEMENTS // self.n)
         done = 0
@@ -439,10 +461,24 @@ class Simulator:
             first, n_steps, record_u, record_v, record_spikes, spike_count, counters
         )
 
-    def _input_events(self) -> tuple[np.ndarray, np.ndarray]:
+    def _input_events(
+        self, overrides: Mapping[str, tuple[object, object]]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return all external spikes as (step, source row), sorted by step."""
-        steps = [s.steps for s in self.network.inputs.values()]
-        sources = [self.input_offsets[s.name] + s.indices for s in self.network.inputs.values()]
+        unknown = sorted(set(overrides) - set(self.network.inputs))
+        if unknown:
+            raise RegisterError(
+                f"Simulator.run: inputs names {unknown[0]!r}; the network's inputs are "
+                f"{', '.join(self.network.inputs) or 'none'}"
+            )
+        steps, sources = [], []
+        for spike_input in self.network.inputs.values():
+            if spike_input.name in overrides:
+                # checked like the input's own spikes, on a copy
+                given = SpikeInput(spike_input.name, spike_input.n, *overrides[spike_input.name])
+                spike_input = given
+            steps.append(spike_input.steps)
+            sources.append(self.input_offsets[spike_input.name] + spike_input.indices)
         if not steps:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         steps_all = np.concatenate(steps)

@@ -12,6 +12,7 @@ from ahp import (
     filter_study_command,
     fit_command,
     map_command,
+    network_command,
     pipeline_command,
     simulate_command,
     validate_command,
@@ -31,6 +32,8 @@ from fitting.nwb import NwbError
 from hardware_mapping.loihi import RegisterError
 from hardware_mapping.neuron_mapping import MappingError
 from hardware_mapping.parameter_files import ParameterFileError
+from hardware_mapping.trained import DescriptionError, EncoderError
+from hardware_mapping.trained.data import DataError
 
 __all__ = ["main"]
 
@@ -53,6 +56,9 @@ USER_ERRORS = (
     ConfigError,
     FilterEstimateError,
     DistributionError,
+    DescriptionError,
+    EncoderError,
+    DataError,
 )
 
 
@@ -133,6 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     filter_study_command.add_arguments(study)
     study.set_defaults(handler=filter_study_command.run)
+    network = commands.add_parser(
+        "network",
+        help="trained spiking networks (the paper's sequential MNIST): bit-accurate and float "
+        "runs, accuracy, energy, hardware parameter files",
+        description="Run a trained network described once (a built-in one or a TOML "
+        "description): the chip's integer arithmetic and float, or export its hardware "
+        "parameter file.",
+    )
+    network_command.add_arguments(network)
     models = commands.add_parser(
         "models", help="list the catalogue's models and the variables they can record"
     )

@@ -18,7 +18,8 @@ Dynamic energy per step::
 Latency per step: the compartments are spread over cores of 1024 and each core's work is
 assumed even, so a step takes ``(8.4 active + 5.3 inactive + 3.5 synaptic_ops) / cores`` ns
 (spike routing between tiles and the barrier synchronization are not in the tables and are not
-counted). Static energy: 104 mW per chip (Frady et al. 2020) over the run's latency.
+counted). Static energy: 104 mW per chip (Frady et al. 2020) over the run's latency, or the used
+cores' share of it.
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ class EnergyEstimate:
     chips: int
 
 
-def estimate_energy(counters: pd.DataFrame, *, table: str = "davies2018") -> EnergyEstimate:
+def estimate_energy(
+    counters: pd.DataFrame, *, table: str = "davies2018", static_scope: str = "chips"
+) -> EnergyEstimate:
     """Estimate energy and latency from a run's counters (`FixedPointRun.counters`).
 
     Parameters
@@ -92,6 +95,9 @@ def estimate_energy(counters: pd.DataFrame, *, table: str = "davies2018") -> Ene
         Per step: ``synaptic_ops``, ``neuron_updates``, ``active_updates``, ``spikes``.
     table : {"davies2018", "sana-fe"}
         Which published figures.
+    static_scope : {"chips", "cores"}
+        Static power of the whole chips the network needs, or only the used cores' share of
+        it (cores / 128 of a chip's), as NxSDK's energy probes apportion it to a network.
 
     Returns
     -------
@@ -125,7 +131,10 @@ def estimate_energy(counters: pd.DataFrame, *, table: str = "davies2018") -> Ene
     ) / cores
     latency_s = float(latency_ns.sum()) * 1e-9
     dynamic_J = float(dynamic_pJ.sum()) * 1e-12
-    static_J = STATIC_POWER_W * chips * latency_s
+    if static_scope not in ("chips", "cores"):
+        raise ValueError(f"static_scope = {static_scope!r}; allowed: chips, cores")
+    share = chips if static_scope == "chips" else cores / CORES_PER_CHIP
+    static_J = STATIC_POWER_W * share * latency_s
     per_step = pd.DataFrame({"dynamic_pJ": dynamic_pJ, "latency_ns": latency_ns})
     if "step" in counters:
         per_step.insert(0, "step", counters["step"].to_numpy())

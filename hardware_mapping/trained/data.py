@@ -129,10 +129,13 @@ def load_mnist_test(
     return images.reshape(10000, 784), labels
 
 
-def paper_test_indices(count: int = 200, seed: int = 0) -> np.ndarray:
-    """The test images the paper's chip run used: ``np.random.seed(0)``, then
-    ``np.random.choice(10000, 200, replace=False)`` (numpy's legacy generator)."""
-    return np.random.RandomState(seed).choice(10000, count, replace=False)
+def paper_test_indices(count: int = 200, seed: int = 0, total: int = 10000) -> np.ndarray:
+    """Draw ``count`` of ``total`` samples as the paper drew the test images of its chip run.
+
+    With the defaults these are its 200 images: ``np.random.seed(0)``, then
+    ``np.random.choice(10000, 200, replace=False)`` (numpy's legacy generator).
+    """
+    return np.random.RandomState(seed).choice(total, count, replace=False)
 
 
 def _folder(name, files, url, cache, offline, progress, gzipped) -> Path:

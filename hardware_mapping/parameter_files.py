@@ -332,7 +332,8 @@ def _projection(
         if indices.size and indices.max() >= len(allowed[population]):
             raise ParameterFileError(
                 f"{where}.{end}_index holds {int(indices.max())}; allowed: 0.."
-                f"{len(allowed[population]) - 1} ({population!r})"
+                f"{len(allowed[population]) - 1} ("
+                f"{'population' if population in mappings else 'input'} {population!r})"
             )
     return QuantizedProjection(
         projection["pre"], projection["post"], arrays["pre_index"], arrays["post_index"],

@@ -69,6 +69,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from brian2 import ms
 
 from ahp_models.quantities import QuantityError, parse_quantity
 from hardware_mapping.loihi.registers import (
@@ -332,7 +333,7 @@ def parse_description(
     name = _text(raw["name"], source, "name")
     title = _text(raw.get("title", name), source, "title")
     try:
-        dt_ms = float(parse_quantity(raw["time_step"], "ms", field="time_step", source=source))
+        dt_ms = float(parse_quantity(raw["time_step"], "ms", field="time_step", source=source) / ms)
     except QuantityError as error:
         raise DescriptionError(str(error)) from None
     if not (math.isfinite(dt_ms) and dt_ms > 0):
@@ -478,7 +479,8 @@ def _float_neuron(
             keep = (4096 - decay) / 4096
             return keep, (math.inf if decay == 0 else dt_ms * 4096 / decay)
         try:
-            tau_ms = float(parse_quantity(raw[key], "ms", field=f"{where}.{key}", source=source))
+            tau = parse_quantity(raw[key], "ms", field=f"{where}.{key}", source=source)
+            tau_ms = float(tau / ms)
         except QuantityError as error:
             raise DescriptionError(str(error)) from None
         if not tau_ms >= 0:

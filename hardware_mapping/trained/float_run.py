@@ -6,7 +6,8 @@ time constant, else the register's own factor) and its threshold and AHP decreme
 chip's integer voltage units. Synapses add ``64 w 2**e`` to the target's voltage after its
 step's update and before its threshold, one step after the spike, as on the chip (the order
 of `ahp_models.synapses.RecurrentSynapses`). What differs from the fixed-point run is only the
-arithmetic: no truncation of decays, no saturation, no wrap.
+arithmetic: no truncation of decays, no saturation, no wrap. The catalogue neuron has no
+refractory period; a population whose refractory delay holds steps gets the chip's hold here.
 
 Samples are run ``batch`` at a time as copies of the network side by side in one Brian2
 network (built once, restored to rest before every batch).
@@ -126,23 +127,31 @@ class _FloatNetwork:
     def _build(self) -> None:
         description, batch, n = self.description, self.batch, self.n
         model = get_model("loihi_ahp")
-        keep_v, keep_aux, v_th, b_ahp = (np.zeros(n) for _ in range(4))
+        keep_v, keep_aux, v_th, b_ahp, dead = (np.zeros(n) for _ in range(5))
         for name, population in description.populations.items():
             rows = slice(self.offsets[name], self.offsets[name] + population.size)
             neuron = population.float_neuron
             keep_v[rows], keep_aux[rows] = neuron.keep_v, neuron.keep_ahp
             v_th[rows], b_ahp[rows] = neuron.v_th, neuron.b_ahp
+            dead[rows] = population.refract_delay
         dt = self.dt_s * second
+        # The chip's refractory delay R holds v at 0, inputs lost, for R - 1 steps after a
+        # spike (the AHP compartment goes on): ``hold`` counts them, set to R by the reset and
+        # counted down at the end of every step.
         group = NeuronGroup(
             batch * n,
-            model.equations() + "\nI_ext : amp (constant)",
+            model.equations() + "\nI_ext : amp (constant)\nhold : 1\ndead_steps : 1 (constant)",
             threshold=model.threshold,
-            reset=model.reset,
+            reset=model.reset + "\nhold = dead_steps",
             method="euler",
             dt=dt,
             name="trained_network",
         )
-        group.run_regularly(model.step_code(), when="groups", name="trained_network_step")
+        group.run_regularly(
+            model.step_code() + "\nv = v*int(hold <= 0)", when="groups", name="trained_step"
+        )
+        group.run_regularly("hold = clip(hold - 1, 0, inf)", when="end", name="trained_hold")
+        group.dead_steps = np.tile(dead, batch)
         group.keep_v = np.tile(keep_v, batch)
         group.keep_aux = np.tile(keep_aux, batch)
         group.v_th = np.tile(v_th, batch)
@@ -171,7 +180,7 @@ class _FloatNetwork:
                 source,
                 group,
                 "w : 1 (constant)",
-                on_pre="v_post += w",
+                on_pre="v_post += w*int(hold_post <= 0)",
                 dt=dt,
                 name=f"trained_{label}",
             )

@@ -102,7 +102,7 @@ REGISTERS = {
     "refract_delay": (1, 63),
     "v_rest": (-8388607, 8388607),
     "mant": (-255, 255),
-    "exp": (0, 7),
+    "exp": (-8, 7),
     "bias_mant": (-4095, 4095),
 }
 OPTIONAL = {"fit_id", "specimen_id"}

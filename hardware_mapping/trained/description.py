@@ -367,10 +367,10 @@ def parse_description(
         raise DescriptionError(f"{source}: readout must be a table")
     _check_keys(readout, _READOUT_KEYS, source, "readout")
     kind = readout.get("kind")
-    if kind not in READOUTS:
+    if not isinstance(kind, str) or kind not in READOUTS:
         raise DescriptionError(f"{source}: readout.kind = {kind!r}; allowed: {', '.join(READOUTS)}")
     target = readout.get("population")
-    if target not in populations:
+    if not isinstance(target, str) or target not in populations:
         raise DescriptionError(
             f"{source}: readout.population = {target!r}; allowed: one of {', '.join(populations)}"
         )
@@ -379,7 +379,7 @@ def parse_description(
         raise DescriptionError(f"{source}: reset must be a table")
     _check_keys(reset, _RESET_KEYS, source, "reset")
     policy = reset.get("policy", "rest")
-    if policy not in RESET_POLICIES:
+    if not isinstance(policy, str) or policy not in RESET_POLICIES:
         raise DescriptionError(
             f"{source}: reset.policy = {policy!r}; allowed: {', '.join(RESET_POLICIES)} (every "
             "sample starts from rest)"
@@ -516,11 +516,11 @@ def _projection(
             f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(_PROJECTION_KEYS))}"
         )
     pre, post = raw.get("pre"), raw.get("post")
-    if pre not in sizes:
+    if not isinstance(pre, str) or pre not in sizes:
         raise DescriptionError(
             f"{where}.pre = {pre!r}; allowed: an input or population ({', '.join(sizes)})"
         )
-    if post not in populations:
+    if not isinstance(post, str) or post not in populations:
         raise DescriptionError(
             f"{where}.post = {post!r}; allowed: a population ({', '.join(populations)})"
         )
@@ -559,7 +559,7 @@ def _weight_block(
     path = Path(name) if Path(name).is_absolute() else folder / name
     array = _load_array(path, raw.get("key"), where)
     orientation = raw.get("orientation", "pre,post")
-    if orientation not in ORIENTATIONS:
+    if not isinstance(orientation, str) or orientation not in ORIENTATIONS:
         raise DescriptionError(
             f"{where}.orientation = {orientation!r}; allowed: {', '.join(ORIENTATIONS)} (the "
             "file's axes)"
@@ -585,8 +585,9 @@ def _weight_block(
     bad = ~whole | (np.abs(np.where(finite, block, 0)) > MAX_MANTISSA)
     if bad.any():
         r, c = (int(x) for x in np.argwhere(bad)[0])
+        value = float(block[r, c])
         raise DescriptionError(
-            f"{where}.file {path}: weight [{r + rows[0]}, {c + columns[0]}] = {block[r, c]!r}; "
+            f"{where}.file {path}: weight [{r + rows[0]}, {c + columns[0]}] = {value:g}; "
             f"allowed: whole numbers -{MAX_MANTISSA}..{MAX_MANTISSA} (8-bit mantissas; scale "
             "with exponent)"
         )

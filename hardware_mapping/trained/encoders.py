@@ -205,7 +205,7 @@ def encoder_from_table(raw: Mapping[str, Any], where: str) -> ThresholdCrossingE
         allowed = ", ".join(sorted(_KEYS))
         raise EncoderError(f"{where}: unknown key {unknown[0]!r}; allowed: {allowed}")
     kind = raw.get("kind")
-    if kind not in ENCODERS:
+    if not isinstance(kind, str) or kind not in ENCODERS:
         raise EncoderError(f"{where}.kind = {kind!r}; allowed: {', '.join(ENCODERS)}")
     if not isinstance(raw.get("input"), str):
         raise EncoderError(f"{where}.input = {raw.get('input')!r}; allowed: an input's name")
@@ -214,8 +214,8 @@ def encoder_from_table(raw: Mapping[str, Any], where: str) -> ThresholdCrossingE
         value = raw.get(key, default)
         if value is ...:
             raise EncoderError(f"{where}.{key} is missing; it is required")
-        if value is None:
-            return None
+        if value is None and key in ("max_channel", "cue_channel"):
+            return None  # not used
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise EncoderError(f"{where}.{key} = {value!r}; allowed: an integer >= {low}")
         return value

@@ -58,6 +58,8 @@ ALLEN ?= ../shared/data/allen
 bench: install
 	$(PY) bench/bench_simulation.py
 	$(PY) bench/bench_fixedpoint.py
+	$(PY) bench/smnist.py --variant relay
+	$(PY) bench/smnist.py --variant direct
 	$(PY) bench/filter_study.py
 	$(PY) bench/pipeline.py --out .cache/bench_pipeline
 	@if [ -f $(ALLEN)/allen_ephys_features.csv ]; then \

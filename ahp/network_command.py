@@ -4,8 +4,9 @@
 set) with the network's registers in the fixed-point simulator and/or its float neurons in
 Brian2 and writes, under ``--out``: ``summary.csv`` (accuracy, spikes, energy and latency per
 inference), ``predictions.csv``, ``confusion_<run>.csv``, ``disagreements.csv`` and
-``disagreements_by_class.csv`` (both runs), ``sample.png`` (one sample's input, network spikes
-and readout voltages) and ``network.json`` (the hardware parameter file).
+``disagreements_by_class.csv`` (both runs), ``counters.csv`` (the fixed-point run's operation
+counters per step, averaged over samples), ``sample.png`` (one sample's input, network spikes and
+readout voltages) and ``network.json`` (the hardware parameter file).
 ``ahp network export NETWORK --out FILE`` writes only the parameter file.
 """
 
@@ -161,6 +162,9 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         written[path.name] = path
     written["predictions.csv"] = out / "predictions.csv"
     atomic_write_text(written["predictions.csv"], predictions.to_csv(index=False))
+    if "fixed" in runs:
+        written["counters.csv"] = out / "counters.csv"
+        atomic_write_text(written["counters.csv"], runs["fixed"].mean_counters.to_csv(index=False))
     if len(runs) == 2:
         samples, classes = disagreements(runs["fixed"], runs["float"], labels, indices)
         for name, table in (("disagreements", samples), ("disagreements_by_class", classes)):

@@ -19,6 +19,7 @@ from brian2 import Quantity, Unit, pA
 from ahp_models.catalogue import MODELS
 from ahp_models.parameters import ParameterSet
 from ahp_models.quantities import parse_quantity
+from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.loihi.network import CompartmentGroup, Network, SynapseGroup
 from hardware_mapping.loihi.registers import BIAS_EXP, BIAS_MANT
 
@@ -68,8 +69,7 @@ class AhpCompartment:
     @property
     def input_per_spike(self) -> int:
         """What one main spike adds to the compartment (integer voltage units)."""
-        # a negative exponent drops the mantissa's low bits first, as the chip does
-        return sum(64 * (w << e if e >= 0 else w >> -e) for w, e in self.weights)
+        return sum(64 * int(scale_by_exponent(w, e)) for w, e in self.weights)
 
 
 @dataclass(frozen=True)

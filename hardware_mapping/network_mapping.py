@@ -27,6 +27,7 @@ from brian2 import Quantity, ms, mV, pA
 from ahp_models.parameters import ParameterSet
 from ahp_models.populations import Population, Projection, check_network
 from ahp_models.synapses import RecurrentSynapses
+from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.loihi.network import CompartmentGroup, Network, SpikeInput, SynapseGroup
 from hardware_mapping.loihi.registers import DELAY_BITS, WEIGHT_EXP
 from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, map_neuron
@@ -120,12 +121,7 @@ class QuantizedProjection:
 
     def weights(self) -> pd.DataFrame:
         """Per synapse the requested and realized input and the relative error."""
-        shifted = np.where(
-            self.exponent >= 0,
-            self.mantissa << np.maximum(self.exponent, 0),
-            self.mantissa >> np.maximum(-self.exponent, 0),
-        )
-        realized = 64.0 * shifted
+        realized = 64.0 * scale_by_exponent(self.mantissa, self.exponent)
         with np.errstate(divide="ignore", invalid="ignore"):
             error = np.where(self.requested != 0, realized / self.requested - 1.0, np.nan)
         return pd.DataFrame(

@@ -30,6 +30,7 @@ __all__ = [
     "bias_value",
     "check_decay",
     "decay",
+    "scale_by_exponent",
     "synaptic_input",
     "threshold_value",
     "vmax_value",
@@ -63,6 +64,30 @@ def decay(x: np.ndarray, d: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.int64)
     keep = 4096 - np.asarray(d, dtype=np.int64)
     return np.sign(x) * ((np.abs(x) * keep) >> 12)
+
+
+def scale_by_exponent(mantissa: object, exponent: object) -> np.ndarray:
+    """Return ``mantissa * 2**exponent`` as the chip forms it: a left shift for a positive
+    exponent, an arithmetic right shift (dropping the low bits, rounding toward -inf) for a
+    negative one. A synapse adds 64 times this (`synaptic_input` checks the registers first).
+
+    Parameters
+    ----------
+    mantissa, exponent : int or array_like of int
+        Weight mantissas and exponents (broadcast together).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 values.
+    """
+    mantissa = np.asarray(mantissa, dtype=np.int64)
+    exponent = np.asarray(exponent, dtype=np.int64)
+    return np.where(
+        exponent >= 0,
+        mantissa << np.maximum(exponent, 0),
+        mantissa >> np.maximum(-exponent, 0),
+    )
 
 
 def wrap(x: np.ndarray, magnitude_bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +208,7 @@ def synaptic_input(
             f"{shift} bits (quantize the weights first)"
         )
     exp = int(integer_register(weight_exp, WEIGHT_EXP, 1, where)[0])
-    scaled = flat << exp if exp >= 0 else flat >> -exp
+    scaled = scale_by_exponent(flat, exp)
     return (scaled << WEIGHT_SHIFT).reshape(shape)
 
 

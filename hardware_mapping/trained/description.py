@@ -72,6 +72,7 @@ import numpy as np
 from brian2 import ms
 
 from ahp_models.quantities import QuantityError, parse_quantity
+from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.loihi.registers import (
     DECAY,
     REFRACT_DELAY,
@@ -147,9 +148,7 @@ class AhpRegisters:
     @property
     def input_per_spike(self) -> int:
         """What one spike of the neuron adds to its AHP compartment (chip arithmetic)."""
-        if self.exponent >= 0:
-            return 64 * (self.weight << self.exponent)
-        return 64 * (self.weight >> -self.exponent)
+        return 64 * int(scale_by_exponent(self.weight, self.exponent))
 
 
 @dataclass(frozen=True)

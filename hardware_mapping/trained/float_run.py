@@ -33,6 +33,7 @@ from brian2 import (
 
 from ahp_models.catalogue import get_model
 from ahp_models.network import brian_prefs
+from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.trained.description import NetworkDescription
 from hardware_mapping.trained.readouts import SampleRecord, TrainedRun, classify
 
@@ -174,7 +175,9 @@ class _FloatNetwork:
                 [p.pre_index + (offsets[p.pre] if offsets else 0) for p in projections]
             )
             post = np.concatenate([p.post_index + self.offsets[p.post] for p in projections])
-            weight = np.concatenate([64.0 * _shifted(p.mantissa, p.exponent) for p in projections])
+            weight = 64.0 * np.concatenate(
+                [scale_by_exponent(p.mantissa, p.exponent) for p in projections]
+            )
             delay = np.concatenate([np.full(p.mantissa.size, p.delay) for p in projections])
             synapses = Synapses(
                 source,
@@ -250,8 +253,3 @@ class _FloatNetwork:
             raster[steps[inside][chosen], local[chosen]] = True
             spikes[name] = raster
         return spikes
-
-
-def _shifted(mantissa: np.ndarray, exponent: int) -> np.ndarray:
-    """The chip's ``w 2**e`` (a negative exponent drops the mantissa's low bits)."""
-    return mantissa << exponent if exponent >= 0 else mantissa >> -exponent

@@ -16,6 +16,7 @@ import numpy as np
 from brian2 import ms, pA
 
 from ahp_models.loihi_form import LoihiAhpParams
+from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.mapped_neuron import AhpCompartment, NeuronMapping, quantization_report
 from hardware_mapping.network_mapping import MappedNetwork, QuantizedProjection, assemble_network
 from hardware_mapping.trained.description import NetworkDescription, PopulationSpec
@@ -48,9 +49,8 @@ def map_description(description: NetworkDescription) -> MappedNetwork:
     projections = []
     for p in description.projections:
         exponent = np.full(p.mantissa.size, p.exponent, dtype=np.int64)
-        shifted = p.mantissa << p.exponent if p.exponent >= 0 else p.mantissa >> -p.exponent
         delay = np.full(p.mantissa.size, p.delay, dtype=np.int64)
-        realized = 64.0 * shifted
+        realized = 64.0 * scale_by_exponent(p.mantissa, p.exponent)
         projections.append(
             QuantizedProjection(
                 p.pre, p.post, p.pre_index, p.post_index, p.mantissa, exponent, delay, realized

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hardware_mapping.loihi import CompartmentGroup, Network, Simulator, SpikeInput, SynapseGroup
-from hardware_mapping.loihi.arithmetic import decay, synaptic_input, wrap
+from hardware_mapping.loihi.arithmetic import decay, scale_by_exponent, synaptic_input, wrap
 
 
 def impulse_response(decay_u: int, decay_v: int, weight: int, weight_exp: int, steps: int):
@@ -92,3 +92,16 @@ def test_weight_exponent_shift_matches_nengo_loihi_and_brian2_loihi():
         aligned = weights[weights % (1 << max(-exp, 0)) == 0]
         single_shift = np.floor(aligned * 2.0 ** (6 + exp)).astype(np.int64)
         np.testing.assert_array_equal(synaptic_input(aligned, weight_exp=exp), single_shift)
+
+
+def test_negative_weight_exponents_drop_the_low_bits_first():
+    """nengo-loihi's lossy shift: (w >> -e) << 6, rounding toward -inf (the sMNIST AHP synapse
+    -96 with exponent -4 adds -384)."""
+    negative, positive = np.array([-96, -95, -7, -255]), np.array([95, 7, 255, 1])
+    for exponent in range(-8, 0):
+        for mantissas, sign_mode in ((negative, "inhibitory"), (positive, "excitatory")):
+            expected = np.floor(mantissas / 2.0**-exponent).astype(np.int64) * 64
+            added = synaptic_input(mantissas, 8, sign_mode, exponent)
+            np.testing.assert_array_equal(added, expected)
+            np.testing.assert_array_equal(64 * scale_by_exponent(mantissas, exponent), expected)
+    assert synaptic_input(np.array([-96]), 8, "inhibitory", -4)[0] == -384

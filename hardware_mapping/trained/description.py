@@ -430,74 +430,149 @@ def _populations(raw: Any, source: str, dt_ms: float, taken: set[str]) -> dict[s
                 f"{source}: {where}.decay_u = {decay_u}; allowed: 4096 (the current holds only "
                 "the step's input, the form hardware parameter files describe)"
             )
-        decay_v = _register(item.get("decay_v"), DECAY, source, f"{where}.decay_v")
-        vth_mant = _register(item.get("vth_mant"), VTH_MANT, source, f"{where}.vth_mant")
+        given = _FloatTable(item.get("float"), source, f"{where}.float")
+        decay_v = _register_or_derived(
+            item,
+            "decay_v",
+            DECAY,
+            source,
+            where,
+            lambda given=given: _decay_for(given.tau("tau_v"), dt_ms),
+        )
+        vth_mant = _register_or_derived(
+            item,
+            "vth_mant",
+            VTH_MANT,
+            source,
+            where,
+            lambda given=given: _threshold_for(given.number("v_th")),
+        )
         refract = _register(
             item.get("refract_delay", 1), REFRACT_DELAY, source, f"{where}.refract_delay"
         )
-        ahp = None
-        if "ahp" in item:
-            table = item["ahp"]
-            if not isinstance(table, Mapping):
-                raise DescriptionError(f"{source}: {where}.ahp must be a table")
-            _check_keys(table, _AHP_KEYS, source, f"{where}.ahp")
-            ahp = AhpRegisters(
-                decay=_register(table.get("decay"), DECAY, source, f"{where}.ahp.decay"),
-                weight=_mantissa(table.get("weight"), source, f"{where}.ahp.weight"),
-                exponent=_register(
-                    table.get("exponent", 0), WEIGHT_EXP, source, f"{where}.ahp.exponent"
-                ),
+        ahp = _ahp(item, given, source, where, dt_ms)
+        keep_v, tau_v_ms = given.factor("tau_v", decay_v, dt_ms)
+        keep_ahp, tau_ahp_ms = given.factor("tau_ahp", ahp.decay if ahp else 4096, dt_ms)
+        v_th = given.number("v_th", 64.0 * vth_mant, minimum=0.0)
+        b_ahp = given.number("b_ahp", -float(ahp.input_per_spike) if ahp else 0.0)
+        if ahp is None and b_ahp != 0:
+            raise DescriptionError(
+                f"{source}: {where}.float.b_ahp = {b_ahp:g} but the population has no AHP "
+                "compartment (give [ahp] registers or float.tau_ahp)"
             )
-        float_neuron = _float_neuron(
-            item.get("float"), source, f"{where}.float", dt_ms, decay_v, vth_mant, ahp
-        )
+        float_neuron = FloatNeuron(keep_v, keep_ahp, v_th, b_ahp, tau_v_ms, tau_ahp_ms)
         populations[name] = PopulationSpec(
             name, size, decay_v, vth_mant, refract, ahp, float_neuron
         )
     return populations
 
 
-def _float_neuron(
-    raw: Any,
-    source: str,
-    where: str,
-    dt_ms: float,
-    decay_v: int,
-    vth_mant: int,
-    ahp: AhpRegisters | None,
-) -> FloatNeuron:
-    """The float neuron: the given time constants (exact decays exp(-dt/tau)), else the
-    registers' own real factors."""
-    raw = {} if raw is None else raw
-    if not isinstance(raw, Mapping):
-        raise DescriptionError(f"{source}: {where} must be a table")
-    _check_keys(raw, _FLOAT_KEYS, source, where)
+class _FloatTable:
+    """A population's ``[float]`` table: time constants (exact decays exp(-dt/tau)), threshold
+    and AHP decrement in the chip's integer voltage units."""
 
-    def factor(key: str, decay: int) -> tuple[float, float]:
-        if key not in raw:  # the register's factor, (4096 - d) / 4096, and its tau
-            keep = (4096 - decay) / 4096
-            return keep, (math.inf if decay == 0 else dt_ms * 4096 / decay)
+    def __init__(self, raw: Any, source: str, where: str) -> None:
+        raw = {} if raw is None else raw
+        if not isinstance(raw, Mapping):
+            raise DescriptionError(f"{source}: {where} must be a table")
+        _check_keys(raw, _FLOAT_KEYS, source, where)
+        self.raw, self.source, self.where = raw, source, where
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.raw
+
+    def tau(self, key: str) -> float:
+        """A time constant in ms (0: no memory); `DescriptionError` if absent or invalid."""
+        if key not in self.raw:
+            raise DescriptionError(f"{self.source}: {self.where}.{key} is missing")
         try:
-            tau = parse_quantity(raw[key], "ms", field=f"{where}.{key}", source=source)
-            tau_ms = float(tau / ms)
+            tau = parse_quantity(self.raw[key], "ms", field=f"{self.where}.{key}",
+                                 source=self.source)  # fmt: skip
         except QuantityError as error:
             raise DescriptionError(str(error)) from None
+        tau_ms = float(tau / ms)
         if not tau_ms >= 0:
             raise DescriptionError(
-                f"{source}: {where}.{key} = {raw[key]!r}; allowed: >= 0 ms (0: no memory)"
+                f"{self.source}: {self.where}.{key} = {self.raw[key]!r}; allowed: >= 0 ms (0: "
+                "no memory)"
             )
+        return tau_ms
+
+    def factor(self, key: str, decay: int, dt_ms: float) -> tuple[float, float]:
+        """The float factor per step and its time constant: exp(-dt/tau) for a given tau, else
+        the register's own (4096 - d)/4096."""
+        if key not in self.raw:
+            keep = (4096 - decay) / 4096
+            return keep, (math.inf if decay == 0 else dt_ms * 4096 / decay)
+        tau_ms = self.tau(key)
         return (0.0 if tau_ms == 0 else math.exp(-dt_ms / tau_ms)), tau_ms
 
-    keep_v, tau_v_ms = factor("tau_v", decay_v)
-    keep_ahp, tau_ahp_ms = factor("tau_ahp", ahp.decay if ahp else 4096)
-    v_th = _real(raw.get("v_th", 64.0 * vth_mant), source, f"{where}.v_th", minimum=0.0)
-    default_b = -float(ahp.input_per_spike) if ahp else 0.0
-    b_ahp = _real(raw.get("b_ahp", default_b), source, f"{where}.b_ahp")
-    if ahp is None and b_ahp != 0:
+    def number(self, key: str, default: float | None = None, minimum: float | None = None):
+        """A plain number (threshold, decrement); `DescriptionError` if absent without default."""
+        if key not in self.raw:
+            if default is None:
+                raise DescriptionError(f"{self.source}: {self.where}.{key} is missing")
+            return default
+        return _real(self.raw[key], self.source, f"{self.where}.{key}", minimum=minimum)
+
+
+def _register_or_derived(item, key, spec, source, where, derive) -> int:
+    """A register given in the population, or derived from its float counterpart."""
+    if key in item:
+        return _register(item[key], spec, source, f"{where}.{key}")
+    try:
+        value = derive()
+    except DescriptionError as error:
         raise DescriptionError(
-            f"{source}: {where}.b_ahp = {b_ahp:g} but the population has no [ahp] compartment"
-        )
-    return FloatNeuron(keep_v, keep_ahp, v_th, b_ahp, tau_v_ms, tau_ahp_ms)
+            f"{source}: {where}.{key} is missing and cannot come from the float neuron "
+            f"({error}); give the register or its float counterpart"
+        ) from None
+    return _register(value, spec, source, f"{where}.{key} (from {where}.float)")
+
+
+def _ahp(item, given: _FloatTable, source: str, where: str, dt_ms: float):
+    """The AHP registers: the ``[ahp]`` table's, each missing one from the float neuron."""
+    if "ahp" not in item and "tau_ahp" not in given:
+        return None
+    table = item.get("ahp", {})
+    if not isinstance(table, Mapping):
+        raise DescriptionError(f"{source}: {where}.ahp must be a table")
+    _check_keys(table, _AHP_KEYS, source, f"{where}.ahp")
+    decay = _register_or_derived(
+        table,
+        "decay",
+        DECAY,
+        source,
+        f"{where}.ahp",
+        lambda: _decay_for(given.tau("tau_ahp"), dt_ms),
+    )
+    if "weight" in table:
+        weight = _mantissa(table["weight"], source, f"{where}.ahp.weight")
+        exponent = _register(table.get("exponent", 0), WEIGHT_EXP, source, f"{where}.ahp.exponent")
+    else:
+        weight, exponent = _weight_for(given.number("b_ahp", 0.0, minimum=0.0), source, where)
+    return AhpRegisters(decay=decay, weight=weight, exponent=exponent)
+
+
+def _decay_for(tau_ms: float, dt_ms: float) -> int:
+    """The decay register whose factor (4096 - d)/4096 is nearest exp(-dt/tau)."""
+    keep = 0.0 if tau_ms == 0 else math.exp(-dt_ms / tau_ms)
+    return round(4096 * (1.0 - keep))
+
+
+def _threshold_for(v_th: float) -> int:
+    return round(v_th / 64.0)
+
+
+def _weight_for(b_ahp: float, source: str, where: str) -> tuple[int, int]:
+    """Mantissa and exponent (>= 0: a negative one only drops bits) nearest a decrement."""
+    for exponent in range(WEIGHT_EXP.high + 1):
+        mantissa = round(b_ahp / (64.0 * 2**exponent))
+        if mantissa <= MAX_MANTISSA:
+            return -int(mantissa), exponent
+    raise DescriptionError(
+        f"{source}: {where}.float.b_ahp = {b_ahp:g}; allowed: up to 64 * 255 * 2**7 per spike"
+    )
 
 
 def _projection(

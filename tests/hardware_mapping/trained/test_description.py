@@ -167,3 +167,24 @@ def test_any_corrupted_field_gives_a_description_error_or_a_valid_network(small,
         assert "net.toml" in str(error)
         return
     assert description.populations  # accepted: a complete, checked description
+
+
+def test_registers_left_out_come_from_the_float_neuron(small):
+    raw, folder = small
+    raw["populations"][0] = {
+        "name": "adaptive",
+        "size": 6,
+        "float": {"tau_v": "20 ms", "v_th": 8128.0, "tau_ahp": "700 ms", "b_ahp": 384.0},
+    }
+    adaptive = _parse(raw, folder).populations["adaptive"]
+    # nearest factors: 4096 (1 - exp(-1/20)) = 199.8, 4096 (1 - exp(-1/700)) = 5.85
+    assert (adaptive.decay_v, adaptive.vth_mant) == (200, 127)
+    assert (adaptive.ahp.decay, adaptive.ahp.weight, adaptive.ahp.exponent) == (6, -6, 0)
+    assert adaptive.ahp.input_per_spike == -384
+    assert adaptive.float_neuron.keep_v == np.exp(-1 / 20)
+    raw["populations"][0]["float"]["b_ahp"] = 64 * 255 * 3.0  # needs exponent 2
+    adaptive = _parse(raw, folder).populations["adaptive"]
+    assert (adaptive.ahp.weight, adaptive.ahp.exponent) == (-191, 2)
+    del raw["populations"][0]["float"]["tau_v"]
+    with pytest.raises(DescriptionError, match=r"populations\[0\]\.decay_v is missing and cannot"):
+        _parse(raw, folder)

@@ -33,6 +33,7 @@ from hardware_mapping.loihi import RegisterError
 from hardware_mapping.neuron_mapping import MappingError
 from hardware_mapping.parameter_files import ParameterFileError
 from hardware_mapping.trained import DescriptionError, EncoderError
+from hardware_mapping.trained.checkpoints import CheckpointError
 from hardware_mapping.trained.data import DataError
 
 __all__ = ["main"]
@@ -59,6 +60,7 @@ USER_ERRORS = (
     DescriptionError,
     EncoderError,
     DataError,
+    CheckpointError,
 )
 
 

@@ -6,13 +6,15 @@ Brian2 and writes, under ``--out``: ``summary.csv`` (accuracy, spikes, energy an
 inference), ``predictions.csv``, ``confusion_<run>.csv``, ``disagreements.csv`` and
 ``disagreements_by_class.csv`` (both runs), ``counters.csv`` (the fixed-point run's operation
 counters per step, averaged over samples), ``sample.png`` (one sample's input, network spikes and
-readout voltages) and ``network.json`` (the hardware parameter file).
+readout voltages) and ``network.json`` (the hardware parameter file). Finished chunks of 1000
+samples are kept in ``checkpoints/``: a stopped run, started again, goes on where it stopped.
 ``ahp network export NETWORK --out FILE`` writes only the parameter file.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -34,6 +36,7 @@ from hardware_mapping.trained import (
     read_description,
     run_fixed_point,
 )
+from hardware_mapping.trained.checkpoints import run_checkpointed, run_fingerprint
 from hardware_mapping.trained.data import load_mnist_test, paper_test_indices
 from hardware_mapping.trained.evaluation import CHIP_MEASUREMENTS, disagreements, summary_table
 from hardware_mapping.trained.figures import plot_sample
@@ -67,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument("--out", type=Path, default=Path("network_run"))
     run_parser.add_argument("--workers", type=int, default=2, help="fixed-point threads")
     run_parser.add_argument("--batch", type=int, default=200, help="float samples per batch")
+    run_parser.add_argument(
+        "--chunk", type=int, default=1000, help="samples per checkpoint (default 1000)"
+    )
     run_parser.add_argument(
         "--samples",
         type=Path,
@@ -138,17 +144,30 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = {"network.json": write_network_file(out / "network.json", mapped)}
     record = args.record_sample if 0 <= args.record_sample < len(values) else None
+    runners = {
+        "fixed": lambda chosen, **options: run_fixed_point(
+            description, chosen, mapped=mapped, workers=max(1, args.workers), **options
+        ),
+        "float": lambda chosen, **options: run_float(
+            description, chosen, batch=args.batch, **options
+        ),
+    }
+    chosen_runs = ("fixed", "float") if args.arithmetic == "both" else (args.arithmetic,)
+    extra = _file_digest(args.parameters) if args.parameters is not None else ""
     runs = {}
-    if args.arithmetic in ("fixed", "both"):
-        runs["fixed"] = run_fixed_point(
-            description, values, mapped=mapped, workers=max(1, args.workers),
-            record_sample=record, progress=_progress("fixed point"),
-        )  # fmt: skip
-    if args.arithmetic in ("float", "both"):
-        runs["float"] = run_float(
-            description, values, batch=args.batch, record_sample=record,
-            progress=_progress("float (Brian2)"),
-        )  # fmt: skip
+    for name in chosen_runs:
+        # finished chunks are kept under OUT/checkpoints: a stopped run resumes there
+        runs[name] = run_checkpointed(
+            runners[name],
+            values,
+            out / "checkpoints" / name,
+            run_fingerprint(description, values, name) + extra,
+            chunk=max(1, args.chunk),
+            progress=_progress("fixed point" if name == "fixed" else "float (Brian2)"),
+        )
+        if record is not None:
+            recorded = runners[name](values[record : record + 1], record_sample=0)
+            runs[name].sample = recorded.sample
     summary = summary_table(runs, labels, energy_table=args.energy_table)
     written["summary.csv"] = out / "summary.csv"
     atomic_write_text(written["summary.csv"], summary.to_csv(index=False))
@@ -216,6 +235,13 @@ def _samples(
             raise DescriptionError(f"--images {args.images!r}; allowed: 'all' or 1..{total}")
         indices = paper_test_indices(count, args.seed, total)
     return values[indices], np.asarray(labels)[indices].astype(np.int64), indices
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as error:
+        raise DescriptionError(f"--parameters {path}: cannot read ({error})") from None
 
 
 def _array(path: Path, option: str) -> np.ndarray:

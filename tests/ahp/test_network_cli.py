@@ -79,6 +79,40 @@ def test_run_writes_tables_figure_and_parameter_file(tmp_path, capsys):
     assert (rerun["prediction_fixed"] == first["prediction_fixed"]).all()
 
 
+def test_a_stopped_run_resumes_from_its_finished_chunks(tmp_path, capsys, monkeypatch):
+    description = write_description(tmp_path, small_network(tmp_path))
+    rng = np.random.default_rng(2)
+    np.save(tmp_path / "x.npy", rng.integers(0, 10, size=(25, 12)))
+    np.save(tmp_path / "y.npy", rng.integers(0, 3, size=25))
+    out = tmp_path / "run"
+    command = ["network", "run", str(description), "--samples", str(tmp_path / "x.npy"),
+               "--labels", str(tmp_path / "y.npy"), "--images", "all", "--out", str(out),
+               "--chunk", "10"]  # fmt: skip
+    assert main(command) == 0
+    whole = pd.read_csv(out / "predictions.csv")
+    summary = pd.read_csv(out / "summary.csv")
+    chunks = sorted((out / "checkpoints" / "fixed").glob("chunk_*.npz"))
+    assert [c.name for c in chunks] == ["chunk_000000.npz", "chunk_000010.npz", "chunk_000020.npz"]
+    # stopped after the first chunk: the others are gone; the rerun runs only those
+    for chunk in chunks[1:]:
+        chunk.unlink()
+    import ahp.network_command as command_module
+
+    calls = []
+    original = command_module.run_fixed_point
+    monkeypatch.setattr(command_module, "run_fixed_point",
+                        lambda d, v, **o: calls.append(len(v)) or original(d, v, **o))  # fmt: skip
+    assert main(command) == 0
+    assert calls == [10, 5, 1]  # two chunks and the figure's sample; the first was read back
+    pd.testing.assert_frame_equal(pd.read_csv(out / "predictions.csv"), whole)
+    pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), summary)
+    capsys.readouterr()
+    # other samples into the same folder are refused, not mixed in
+    np.save(tmp_path / "x.npy", rng.integers(0, 10, size=(25, 12)))
+    assert main(command) == 2
+    assert "holds the chunks of another run" in capsys.readouterr().err
+
+
 def test_export_and_user_errors_exit_with_a_message(tmp_path, capsys):
     raw = small_network(tmp_path)
     description = write_description(tmp_path, raw)

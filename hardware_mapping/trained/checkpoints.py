@@ -102,6 +102,8 @@ def run_checkpointed(
         path = folder / f"chunk_{start:06d}.npz"
         if path.is_file():
             parts.append(_read(path))
+            if progress is not None:
+                progress(stop, n)
         else:
             report = None
             if progress is not None:
@@ -112,8 +114,6 @@ def run_checkpointed(
             part = runner(values[start:stop], progress=report)
             _write(path, part)
             parts.append(part)
-        if progress is not None:
-            progress(stop, n)
     return _combine(parts)
 
 

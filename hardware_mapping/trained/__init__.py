@@ -16,6 +16,7 @@ from hardware_mapping.trained.description import (
 )
 from hardware_mapping.trained.encoders import EncoderError, ThresholdCrossingEncoder
 from hardware_mapping.trained.fixed_point import run_fixed_point
+from hardware_mapping.trained.float_run import run_float
 from hardware_mapping.trained.mapping import map_description
 from hardware_mapping.trained.readouts import TrainedRun, classify, confusion_matrix
 
@@ -32,4 +33,5 @@ __all__ = [
     "map_description",
     "read_description",
     "run_fixed_point",
+    "run_float",
 ]

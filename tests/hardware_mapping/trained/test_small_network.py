@@ -3,10 +3,16 @@ negative exponents) against an integer and a float re-implementation written her
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from hardware_mapping.parameter_files import read_network_file, write_network_file
+from hardware_mapping.parameter_files import (
+    ParameterFileError,
+    read_network_file,
+    write_network_file,
+)
 from hardware_mapping.trained import map_description, run_fixed_point
 from hardware_mapping.trained.description import parse_description
 from hardware_mapping.trained.float_run import run_float
@@ -149,3 +155,25 @@ def test_spike_count_readout(small):
     assert run.readout_values.shape == (6, 5)
     np.testing.assert_array_equal(run.readout_values.sum(axis=1), run.spike_counts["regular"])
     np.testing.assert_array_equal(run.predictions, np.argmax(run.readout_values, axis=1))
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda d: d["network"]["inputs"][0].update(name="adaptive"),
+         "network.inputs[0].name = 'adaptive' is already used"),
+        (lambda d: d["network"]["inputs"][0].update(size=3),
+         "network.projections[0].pre_index holds 7; allowed: 0..2 (input 'pixels')"),
+        (lambda d: d["network"]["projections"][0].update(pre="camera"),
+         "projections[0].pre = 'camera'; allowed: one of adaptive, regular, output, pixels"),
+        (lambda d: d["network"]["inputs"][0].update(size=0), "network.inputs[0].size"),
+    ],
+)  # fmt: skip
+def test_malformed_inputs_in_a_network_file_are_refused(network, tmp_path, edit, words):
+    path = write_network_file(tmp_path / "small.json", map_description(network))
+    document = json.loads(path.read_text())
+    edit(document)
+    path.write_text(json.dumps(document))
+    with pytest.raises(ParameterFileError) as caught:
+        read_network_file(path)
+    assert words in str(caught.value)

@@ -179,6 +179,9 @@ class ThresholdCrossingEncoder:
 
 #: Encoder kinds a description may name.
 ENCODERS = {"threshold_crossing": ThresholdCrossingEncoder}
+#: Largest count an encoder setting may hold (steps, channels, values): a sample's raster is
+#: steps x channels booleans in memory.
+_LARGEST = 1_000_000
 _KEYS = {"kind", "input", "channels", "length", "levels", "first_channel", "max_value",
          "max_channel", "cue_channel", "cue_steps"}  # fmt: skip
 
@@ -216,14 +219,15 @@ def encoder_from_table(raw: Mapping[str, Any], where: str) -> ThresholdCrossingE
             raise EncoderError(f"{where}.{key} is missing; it is required")
         if value is None and key in ("max_channel", "cue_channel"):
             return None  # not used
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise EncoderError(f"{where}.{key} = {value!r}; allowed: an integer >= {low}")
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _LARGEST:
+            raise EncoderError(f"{where}.{key} = {value!r}; allowed: an integer {low}..{_LARGEST}")
         return value
 
     levels = raw.get("levels")
     if (
         not isinstance(levels, Sequence)
         or isinstance(levels, str)
+        or len(levels) > _LARGEST
         or not all(isinstance(x, int) and not isinstance(x, bool) for x in levels)
     ):
         raise EncoderError(f"{where}.levels = {levels!r}; allowed: a list of integers")

@@ -20,7 +20,6 @@ import time
 
 import numpy as np
 
-from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.trained import NetworkDescription, builtin_description, run_fixed_point
 from hardware_mapping.trained.data import load_mnist_test
 from hardware_mapping.trained.evaluation import summary_table
@@ -44,7 +43,7 @@ def numpy_loop(description: NetworkDescription, images: np.ndarray) -> np.ndarra
     for p in description.projections:
         pre_size = description.inputs.get(p.pre) or populations[p.pre].size
         matrix = np.zeros((pre_size, populations[p.post].size))
-        matrix[p.pre_index, p.post_index] = 64 * scale_by_exponent(p.mantissa, p.exponent)
+        matrix[p.pre_index, p.post_index] = p.input_per_spike
         matrices.append((p.pre, p.post, matrix))
     v = {name: np.zeros((n, p.size), dtype=np.int64) for name, p in populations.items()}
     aux = {name: np.zeros((n, p.size), dtype=np.int64) for name, p in populations.items()}

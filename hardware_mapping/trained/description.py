@@ -227,6 +227,11 @@ class ProjectionSpec:
     delay: int
     source: str
 
+    @property
+    def input_per_spike(self) -> np.ndarray:
+        """What each synapse adds to its target per spike, ``64 w 2**e`` (chip arithmetic)."""
+        return 64 * scale_by_exponent(self.mantissa, self.exponent)
+
 
 @dataclass(frozen=True)
 class NetworkDescription:

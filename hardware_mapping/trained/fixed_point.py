@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,12 +27,6 @@ __all__ = ["COUNTER_COLUMNS", "run_fixed_point"]
 #: The per-step counters summed over samples (`FixedPointRun.counters`).
 COUNTER_COLUMNS = ("synaptic_ops", "active_updates", "spikes", "overflows", "saturations")
 _CHUNK = 32
-
-
-@dataclass
-class _Totals:
-    counters: np.ndarray  # (steps, len(COUNTER_COLUMNS)), summed over samples
-    neuron_updates: int
 
 
 def run_fixed_point(
@@ -78,7 +71,8 @@ def run_fixed_point(
     spike_counts = np.zeros((n, len(populations)), dtype=np.int64)
     local = threading.local()
     lock = threading.Lock()
-    totals = _Totals(np.zeros((encoder.n_steps, len(COUNTER_COLUMNS)), dtype=np.int64), 0)
+    # per step, summed over samples
+    totals = np.zeros((encoder.n_steps, len(COUNTER_COLUMNS)), dtype=np.int64)
     record: dict[str, object] = {}
     done = [0]
 
@@ -91,7 +85,7 @@ def run_fixed_point(
     def run_chunk(start: int) -> None:
         stop = min(start + _CHUNK, n)
         raster = encoder.encode(values[start:stop])
-        chunk_counters = np.zeros_like(totals.counters)
+        chunk_counters = np.zeros_like(totals)
         for offset in range(stop - start):
             index = start + offset
             sim = simulator(index == record_sample)
@@ -105,8 +99,7 @@ def run_fixed_point(
                 record["run"] = run
                 record["raster"] = raster[offset]
         with lock:
-            totals.counters += chunk_counters
-            totals.neuron_updates = sim.n
+            totals[...] += chunk_counters  # in place: the enclosing array
             done[0] += stop - start
             if progress is not None:
                 progress(done[0], n)
@@ -118,9 +111,9 @@ def run_fixed_point(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(run_chunk, starts))
-    mean = pd.DataFrame(totals.counters / max(n, 1), columns=list(COUNTER_COLUMNS))
+    mean = pd.DataFrame(totals / max(n, 1), columns=list(COUNTER_COLUMNS))
     mean.insert(0, "step", np.arange(encoder.n_steps))
-    mean.insert(2, "neuron_updates", totals.neuron_updates)
+    mean.insert(2, "neuron_updates", network.n_compartments)
     sample = None
     if "run" in record:
         sample = SampleRecord.from_fixed_point(

@@ -33,7 +33,6 @@ from brian2 import (
 
 from ahp_models.catalogue import get_model
 from ahp_models.network import brian_prefs
-from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.trained.description import NetworkDescription
 from hardware_mapping.trained.readouts import SampleRecord, TrainedRun, classify
 
@@ -175,9 +174,7 @@ class _FloatNetwork:
                 [p.pre_index + (offsets[p.pre] if offsets else 0) for p in projections]
             )
             post = np.concatenate([p.post_index + self.offsets[p.post] for p in projections])
-            weight = 64.0 * np.concatenate(
-                [scale_by_exponent(p.mantissa, p.exponent) for p in projections]
-            )
+            weight = np.concatenate([p.input_per_spike for p in projections]).astype(float)
             delay = np.concatenate([np.full(p.mantissa.size, p.delay) for p in projections])
             synapses = Synapses(
                 source,

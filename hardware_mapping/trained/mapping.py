@@ -16,7 +16,6 @@ import numpy as np
 from brian2 import ms, pA
 
 from ahp_models.loihi_form import LoihiAhpParams
-from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.mapped_neuron import AhpCompartment, NeuronMapping, quantization_report
 from hardware_mapping.network_mapping import MappedNetwork, QuantizedProjection, assemble_network
 from hardware_mapping.trained.description import NetworkDescription, PopulationSpec
@@ -50,7 +49,7 @@ def map_description(description: NetworkDescription) -> MappedNetwork:
     for p in description.projections:
         exponent = np.full(p.mantissa.size, p.exponent, dtype=np.int64)
         delay = np.full(p.mantissa.size, p.delay, dtype=np.int64)
-        realized = 64.0 * scale_by_exponent(p.mantissa, p.exponent)
+        realized = p.input_per_spike.astype(float)
         projections.append(
             QuantizedProjection(
                 p.pre, p.post, p.pre_index, p.post_index, p.mantissa, exponent, delay, realized

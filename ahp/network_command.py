@@ -210,12 +210,22 @@ def _samples(
     if args.samples is not None:
         if args.labels is None:
             raise DescriptionError("--samples needs --labels (a .npy of the samples' classes)")
-        values = _array(args.samples, "--samples")
+        values = description.encoder.check_samples(
+            _array(args.samples, "--samples"), f"--samples {args.samples}"
+        )
         labels = _array(args.labels, "--labels")
+        classes = description.populations[description.readout_population].size
         if labels.ndim != 1 or labels.size != values.shape[0]:
             raise DescriptionError(
-                f"--labels {args.labels}: {labels.shape}; allowed: one class per sample "
+                f"--labels {args.labels}: shape {labels.shape}; allowed: one class per sample "
                 f"({values.shape[0]})"
+            )
+        outside = labels.size > 0 and (labels.min() < 0 or labels.max() >= classes)
+        if not np.issubdtype(labels.dtype, np.integer) or outside:
+            raise DescriptionError(
+                f"--labels {args.labels}: dtype {labels.dtype}, values "
+                f"{labels.min(initial=0)}..{labels.max(initial=0)}; allowed: integer classes "
+                f"0..{classes - 1} (the readout population {description.readout_population!r})"
             )
     elif description.name.startswith("rao2022-smnist"):
         values, labels = load_mnist_test(cache=args.cache, offline=args.offline)

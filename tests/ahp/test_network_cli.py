@@ -128,3 +128,18 @@ def test_export_and_user_errors_exit_with_a_message(tmp_path, capsys):
     assert "rao2022-smnist" in capsys.readouterr().err
     assert main(["network", "run", str(description), "--out", str(tmp_path / "r")]) == 2
     assert "give --samples and --labels" in capsys.readouterr().err
+    np.save(tmp_path / "x.npy", np.full((4, 12), 3))
+    for labels, words in ((np.array([0, 1, 2, 3]), "values 0..3; allowed: integer classes 0..2"),
+                          (np.array([0.5, 1, 2, 0]), "dtype float64"),
+                          (np.array(2), "shape ()")):  # fmt: skip
+        np.save(tmp_path / "y.npy", labels)
+        command = ["network", "run", str(description), "--samples", str(tmp_path / "x.npy"),
+                   "--labels", str(tmp_path / "y.npy"), "--out", str(tmp_path / "r")]  # fmt: skip
+        assert main(command) == 2
+        error = capsys.readouterr().err
+        assert f"--labels {tmp_path / 'y.npy'}" in error and words in error
+    np.save(tmp_path / "x.npy", np.full((4, 12), 11))
+    assert main(command) == 2
+    assert f"--samples {tmp_path / 'x.npy'}: sample 0 value 0 = 11; allowed: 0..9" in (
+        capsys.readouterr().err
+    )

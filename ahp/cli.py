@@ -17,52 +17,9 @@ from ahp import (
     simulate_command,
     validate_command,
 )
-from ahp_models import ParameterError, StimulusError
-from ahp_models.backends.cuda import BackendUnavailable
-from ahp_models.backends.standalone import BuildError, SimulationError
-from ahp_models.quantities import QuantityError
-from analysis.allen_tables import AllenTableError
-from analysis.filters.config import ConfigError
-from analysis.filters.distributions import DistributionError
-from analysis.filters.kernels import FilterEstimateError
-from analysis.spike_trains import SpikeTrainError
-from fitting.allen_api import AllenApiError
-from fitting.batch import FitRunError
-from fitting.nwb import NwbError
-from hardware_mapping.loihi import RegisterError
-from hardware_mapping.neuron_mapping import MappingError
-from hardware_mapping.parameter_files import ParameterFileError
-from hardware_mapping.trained import DescriptionError, EncoderError
-from hardware_mapping.trained.checkpoints import CheckpointError
-from hardware_mapping.trained.data import DataError
+from ahp_models.errors import UserError
 
 __all__ = ["main"]
-
-#: Errors that come from the user's input or machine: reported in one line, exit status 2.
-USER_ERRORS = (
-    ParameterError,
-    StimulusError,
-    QuantityError,
-    BackendUnavailable,
-    BuildError,
-    SimulationError,
-    AllenTableError,
-    SpikeTrainError,
-    FitRunError,
-    NwbError,
-    AllenApiError,
-    MappingError,
-    ParameterFileError,
-    RegisterError,
-    ConfigError,
-    FilterEstimateError,
-    DistributionError,
-    DescriptionError,
-    EncoderError,
-    DataError,
-    CheckpointError,
-)
-
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``ahp`` and its subcommands."""
@@ -163,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.handler(args)
-    except USER_ERRORS as err:
+    except UserError as err:  # anything else is a bug of the toolkit: keep its traceback
         print(f"ahp {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -14,20 +14,27 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 from brian2 import Quantity, Unit
 
+from ahp_models.errors import UserError
 from ahp_models.files import atomic_write_text
+from ahp_models.input_files import read_json_file
 from ahp_models.quantities import QuantityError, format_quantity, lookup_unit, parse_quantity
 
 __all__ = ["ParamSpec", "ParameterError", "ParameterSet", "parameter"]
 
 
-class ParameterError(ValueError):
+#: Largest magnitude of any parameter, in its own unit.
+MAGNITUDE_LIMIT = 1e9
+#: Smallest value of a strictly positive parameter, in its own unit.
+POSITIVE_FLOOR = 1e-6
+
+
+class ParameterError(UserError):
     """A parameter value that the model cannot use (wrong units, range, shape or name)."""
 
 
@@ -114,6 +121,13 @@ def parameter(
     dataclasses.Field
         The field, with its `ParamSpec` in ``metadata["spec"]``.
     """
+    # No parameter needs a magnitude beyond 1e9 of its unit, and a strictly positive one (a
+    # time constant, a resistance) is at least 1e-6 of it: 1e-300 ms or 1e300 ms would only
+    # break the integration or the mapping later, far from the file that held them.
+    low = -MAGNITUDE_LIMIT if low is None else low
+    high = MAGNITUDE_LIMIT if high is None else high
+    if low == 0 and low_open:
+        low, low_open = POSITIVE_FLOOR, False
     spec = ParamSpec(unit_name, low, high, low_open, high_open, description, per_current)
     return field(default_factory=lambda: default, metadata={"spec": spec})
 
@@ -547,19 +561,7 @@ def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
         The parsed object. ``NaN`` and ``Infinity`` literals are rejected.
     """
 
-    def reject_constant(name: str) -> float:
-        raise ParameterError(f"{path}: {name} is not allowed in parameter files")
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise ParameterError(f"cannot read parameter file {path}: {err.strerror}") from None
-    try:
-        data = json.loads(text, parse_constant=reject_constant)
-    except json.JSONDecodeError as err:
-        raise ParameterError(
-            f"{path}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}"
-        ) from None
+    data = read_json_file(path, what="parameter file", error=ParameterError)
     if not isinstance(data, dict):
         raise ParameterError(f"{path}: expected a JSON object, got {type(data).__name__}")
     return data

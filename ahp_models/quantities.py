@@ -17,13 +17,15 @@ import numpy as np
 from brian2 import Quantity, Unit
 from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
 
+from ahp_models.errors import UserError
+
 __all__ = ["QuantityError", "format_quantity", "lookup_unit", "parse_quantity"]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _QUANTITY_TEXT = re.compile(rf"^\s*({_NUMBER})\s*(?:\*\s*)?([A-Za-z1].*?)?\s*$")
 
 
-class QuantityError(ValueError):
+class QuantityError(UserError):
     """A value that cannot be read as the quantity a field needs."""
 
 

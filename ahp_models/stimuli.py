@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from brian2 import Quantity, amp, ms, pA, second
 
+from ahp_models.errors import UserError
 from ahp_models.quantities import QuantityError, parse_quantity
 
 __all__ = [
@@ -42,7 +43,7 @@ ALLEN_RAMP_SLOPE = 25 * pA / second
 DEFAULT_DT = 0.1 * ms
 
 
-class StimulusError(ValueError):
+class StimulusError(UserError):
     """A stimulus that cannot be built or used as asked."""
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ahp_models.errors import UserError
+
 __all__ = [
     "FEATURE_FILE",
     "FEATURE_UNITS",
@@ -60,7 +62,7 @@ SPECIMEN_FILES = (SPECIMEN_FILE, "allen_cell_types_specimen_details.json", "cell
 SPECIES = {"Mus musculus": "mouse", "Homo Sapiens": "human", "Homo sapiens": "human"}
 
 
-class AllenTableError(ValueError):
+class AllenTableError(UserError):
     """An Allen table that is missing, malformed, or holds values in the wrong units."""
 
 

@@ -7,12 +7,13 @@ from typing import Any
 import numpy as np
 from brian2 import second
 
+from ahp_models.errors import UserError
 from ahp_models.quantities import QuantityError, parse_quantity
 
 __all__ = ["SpikeTrainError", "as_seconds", "as_spike_times"]
 
 
-class SpikeTrainError(ValueError):
+class SpikeTrainError(UserError):
     """A spike train or time that cannot be analysed (wrong units, unsorted, negative...)."""
 
 

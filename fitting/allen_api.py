@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ahp_models.errors import UserError
 from ahp_models.files import atomic_write_text
 
 __all__ = ["API_URL", "AllenApiError", "AllenCache", "default_cache_folder"]
@@ -53,7 +54,7 @@ MANIFEST = "manifest.json"
 CHUNK_BYTES = 1 << 20
 
 
-class AllenApiError(RuntimeError):
+class AllenApiError(UserError, RuntimeError):
     """The API is unreachable or answered unexpectedly, or the cache lacks a file offline."""
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ahp_models.errors import UserError
 from ahp_models.files import atomic_path, atomic_write_text
 from fitting.engine import FitEngine, FitSettings
 from fitting.pipeline import FirstFit, needs_refit, refit_cells
@@ -49,7 +50,7 @@ TIMING_FILE = "fit_timing.csv"
 TIMING_COLUMNS = ("seconds",)
 
 
-class FitRunError(RuntimeError):
+class FitRunError(UserError, RuntimeError):
     """A batch run that cannot go on (mismatching checkpoints, unreadable output folder...)."""
 
 

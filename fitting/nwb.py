@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from brian2 import mV, second
 
+from ahp_models.errors import UserError
 from analysis.spike_detection import detect_spikes
 from analysis.spike_trains import SpikeTrainError
 from analysis.sweep_features import sweep_features
@@ -45,7 +46,7 @@ AMPLITUDE_TOLERANCE_PA = 1.0
 _SWEEP_NAME = re.compile(r"Sweep_(\d+)$")
 
 
-class NwbError(ValueError):
+class NwbError(UserError):
     """An NWB file that cannot be read: truncated, not HDF5, or not in the NWB 1.x layout."""
 
 

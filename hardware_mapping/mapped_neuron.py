@@ -17,6 +17,7 @@ import pandas as pd
 from brian2 import Quantity, Unit, pA
 
 from ahp_models.catalogue import MODELS
+from ahp_models.errors import UserError
 from ahp_models.parameters import ParameterSet
 from ahp_models.quantities import parse_quantity
 from hardware_mapping.loihi.arithmetic import scale_by_exponent
@@ -38,7 +39,7 @@ __all__ = [
 MAX_BIAS = BIAS_MANT.high << BIAS_EXP.high
 
 
-class MappingError(ValueError):
+class MappingError(UserError):
     """A neuron that cannot be mapped, with the field, value and what is allowed."""
 
 

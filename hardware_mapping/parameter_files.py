@@ -13,6 +13,7 @@ and the rule) and then the source parameters with their units. Writing is atomic
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import Counter
@@ -27,7 +28,9 @@ import jsonschema
 import numpy as np
 
 from ahp_models.catalogue import MODELS
+from ahp_models.errors import UserError
 from ahp_models.files import atomic_write_text
+from ahp_models.input_files import field_name
 from ahp_models.parameters import ParameterError, read_json_object
 from hardware_mapping.loihi.registers import RegisterError
 from hardware_mapping.network_mapping import MappedNetwork, QuantizedProjection, assemble_network
@@ -45,6 +48,7 @@ __all__ = [
     "SCHEMA_PATH",
     "ParameterFileError",
     "common_time_step",
+    "content_digest",
     "creation_stamp",
     "load_checked_json",
     "read_network_file",
@@ -60,7 +64,7 @@ SCHEMA_PATH = Path(__file__).parent / "schema" / "loihi-parameters-v1.schema.jso
 MAX_FILE_BYTES = 512 * 2**20
 
 
-class ParameterFileError(ValueError):
+class ParameterFileError(UserError):
     """A parameter file that cannot be read, naming the file, the field and the problem."""
 
 
@@ -101,12 +105,14 @@ def write_parameter_file(
         "toolkit_version": toolkit_version(),
         "created": created or creation_stamp(),
         "neurons": [
-            _neuron_document(name, mapping, (provenance or {}).get(name, {}))
+            _with_digest(
+                _neuron_document(name, mapping, (provenance or {}).get(name, {})), time_step_ms
+            )
             for name, mapping in mappings.items()
         ],
     }
     if network is not None:
-        document["network"] = network
+        document["network"] = _with_digest(dict(network), time_step_ms)
     validate_against_schema(document, path)
     atomic_write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
     return Path(path)
@@ -165,8 +171,57 @@ def _neurons(document: Mapping[str, Any], path: str | os.PathLike) -> dict[str, 
         name = neuron["name"]
         if name in mappings:
             raise ParameterFileError(f"{path}: neurons[{index}].name = {name!r} appears twice")
-        mappings[name] = _mapping(neuron, document["time_step_ms"], f"{path}: neurons[{index}]")
+        where = f"{path}: neurons[{index}]"
+        mappings[name] = _mapping(neuron, document["time_step_ms"], where)
+        _check_digest(neuron, document["time_step_ms"], where, f"neuron {name!r}")
     return mappings
+
+
+def content_digest(section: Mapping[str, Any], time_step_ms: float) -> str:
+    """The digest of a neuron's entry or a network section of a parameter file.
+
+    SHA-256 of the canonical JSON text (sorted keys, no spaces, characters unescaped) of
+    ``{"chip": "loihi1", "time_step_ms": ..., "neuron": section}`` where ``section`` lacks its
+    ``digest`` field. Writers store it; readers refuse a section whose content no longer
+    matches, so registers cannot silently part from the source model they were mapped from.
+
+    Parameters
+    ----------
+    section : mapping
+        The parsed section (as `json.loads` gives it).
+    time_step_ms : float
+        The file's time step.
+
+    Returns
+    -------
+    str
+        ``"sha256:"`` and 64 hexadecimal digits.
+    """
+    content = {key: value for key, value in section.items() if key != "digest"}
+    text = json.dumps(
+        {"chip": "loihi1", "time_step_ms": time_step_ms, "neuron": content},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _with_digest(section: dict[str, Any], time_step_ms: float) -> dict[str, Any]:
+    # digest the section as a reader will parse it (tuples as lists, numpy scalars as numbers)
+    parsed = json.loads(json.dumps(_jsonable(section), allow_nan=False))
+    return {**parsed, "digest": content_digest(parsed, time_step_ms)}
+
+
+def _check_digest(section: Mapping[str, Any], time_step_ms: float, where: str, what: str) -> None:
+    if section["digest"] != content_digest(section, time_step_ms):
+        raise ParameterFileError(
+            f"{where}.digest = {section['digest'][:19]}...: the {what} was changed after the "
+            "toolkit wrote it (its registers, report, source or the file's time_step_ms no "
+            "longer match the digest); allowed: the file as `ahp map` or `ahp network export` "
+            "wrote it (map the source model again to change it)"
+        )
 
 
 def common_time_step(path: str | os.PathLike, mappings: Mapping[str, NeuronMapping]) -> float:
@@ -266,6 +321,7 @@ def read_network_file(path: str | os.PathLike) -> MappedNetwork:
     network = document.get("network")
     if network is None:
         raise ParameterFileError(f"{path}: no network section (a file of single neurons)")
+    _check_digest(network, document["time_step_ms"], f"{path}: network", "network section")
     mappings, currents, used = {}, {}, set()
     for index, population in enumerate(network["populations"]):
         where = f"{path}: network.populations[{index}]"
@@ -385,6 +441,13 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
             f"{where}.source.model = {source['model']!r}; allowed: the neuron's model "
             f"{neuron['model']!r}"
         )
+    _check_source_complete(source, model_class, where)
+    low_pA, high_pA = neuron["input"]["current_range_pA"]
+    if not low_pA <= high_pA:
+        raise ParameterFileError(
+            f"{where}.input.current_range_pA = [{low_pA:g}, {high_pA:g}]: reversed; allowed: "
+            "[low, high] with low <= high"
+        )
     report = quantization_report(neuron["quantization"])
     main = neuron["main"]
     mapping = NeuronMapping(
@@ -417,6 +480,17 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
     return mapping
 
 
+def _check_source_complete(source: Mapping[str, Any], model_class: Any, where: str) -> None:
+    # a parameter left out would silently take the catalogue's default
+    expected = list(model_class.params_class.specs())
+    missing = [name for name in expected if name not in source["parameters"]]
+    if missing:
+        raise ParameterFileError(
+            f"{where}.source.parameters: {missing[0]!r} is missing; allowed: every parameter "
+            f"of model {source['model']!r} ({', '.join(expected)}), none taking a default"
+        )
+
+
 @cache
 def _validator(schema_path: Path) -> jsonschema.protocols.Validator:
     schema = json.loads(schema_path.read_text(encoding="utf-8"))
@@ -442,7 +516,7 @@ def validate_against_schema(
         return
     # the shallowest error, except inside oneOf/anyOf where the deepest names the field
     error = jsonschema.exceptions.best_match(errors)
-    field = _field_name(error.absolute_path)
+    field = field_name(error.absolute_path)
     value = json.dumps(error.instance)
     if len(value) > 80:
         value = value[:77] + "..."
@@ -464,13 +538,6 @@ def _rule(error: jsonschema.ValidationError) -> str:
 def _finite_or_null(row: Mapping[str, Any]) -> dict[str, Any]:
     # JSON has no inf or NaN: an undefined realized value (a decay of 0) is written as null
     return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in row.items()}
-
-
-def _field_name(path: Any) -> str:
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or "(the document)"
 
 
 def _jsonable(value: Any) -> Any:

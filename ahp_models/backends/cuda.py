@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ahp_models.errors import UserError
 from ahp_models.network import cpp_compile_args
 
 __all__ = ["BackendUnavailable", "cuda_build_settings", "curand_directories", "gpu_available"]
@@ -32,7 +33,7 @@ __all__ = ["BackendUnavailable", "cuda_build_settings", "curand_directories", "g
 PREFIX = "devices.cuda_standalone.cuda_backend."
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(UserError, RuntimeError):
     """The CUDA backend cannot be used here (package, compiler or GPU missing)."""
 
 

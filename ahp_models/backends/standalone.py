@@ -26,6 +26,7 @@ import numpy as np
 from brian2 import get_device, prefs, set_device
 from brian2.devices.device import reset_device
 
+from ahp_models.errors import UserError
 from ahp_models.model import NeuronModel
 from ahp_models.network import (
     GROUP_NAME,
@@ -47,11 +48,11 @@ DEVICES = ("cpp_standalone", "cuda_standalone")
 _READ_FAILURES = ("Error reading", "Could not read")
 
 
-class BuildError(RuntimeError):
+class BuildError(UserError, RuntimeError):
     """Code generation or compilation of a standalone project failed."""
 
 
-class SimulationError(RuntimeError):
+class SimulationError(UserError, RuntimeError):
     """A compiled standalone binary failed to run."""
 
 

@@ -22,7 +22,8 @@ import pandas as pd
 
 from ahp_models import LifAhpParams, ParameterError
 from ahp_models.backends.cuda import gpu_available
-from ahp_models.parameters import read_json_object
+from ahp_models.errors import UserError
+from ahp_models.input_files import read_json_file, read_toml_file
 from ahp_models.quantities import QuantityError, parse_quantity
 from analysis.filters.distributions import Distribution, DistributionError, parse_distribution
 from analysis.filters.kernels import FilterEstimateError
@@ -76,7 +77,7 @@ NEURON_TRANSIENT_S = 2.0
 BUILTIN_STUDIES = Path(__file__).parent / "studies"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A study config that cannot be used, naming the file, the key and what is allowed."""
 
 
@@ -223,15 +224,11 @@ def read_config(path: str | os.PathLike) -> StudyConfig:
         path = builtin
     if path.suffix not in (".toml", ".json"):
         raise ConfigError(f"{path}: a study config ends in .toml or .json")
-    try:
-        if path.suffix == ".json":  # the project's JSON reader: NaN and Infinity refused
-            raw = read_json_object(path)
-        else:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except ParameterError as error:
-        raise ConfigError(str(error)) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"cannot read study config {path}: {error}") from None
+    # the project's readers: NaN, infinities, huge numbers and deep nesting refused
+    reader = read_json_file if path.suffix == ".json" else read_toml_file
+    raw = reader(path, what="study config", error=ConfigError)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a {type(raw).__name__}; allowed: a JSON object of tables")
     return parse_config(raw, source=str(path), base=path.parent)
 
 

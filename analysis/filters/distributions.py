@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ahp_models.errors import UserError
 from ahp_models.quantities import QuantityError, parse_quantity
 
 __all__ = ["FITTED_QUANTILES", "Distribution", "DistributionError", "parse_distribution"]
@@ -47,7 +48,7 @@ _KEYS = {
 }
 
 
-class DistributionError(ValueError):
+class DistributionError(UserError):
     """A distribution that cannot be read, naming the field and what is allowed."""
 
 

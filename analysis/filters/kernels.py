@@ -29,12 +29,13 @@ import scipy.linalg
 import scipy.signal
 from brian2 import Quantity, second
 
+from ahp_models.errors import UserError
 from analysis.spike_trains import as_seconds
 
 __all__ = ["FilterEstimateError", "WienerKernels", "spectral_transfer", "wiener_kernels"]
 
 
-class FilterEstimateError(ValueError):
+class FilterEstimateError(UserError):
     """Input that a kernel or transfer-function estimate cannot use, and why."""
 
 

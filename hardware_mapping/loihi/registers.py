@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ahp_models.errors import UserError
+
 __all__ = [
     "BIAS_EXP",
     "BIAS_MANT",
@@ -45,7 +47,7 @@ VTH_SHIFT = 6
 WEIGHT_SHIFT = 6
 
 
-class RegisterError(ValueError):
+class RegisterError(UserError):
     """A register value the chip cannot hold (wrong range, type or shape)."""
 
 

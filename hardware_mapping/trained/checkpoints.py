@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ahp_models.errors import UserError
 from ahp_models.files import atomic_write_bytes, atomic_write_text
 from hardware_mapping.trained.description import NetworkDescription
 from hardware_mapping.trained.readouts import TrainedRun
@@ -26,7 +27,7 @@ __all__ = ["CheckpointError", "run_checkpointed", "run_fingerprint"]
 _SETTINGS = "settings.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint folder that belongs to another run, or a damaged chunk."""
 
 

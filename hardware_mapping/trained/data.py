@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ahp_models.errors import UserError
 from ahp_models.files import atomic_write_bytes
 
 __all__ = [
@@ -57,7 +58,7 @@ MNIST_FILES = {
 _MAX_DOWNLOAD_BYTES = 64 * 2**20
 
 
-class DataError(RuntimeError):
+class DataError(UserError, RuntimeError):
     """Data that is missing, cannot be downloaded, or does not match its checksum."""
 
 

@@ -61,7 +61,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,6 +70,8 @@ from typing import Any
 import numpy as np
 from brian2 import ms
 
+from ahp_models.errors import UserError
+from ahp_models.input_files import read_toml_file
 from ahp_models.quantities import QuantityError, parse_quantity
 from hardware_mapping.loihi.arithmetic import scale_by_exponent
 from hardware_mapping.loihi.registers import (
@@ -125,7 +126,7 @@ _READOUT_KEYS = {"kind", "population"}
 _RESET_KEYS = {"policy"}
 
 
-class DescriptionError(ValueError):
+class DescriptionError(UserError):
     """A description that cannot be used, naming the file, the field, the value and the rule."""
 
 
@@ -303,10 +304,7 @@ def read_description(
         Naming the file, the field, its value and what is allowed.
     """
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise DescriptionError(f"{path}: cannot read the description: {error}") from None
+    raw = read_toml_file(path, what="network description", error=DescriptionError)
     base = Path(data_folder) if data_folder is not None else path.parent
     return parse_description(raw, source=str(path), data_folder=base)
 

@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ahp_models.errors import UserError
+
 __all__ = [
     "ENCODERS",
     "Encoder",
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 
-class EncoderError(ValueError):
+class EncoderError(UserError):
     """An encoder that cannot be built, or a sample it cannot encode."""
 
 

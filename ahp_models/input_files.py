@@ -1,0 +1,260 @@
+"""Reading users' JSON and TOML files so that no file can execute code, hang or crash a reader.
+
+Every structured input of the toolkit (parameter files, study configs, network descriptions,
+parameter sets) goes through `read_json_file` or `read_toml_file`. They parse data only (no
+pickle, no eval), and refuse, in one line naming the file and what is allowed:
+
+- files larger than a bound, and paths that are not regular files;
+- text that is not UTF-8 (a UTF-8 byte-order mark is accepted);
+- numbers that are not finite: ``NaN``, ``Infinity``, ``inf``, ``nan``, and literals such as
+  ``1e400`` that overflow a double to infinity (the error names the field that holds it);
+- integer literals longer than `MAX_INTEGER_DIGITS` digits (converting them takes time
+  quadratic in their length; range checks of the fields come later and name the field);
+- nesting deeper than `MAX_NESTING` levels.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from ahp_models.errors import UserError
+
+__all__ = [
+    "MAX_INPUT_BYTES",
+    "MAX_INTEGER_DIGITS",
+    "MAX_NESTING",
+    "InputFileError",
+    "check_nesting",
+    "field_name",
+    "read_json_file",
+    "read_text_file",
+    "read_toml_file",
+]
+
+#: Larger files are refused before they are read (a 100 000-neuron parameter file is ~300 MB).
+MAX_INPUT_BYTES = 512 * 2**20
+#: Deepest nesting of arrays and objects accepted (the toolkit's formats use at most 6).
+MAX_NESTING = 32
+#: Longest integer literal parsed (no field of the toolkit holds more than 18 digits).
+MAX_INTEGER_DIGITS = 100
+
+
+class InputFileError(UserError):
+    """A JSON or TOML file that cannot be read, naming the file and the problem."""
+
+
+class _Refusal(Exception):
+    """Raised inside the parsers' hooks; turned into the caller's error with the file's name."""
+
+
+def read_text_file(
+    path: str | os.PathLike,
+    *,
+    what: str = "file",
+    max_bytes: int = MAX_INPUT_BYTES,
+    error: type[UserError] = InputFileError,
+) -> str:
+    """Read a regular UTF-8 text file of bounded size.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What the file is, for errors (``"parameter file"``).
+    max_bytes : int
+        Larger files are refused before they are read.
+    error : type
+        The `UserError` subclass raised.
+
+    Returns
+    -------
+    str
+        The text, without a leading byte-order mark.
+
+    Raises
+    ------
+    UserError
+        Of type ``error``, naming the file: missing, not a regular file, too large, not UTF-8.
+    """
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the name
+        reason = err.strerror if isinstance(err, OSError) else str(err)
+        raise error(f"cannot read {what} {path}: {reason}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise error(f"cannot read {what} {path}: not a regular file; allowed: a file")
+    if status.st_size > max_bytes:
+        raise error(f"{path}: {status.st_size} bytes; allowed: at most {max_bytes} bytes")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        raise error(f"cannot read {what} {path}: {err.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise error(
+            f"{path}: byte {err.start} (0x{data[err.start]:02x}) is not UTF-8; allowed: a "
+            f"UTF-8 text {what}"
+        ) from None
+
+
+def read_json_file(
+    path: str | os.PathLike,
+    *,
+    what: str = "file",
+    max_bytes: int = MAX_INPUT_BYTES,
+    error: type[UserError] = InputFileError,
+) -> Any:
+    """Parse a JSON file with the checks of this module.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What the file is, for errors.
+    max_bytes : int
+        Larger files are refused before they are read.
+    error : type
+        The `UserError` subclass raised.
+
+    Returns
+    -------
+    object
+        The parsed document (dicts, lists, str, int, finite float, bool, None).
+
+    Raises
+    ------
+    UserError
+        Of type ``error``, naming the file, the position where known, and what is allowed.
+    """
+    text = read_text_file(path, what=what, max_bytes=max_bytes, error=error)
+    try:
+        document = json.loads(text, parse_constant=float, parse_int=_bounded_int)
+    except json.JSONDecodeError as err:
+        raise error(
+            f"{path}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+        ) from None
+    except _Refusal as err:
+        raise error(f"{path}: {err}") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply; allowed: at most {MAX_NESTING} levels") from None
+    _check_nesting_or_raise(document, path, error)
+    _check_numbers(document, path, error)
+    return document
+
+
+def read_toml_file(
+    path: str | os.PathLike,
+    *,
+    what: str = "file",
+    max_bytes: int = MAX_INPUT_BYTES,
+    error: type[UserError] = InputFileError,
+) -> dict[str, Any]:
+    """Parse a TOML file with the checks of this module (``inf`` and ``nan`` are refused).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What the file is, for errors.
+    max_bytes : int
+        Larger files are refused before they are read.
+    error : type
+        The `UserError` subclass raised.
+
+    Returns
+    -------
+    dict
+        The parsed tables.
+
+    Raises
+    ------
+    UserError
+        Of type ``error``, naming the file and the problem.
+    """
+    text = read_text_file(path, what=what, max_bytes=max_bytes, error=error)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise error(f"{path}: malformed TOML: {err}") from None
+    except _Refusal as err:
+        raise error(f"{path}: {err}") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply; allowed: at most {MAX_NESTING} levels") from None
+    except ValueError as err:  # an integer literal of over 4300 digits
+        raise error(
+            f"{path}: {err}; allowed: integers of at most {MAX_INTEGER_DIGITS} digits"
+        ) from None
+    _check_nesting_or_raise(document, path, error)
+    _check_numbers(document, path, error)
+    return document
+
+
+def check_nesting(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether lists and dicts in ``value`` nest at most ``limit`` levels (iterative)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _check_nesting_or_raise(document: Any, path, error) -> None:
+    if not check_nesting(document):
+        raise error(f"{path}: nested too deeply; allowed: at most {MAX_NESTING} levels")
+
+
+def field_name(parts: Any) -> str:
+    """A field's name from its path of keys and indices: ``neurons[0].main.vth_mant``."""
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "(the document)"
+
+
+def _check_numbers(document: Any, path, error) -> None:
+    # NaN, the infinities and overflowing literals were parsed as floats: name their field
+    stack: list[tuple[Any, tuple]] = [(document, ())]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((value, (*where, key)) for key, value in item.items())
+        elif isinstance(item, list):
+            stack.extend((value, (*where, index)) for index, value in enumerate(item))
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**63:
+            raise error(
+                f"{path}: {field_name(where)} = {item}: does not fit 64 bits; allowed: integers "
+                "of magnitude below 2**63 (the fields' own ranges are narrower)"
+            )
+        elif isinstance(item, float) and not math.isfinite(item):
+            shown = "NaN" if math.isnan(item) else ("-" if item < 0 else "") + "Infinity"
+            raise error(
+                f"{path}: {field_name(where)} = {shown} (a literal that is NaN, an infinity, or "
+                "too large for a double); allowed: finite numbers, magnitude below 1.8e308"
+            )
+
+
+def _bounded_int(literal: str) -> int:
+    digits = len(literal.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise _Refusal(
+            f"an integer of {digits} digits; allowed: at most {MAX_INTEGER_DIGITS} digits"
+        )
+    return int(literal)

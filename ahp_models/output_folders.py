@@ -1,0 +1,165 @@
+"""Output folders claimed before any work, locked against a second run, and safe file names.
+
+A command that writes results first claims its folder with `claim_output_folder`: the path must
+be a folder (new or an earlier run's), and an exclusive lock (``.ahp.lock`` inside it, an
+``flock`` the kernel releases when the process ends, even on ``kill -9``) keeps a second run out
+while the first is writing. The second run is refused at once, naming the lock and the process
+that holds it. Claims are re-entrant within one process, so a command and the library job it
+calls can both claim the same folder.
+
+Names that come from users (a population, a study) become file names only through
+`safe_file_name`, which refuses anything that could leave the folder: separators, ``..``, a
+leading dot, NUL, control characters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ahp_models.errors import UserError
+
+__all__ = [
+    "LOCK_NAME",
+    "OutputFolderError",
+    "claim_output_folder",
+    "inside_folder",
+    "safe_file_name",
+]
+
+LOCK_NAME = ".ahp.lock"
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
+#: Locks this process holds: lock file -> (descriptor, claims).
+_HELD: dict[str, list] = {}
+
+
+class OutputFolderError(UserError):
+    """An output folder or file name that cannot be used, naming the option and the value."""
+
+
+def safe_file_name(value: object, field: str) -> str:
+    """Check a user's name that becomes (part of) a file name in an output folder.
+
+    Parameters
+    ----------
+    value : object
+        The name.
+    field : str
+        The option or field it came from, for errors (``"--population"``).
+
+    Returns
+    -------
+    str
+        ``value``, unchanged.
+
+    Raises
+    ------
+    OutputFolderError
+        Unless ``value`` is 1-100 letters, digits and ``_.+-``, starting with a letter or digit
+        (no separator, no ``..``, no leading dot, no NUL or control character).
+    """
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise OutputFolderError(
+            f"{field} = {value!r}; allowed: 1-100 letters, digits and _.+-, starting with a "
+            "letter or digit (a name that stays inside the output folder)"
+        )
+    return value
+
+
+def inside_folder(folder: str | os.PathLike, relative: str | os.PathLike, field: str) -> Path:
+    """``folder / relative``, refused if it would resolve outside ``folder``.
+
+    Raises
+    ------
+    OutputFolderError
+        For an absolute ``relative``, a ``..`` that climbs out, or a NUL.
+    """
+    text = os.fspath(relative)
+    if "\0" in text:
+        raise OutputFolderError(f"{field} = {text!r}: holds a NUL; allowed: a relative name")
+    base = Path(folder).resolve()
+    target = (base / text).resolve()
+    if Path(text).is_absolute() or not target.is_relative_to(base):
+        raise OutputFolderError(
+            f"{field} = {text!r}: leaves the output folder {folder}; allowed: a name inside it"
+        )
+    return Path(folder) / text
+
+
+@contextlib.contextmanager
+def claim_output_folder(path: str | os.PathLike, option: str = "--out") -> Iterator[Path]:
+    """Create (if needed) and lock an output folder for the duration of the block.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder: new, or one an earlier run wrote (its finished work is kept).
+    option : str
+        The option or argument that named it, for errors.
+
+    Yields
+    ------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    OutputFolderError
+        If the path is a file, cannot be created, or another process holds the folder's lock
+        (naming the lock file and that process).
+    """
+    folder = Path(path)
+    text = os.fspath(path)
+    if "\0" in text or not text.strip():
+        raise OutputFolderError(f"{option} = {text!r}; allowed: a folder name")
+    if folder.exists() and not folder.is_dir():
+        raise OutputFolderError(
+            f"{option} {folder}: is a file; allowed: a folder (new, or one an earlier run wrote)"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputFolderError(f"{option} {folder}: cannot create it: {err.strerror}") from None
+    lock = folder / LOCK_NAME
+    key = os.path.realpath(lock)
+    if key in _HELD:  # this process claimed it already (a command, then its library job)
+        _HELD[key][1] += 1
+    else:
+        _HELD[key] = [_acquire(lock, option, folder), 1]
+    try:
+        yield folder
+    finally:
+        _HELD[key][1] -= 1
+        if _HELD[key][1] == 0:
+            descriptor = _HELD.pop(key)[0]
+            os.close(descriptor)  # closing releases the flock
+
+
+def _acquire(lock: Path, option: str, folder: Path) -> int:
+    try:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        raise OutputFolderError(f"{option} {folder}: cannot write in it: {err.strerror}") from None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(descriptor, 1000, 0).decode("utf-8", "replace").strip() or "unknown"
+        os.close(descriptor)
+        raise OutputFolderError(
+            f"{option} {folder}: another run is writing into it ({holder}; lock {lock}); "
+            "allowed: a folder no other run is using: wait for that run or choose another "
+            f"{option}"
+        ) from None
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+    holder = f"process {os.getpid()} on {socket.gethostname()} since {stamp}: {command[:200]}"
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, holder.encode("utf-8", "replace") + b"\n", 0)
+    return descriptor

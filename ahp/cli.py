@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -18,8 +19,10 @@ from ahp import (
     validate_command,
 )
 from ahp_models.errors import UserError
+from ahp_models.output_folders import claim_output_folder
 
 __all__ = ["main"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``ahp`` and its subcommands."""
@@ -36,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report with its tables. Every stage resumes where a stopped run left off.",
     )
     pipeline_command.add_arguments(pipeline)
-    pipeline.set_defaults(handler=pipeline_command.run)
+    pipeline.set_defaults(output_folder="out", handler=pipeline_command.run)
     simulate = commands.add_parser(
         "simulate",
         help="simulate a model on a stimulus protocol",
@@ -44,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "a figure.",
     )
     simulate_command.add_arguments(simulate)
-    simulate.set_defaults(handler=simulate_command.run)
+    simulate.set_defaults(output_folder="out", handler=simulate_command.run)
     summary = commands.add_parser(
         "allen-summary",
         help="adaptation and feature statistics of the Allen Cell Types tables",
@@ -52,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with distribution figures (PNG and SVG).",
     )
     allen_summary_command.add_arguments(summary)
-    summary.set_defaults(handler=allen_summary_command.run)
+    summary.set_defaults(output_folder="out", handler=allen_summary_command.run)
     fit = commands.add_parser(
         "fit",
         help="fit AHP neurons to Allen cells (resumable, parallel)",
@@ -60,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run, writes one results table.",
     )
     fit_command.add_arguments(fit)
-    fit.set_defaults(handler=fit_command.run)
+    fit.set_defaults(output_folder="out", handler=fit_command.run)
     fetch = commands.add_parser(
         "fetch",
         help="download the Allen Cell Types tables and NWB files into a local cache",
@@ -68,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "files; resumable, checked against sizes and a SHA-256 manifest, with an offline mode.",
     )
     fetch_command.add_arguments(fetch)
-    fetch.set_defaults(handler=fetch_command.run)
+    fetch.set_defaults(output_folder="cache", handler=fetch_command.run)
     mapping = commands.add_parser(
         "map",
         help="map fitted cells to Loihi parameter files and validate them",
@@ -77,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "quantization report, and the validation against the float models.",
     )
     map_command.add_arguments(mapping)
-    mapping.set_defaults(handler=map_command.run)
+    mapping.set_defaults(output_folder="out", handler=map_command.run)
     validate = commands.add_parser(
         "validate",
         help="run a parameter file against its float models on long squares",
@@ -86,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "spike-count, adaptation-index and gamma-factor agreement, energy, and figures.",
     )
     validate_command.add_arguments(validate)
-    validate.set_defaults(handler=validate_command.run)
+    validate.set_defaults(output_folder="out", handler=validate_command.run)
     study = commands.add_parser(
         "filter-study",
         help="AHP neurons as fading-memory filters: single-neuron filters and population "
@@ -119,7 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.handler(args)
+        with contextlib.ExitStack() as claims:
+            # claim (and lock) the output folder before any work
+            option = getattr(args, "output_folder", None)
+            if option is not None and getattr(args, option) is not None:
+                folder = getattr(args, option)
+                claims.enter_context(claim_output_folder(folder, f"--{option.replace('_', '-')}"))
+            args.handler(args)
     except UserError as err:  # anything else is a bug of the toolkit: keep its traceback
         print(f"ahp {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ahp_models.files import atomic_write_text
+from ahp_models.output_folders import claim_output_folder
 from analysis.figures import save_figure
 from analysis.filters.characterization import characterize_neuron
 from analysis.filters.config import read_config
@@ -48,6 +49,12 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if args.backend:
         config = replace(config, backend=args.backend)
     out: Path = args.out or Path(config.name)
+    option = "--out" if args.out else f"the study name {config.name!r} (its default --out)"
+    with claim_output_folder(out, option):
+        return _run_claimed(args, config, out)
+
+
+def _run_claimed(args: argparse.Namespace, config, out: Path) -> dict[str, Path]:
     claim_output(config, out)  # another config's results there are refused before any work
     written: dict[str, Path] = {}
     neuron = None

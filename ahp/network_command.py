@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ahp_models.files import atomic_write_text
+from ahp_models.output_folders import check_output_file
 from analysis.figures import save_figure
 from hardware_mapping.energy import ENERGY_TABLES
 from hardware_mapping.parameter_files import read_network_file, write_network_file
@@ -89,7 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_parser.add_argument(
         "--record-sample", type=int, default=0, help="position of the sample in the figure"
     )
-    run_parser.set_defaults(handler=run)
+    run_parser.set_defaults(output_folder="out", handler=run)
     export_parser = commands.add_parser(
         "export",
         help="write a trained network's hardware parameter file",
@@ -126,6 +127,7 @@ def load_network(args: argparse.Namespace) -> NetworkDescription:
 
 def export(args: argparse.Namespace) -> Path:
     """Write the network's parameter file; return its path."""
+    check_output_file(args.out)  # before the network is loaded and mapped
     description = load_network(args)
     written = write_network_file(args.out, map_description(description))
     print(f"wrote {written}")
@@ -141,7 +143,6 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         mapped = read_network_file(args.parameters)
         _check_same_layout(args.parameters, mapped, description)
     out = args.out
-    out.mkdir(parents=True, exist_ok=True)
     written = {"network.json": write_network_file(out / "network.json", mapped)}
     record = args.record_sample if 0 <= args.record_sample < len(values) else None
     runners = {

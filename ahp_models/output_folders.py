@@ -29,6 +29,7 @@ from ahp_models.errors import UserError
 __all__ = [
     "LOCK_NAME",
     "OutputFolderError",
+    "check_output_file",
     "claim_output_folder",
     "inside_folder",
     "safe_file_name",
@@ -91,6 +92,30 @@ def inside_folder(folder: str | os.PathLike, relative: str | os.PathLike, field:
             f"{field} = {text!r}: leaves the output folder {folder}; allowed: a name inside it"
         )
     return Path(folder) / text
+
+
+def check_output_file(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Check, before any work, that a single output file can be written at ``path``.
+
+    Raises
+    ------
+    OutputFolderError
+        For a NUL in the name, a path that is a folder, or a parent that is a file or cannot
+        be created.
+    """
+    text = os.fspath(path)
+    if "\0" in text or not text.strip():
+        raise OutputFolderError(f"{option} = {text!r}; allowed: a file name")
+    target = Path(path)
+    if target.is_dir():
+        raise OutputFolderError(f"{option} {target}: is a folder; allowed: a file to write")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputFolderError(
+            f"{option} {target}: cannot create its folder {target.parent}: {err.strerror}"
+        ) from None
+    return target
 
 
 @contextlib.contextmanager

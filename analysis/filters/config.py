@@ -24,6 +24,7 @@ from ahp_models import LifAhpParams, ParameterError
 from ahp_models.backends.cuda import gpu_available
 from ahp_models.errors import UserError
 from ahp_models.input_files import read_json_file, read_toml_file
+from ahp_models.output_folders import OutputFolderError, safe_file_name
 from ahp_models.quantities import QuantityError, parse_quantity
 from analysis.filters.distributions import Distribution, DistributionError, parse_distribution
 from analysis.filters.kernels import FilterEstimateError
@@ -71,6 +72,16 @@ _SCHEMA: dict[str, Any] = {
                "count": int}, "sine_amplitude": "pA", "max_lag": "s", "step": "pA",
                "second_order_lag": "ms"},
 }  # fmt: skip
+#: Largest whole-number setting of each key (one run's work stays within reach).
+MAX_COUNTS = {
+    "population.size": 1_000_000,
+    "calibration.iterations": 100,
+    "neuron.trials": 100_000,
+    "neuron.frequencies.count": 1000,
+    "tasks.recall.trials_per_delay": 100_000,
+}
+#: Largest total of simulated population neuron-steps (about 1000 reference studies).
+MAX_NEURON_STEPS = 1e12
 #: What the single-neuron measurements leave out of each trial (their ``discard`` default).
 NEURON_TRANSIENT_S = 2.0
 #: Studies shipped with the package, by name (``analysis/filters/studies/NAME.toml``).
@@ -251,6 +262,11 @@ def parse_config(
     StudyConfig
         The study; every check that needs no simulation has passed.
     """
+    if not raw:  # an empty file would silently run every default
+        raise ConfigError(
+            f"{source}: empty; allowed: a study config with at least a name (see the built-in "
+            "reference study for every key)"
+        )
     _check_keys(raw, _SCHEMA, source)
     try:
         return _resolve(raw, source, base or Path("."))
@@ -305,9 +321,13 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
         )
     calibration = raw.get("calibration", {})
     seeds = raw.get("seeds", [0])
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                            for s in seeds) or len(set(seeds)) < len(seeds):  # fmt: skip
-        raise ConfigError(f"{source}: seeds = {seeds!r}; allowed: distinct whole numbers >= 0")
+    if not isinstance(seeds, list) or not 1 <= len(seeds) <= 1000 or not all(
+        isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**32 for s in seeds
+    ) or len(set(seeds)) < len(seeds):  # fmt: skip
+        shown = repr(seeds) if len(repr(seeds)) < 80 else repr(seeds)[:77] + "..."
+        raise ConfigError(
+            f"{source}: seeds = {shown}; allowed: 1 to 1000 distinct whole numbers, 0 <= s < 2**32"
+        )
     readout = raw.get("readout", {})
     split = ReadoutSplit(readout.get("test_fraction", 0.2), readout.get("folds", 5))
     split.check(samples - discard, f"{source}: readout")
@@ -361,7 +381,7 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
         or len(set(variants)) < len(variants)
     ):
         raise ConfigError(f"{source}: controls.variants = {list(variants)}; allowed: {VARIANTS}")
-    return StudyConfig(
+    config = StudyConfig(
         name=_name(raw.get("name", "study"), source),
         seeds=tuple(seeds),
         dt_s=dt_s,
@@ -384,6 +404,8 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
         custom=custom,
         source=source,
     )
+    _check_work(config, source)
+    return config
 
 
 def _population(raw: Mapping[str, Any], source: str, base: Path) -> PopulationSpec:
@@ -593,15 +615,34 @@ def _pair(raw: Any, hold_s: float, field: str) -> tuple[int, int]:
 
 
 def _int(raw: Any, field: str) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-        raise ConfigError(f"{field} = {raw!r}; allowed: a whole number >= 1")
+    high = MAX_COUNTS[field]
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= high:
+        raise ConfigError(f"{field} = {raw!r}; allowed: a whole number from 1 to {high}")
     return raw
 
 
 def _name(raw: Any, source: str) -> str:
-    if not isinstance(raw, str) or not raw or not all(c.isalnum() or c in "_-." for c in raw):
-        raise ConfigError(f"{source}: name = {raw!r}; allowed: letters, digits, _ - .")
-    return raw
+    try:  # the name becomes the default output folder: it must not leave it
+        return safe_file_name(raw, "name")
+    except OutputFolderError as error:
+        raise ConfigError(f"{source}: {error}") from None
+
+
+def _check_work(config: StudyConfig, source: str) -> None:
+    """Refuse a study whose simulations could not finish (population neuron-steps)."""
+    seconds = config.duration_s + config.calibration_s * config.calibration_iterations
+    steps = config.population.size * seconds / config.dt_s * len(config.variants)
+    total = steps * len(config.seeds)
+    if config.neuron is not None:  # the single neuron's trials (sinusoids and noise alike)
+        frequencies = len(config.neuron.frequencies_Hz)
+        total += (config.neuron.trials + frequencies) * config.neuron.duration_s / config.dt_s
+    if total > MAX_NEURON_STEPS:
+        raise ConfigError(
+            f"{source}: population.size x (signal.duration + calibration) / simulation.dt x "
+            f"variants x seeds, plus the neuron's trials = {total:.3g} neuron-steps; allowed: "
+            "at most "
+            f"{MAX_NEURON_STEPS:.0e} (the reference study takes about 1e9 per seed)"
+        )
 
 
 def _series(path: Path, field: str) -> np.ndarray:

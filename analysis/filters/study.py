@@ -27,7 +27,8 @@ from brian2 import second
 
 from ahp_models import LifAhpParams
 from ahp_models.files import atomic_write_text
-from analysis.filters.config import StudyConfig
+from ahp_models.input_files import read_json_file
+from analysis.filters.config import ConfigError, StudyConfig
 from analysis.filters.population import (
     calibrate_bias,
     draw_population,
@@ -110,10 +111,13 @@ def claim_output(config: StudyConfig, out: Path) -> Path:
     parts.mkdir(parents=True, exist_ok=True)
     fingerprint = _fingerprint(config)
     stamp = parts / "config.json"
-    if stamp.exists() and json.loads(stamp.read_text())["fingerprint"] != fingerprint:
-        raise FileExistsError(
-            f"{parts} holds results of another study config; use another --out or remove it"
-        )
+    if stamp.exists():
+        stored = read_json_file(stamp, what="study stamp", error=ConfigError)
+        if not isinstance(stored, dict) or stored.get("fingerprint") != fingerprint:
+            raise ConfigError(
+                f"{parts} holds results of another study config (its {stamp.name} differs); "
+                "allowed: the folder of this config's earlier run, or a new one (another --out)"
+            )
     atomic_write_text(stamp, json.dumps({"fingerprint": fingerprint, "source": config.source}))
     return parts
 

@@ -131,7 +131,10 @@ def test_noise_and_array_protocols(tmp_path):
     ("extra", "fragment"),
     [
         (["--set", "tau_m=20 mV"], "wrong units"),
-        (["--set", "tau_ahp=-1 ms"], "tau_ahp = -1 ms is outside the allowed range [1e-06, 1e+09] ms"),
+        (
+            ["--set", "tau_ahp=-1 ms"],
+            "tau_ahp = -1 ms is outside the allowed range [1e-06, 1e+09] ms",
+        ),
         (["--set", "tau_mm=1 ms"], "unknown parameter(s) ['tau_mm']"),
         (["--set", "b_ahp"], "expected NAME=VALUE"),
         (["--amplitudes", "1,x"], "--amplitudes '1,x': expected numbers in pA"),

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from brian2 import Quantity, pA
 
-from ahp_models.parameters import ParameterSet
+from ahp_models.parameters import ParameterError, ParameterSet
 from fitting.evaluation import fitted_parameters
 from fitting.targets import allen_grid
 from hardware_mapping.neuron_mapping import MappingError, NeuronMapping
@@ -177,14 +177,44 @@ def read_fit_table(path: Path) -> pd.DataFrame:
     """
     try:
         table = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise MappingError(f"cannot read fit results {path}: {error}") from None
+    except (OSError, ValueError, pd.errors.ParserError) as error:  # incl. empty, not UTF-8
+        reason = error.strerror if isinstance(error, OSError) else str(error).splitlines()[0]
+        raise MappingError(f"cannot read fit results {path}: {reason}") from None
     missing = {"status", "specimen_id", "model"} - set(table.columns)
     if missing:
         raise MappingError(
             f"{path}: not a fit results table (no column {', '.join(sorted(missing))})"
         )
-    return table[table["status"] == "fitted"]
+    fitted = table[table["status"] == "fitted"]
+    if fitted.empty:
+        raise MappingError(
+            f"{path}: no row of status 'fitted' (of {len(table)} rows); allowed: a table with "
+            "fitted cells, as `ahp fit` writes it"
+        )
+    specimens = pd.to_numeric(fitted["specimen_id"], errors="coerce")
+    whole = specimens.notna() & (specimens % 1 == 0) & (specimens > 0) & (specimens < 2**53)
+    if not whole.all():
+        line = int(fitted.index[~whole][0]) + 2  # the header is line 1
+        value = fitted["specimen_id"][~whole].iloc[0]
+        raise MappingError(
+            f"{path}: line {line}: specimen_id = {value!r}; allowed: a whole number > 0"
+        )
+    repeated = specimens[specimens.duplicated()]
+    if not repeated.empty:
+        lines = [int(i) + 2 for i in specimens.index[specimens == repeated.iloc[0]]]
+        raise MappingError(
+            f"{path}: specimen_id {int(repeated.iloc[0])} is fitted on lines "
+            f"{', '.join(map(str, lines))}; allowed: one fitted row per cell"
+        )
+    fitted = fitted.assign(specimen_id=specimens.astype(np.int64))
+    for index, row in fitted.iterrows():
+        try:  # every parameter present, finite and in range, for the model the row names
+            fitted_parameters(row.to_dict())
+        except ParameterError as error:
+            raise MappingError(
+                f"{path}: line {int(index) + 2} (specimen {row['specimen_id']}): {error}"
+            ) from None
+    return fitted
 
 
 def cell_provenance(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from ahp.fit_command import specimen_ids
 from ahp.validate_command import add_validation_options
 from ahp.validation_output import tolerance_line, write_features, write_validation
 from ahp_models.files import atomic_write_text
+from ahp_models.output_folders import safe_file_name
 from hardware_mapping.lava_export import to_lava, write_lava_file
-from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, MappingError
+from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, TIME_STEP_RANGE_MS, MappingError
 from hardware_mapping.parameter_files import write_parameter_file
 from hardware_mapping.register_search import SEARCH_ROUNDS
 from hardware_mapping.validation import quantization_table, validate_long_squares
@@ -53,8 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp map``; return the files written."""
-    if args.dt <= 0:
-        raise MappingError(f"--dt {args.dt}: allowed: a step > 0 ms")
+    low_ms, high_ms = TIME_STEP_RANGE_MS
+    if not low_ms <= args.dt <= high_ms:  # NaN and inf too
+        raise MappingError(f"--dt {args.dt}: allowed: a step from {low_ms:g} to {high_ms:g} ms")
+    if args.population is not None:
+        safe_file_name(args.population, "--population")
     if args.search_rounds < 0:
         raise MappingError(f"--search-rounds {args.search_rounds}: allowed: 0 or more")
     if args.limit is not None and args.limit < 1:
@@ -79,7 +83,6 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if not mappings:
         raise MappingError(f"{args.results}: no cell could be mapped")
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     groups = {args.population: list(mappings)} if args.population else {n: [n] for n in mappings}
     for file_name, names in groups.items():

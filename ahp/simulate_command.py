@@ -30,9 +30,13 @@ from ahp_models import (
 )
 from ahp_models.backends.runtime import CODEGEN_TARGETS
 from ahp_models.files import atomic_write_text
+from ahp_models.input_files import read_array_file
 from ahp_models.quantities import lookup_unit, parse_quantity
 
 __all__ = ["add_arguments", "run"]
+
+#: Largest stimulus magnitude accepted (pA): 1 uA, far beyond any neuron's range.
+MAX_CURRENT_PA = 1e6
 
 PROTOCOLS = ("long_square", "short_square", "ramp", "noise", "array")
 DEFAULT_AMPLITUDES = "150,200,250"
@@ -159,21 +163,21 @@ def _amplitudes(text: str) -> Quantity:
         ) from None
     if not values:
         raise StimulusError("--amplitudes is empty: give at least one amplitude in pA")
+    if not all(np.isfinite(v) and abs(v) <= MAX_CURRENT_PA for v in values):
+        raise StimulusError(
+            f"--amplitudes {text!r}: allowed: finite amplitudes within +-{MAX_CURRENT_PA:g} pA"
+        )
     return np.asarray(values) * pA
 
 
 def _current_file(path: Path, unit_name: str) -> np.ndarray:
     """Samples in rows, one column per neuron (a single column is shared by all)."""
-    if not path.is_file():
-        raise StimulusError(f"--current-file {path}: no such file")
-    if path.suffix == ".npy":
-        values = np.load(path, allow_pickle=False)  # never unpickle: no code from files
-    else:
-        try:
-            values = np.loadtxt(path, delimiter=",", ndmin=2)
-        except ValueError as err:
-            raise StimulusError(f"--current-file {path}: not a numeric CSV ({err})") from None
-    values = np.asarray(values, dtype=float)
+    values = read_array_file(path, "--current-file", error=StimulusError)
+    if np.abs(values).max() > MAX_CURRENT_PA:
+        raise StimulusError(
+            f"--current-file {path}: a value of {np.abs(values).max():g}; allowed: within "
+            f"+-{MAX_CURRENT_PA:g} (in the file's unit)"
+        )
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     return values * lookup_unit(unit_name)

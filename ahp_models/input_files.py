@@ -15,6 +15,7 @@ pickle, no eval), and refuse, in one line naming the file and what is allowed:
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -22,6 +23,8 @@ import stat
 import tomllib
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ahp_models.errors import UserError
 
@@ -32,6 +35,7 @@ __all__ = [
     "InputFileError",
     "check_nesting",
     "field_name",
+    "read_array_file",
     "read_json_file",
     "read_text_file",
     "read_toml_file",
@@ -103,6 +107,68 @@ def read_text_file(
             f"{path}: byte {err.start} (0x{data[err.start]:02x}) is not UTF-8; allowed: a "
             f"UTF-8 text {what}"
         ) from None
+
+
+def read_array_file(
+    path: str | os.PathLike,
+    option: str,
+    *,
+    max_bytes: int = MAX_INPUT_BYTES,
+    error: type[UserError] = InputFileError,
+) -> np.ndarray:
+    """Read a numeric array from a ``.npy`` file (never unpickled) or a comma-separated text.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file: ``.npy``, or text with one row per line and values separated by commas.
+    option : str
+        The option or field that named it, for errors (``"--current-file"``).
+    max_bytes : int
+        Larger files are refused before they are read.
+    error : type
+        The `UserError` subclass raised.
+
+    Returns
+    -------
+    numpy.ndarray
+        Finite float64 values, one or two dimensions, at least one value.
+
+    Raises
+    ------
+    UserError
+        Of type ``error``: a missing, oversized, pickled, non-numeric, empty or non-finite file.
+    """
+    where = f"{option} {path}"
+    read_text = Path(path).suffix != ".npy"
+    if read_text:
+        text = read_text_file(path, what=option, max_bytes=max_bytes, error=error)
+        try:
+            values = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2, dtype=float)
+        except ValueError as err:
+            raise error(f"{where}: not numbers separated by commas ({err})") from None
+    else:
+        try:
+            status = os.stat(path)
+        except (OSError, ValueError) as err:
+            reason = err.strerror if isinstance(err, OSError) else str(err)
+            raise error(f"cannot read {where}: {reason}") from None
+        if not stat.S_ISREG(status.st_mode) or status.st_size > max_bytes:
+            raise error(f"{where}: allowed: a regular .npy file of at most {max_bytes} bytes")
+        try:
+            values = np.load(path, allow_pickle=False)  # never unpickle: no code from files
+        except (OSError, ValueError, EOFError) as err:
+            raise error(
+                f"{where}: not a numpy array without Python objects (no pickles) ({err})"
+            ) from None
+        if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
+            raise error(f"{where}: dtype {getattr(values, 'dtype', None)}; allowed: numbers")
+        values = values.astype(float)
+    if values.ndim not in (1, 2) or values.size == 0:
+        raise error(f"{where}: shape {values.shape}; allowed: one or two dimensions, not empty")
+    if not np.isfinite(values).all():
+        raise error(f"{where}: holds NaN or infinite values; allowed: finite numbers")
+    return values
 
 
 def read_json_file(

@@ -102,7 +102,21 @@ class AllenCache:
         progress: Callable[[str], None] | None = print,
     ) -> None:
         if attempts < 1:
-            raise ValueError(f"attempts {attempts}: must be at least 1")
+            raise AllenApiError(f"attempts = {attempts}; allowed: at least 1")
+        try:
+            parts = urllib.parse.urlsplit(api_url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            usable = False
+        if not usable:
+            raise AllenApiError(
+                f"--api {api_url!r}; allowed: an http:// or https:// address with a host, e.g. "
+                f"{API_URL}"
+            )
+        if not 0 < timeout_s <= 3600:  # NaN too
+            raise AllenApiError(
+                f"--timeout {timeout_s}; allowed: seconds per request, 0 < t <= 3600"
+            )
         self.folder = Path(folder) if folder is not None else default_cache_folder()
         self.api_url = api_url.rstrip("/")
         self.offline = offline

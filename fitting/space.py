@@ -18,7 +18,7 @@ import numpy as np
 from brian2 import Mohm, ms, mV, pA
 
 from ahp_models import LifAhp, LifMultiAhp, NeuronModel
-from ahp_models.parameters import ParameterSet
+from ahp_models.parameters import ParameterError, ParameterSet
 from fitting.targets import CellTargets
 
 __all__ = [
@@ -292,5 +292,7 @@ def space_for(
         The space.
     """
     if model_name not in FITTABLE_MODELS:
-        raise ValueError(f"cannot fit model {model_name!r}; fittable: {', '.join(FITTABLE_MODELS)}")
+        raise ParameterError(
+            f"model = {model_name!r}: cannot be fitted; allowed: {', '.join(FITTABLE_MODELS)}"
+        )
     return FITTABLE_MODELS[model_name](dt_ms, fixed)

@@ -39,6 +39,11 @@ __all__ = [
 MAX_BIAS = BIAS_MANT.high << BIAS_EXP.high
 
 
+#: Hardware time steps a mapping may use (ms of model time): a 1 s protocol takes between 10
+#: and 100 000 steps. Parameter files state the same range.
+TIME_STEP_RANGE_MS = (0.01, 100.0)
+
+
 class MappingError(UserError):
     """A neuron that cannot be mapped, with the field, value and what is allowed."""
 

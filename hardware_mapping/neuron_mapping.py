@@ -19,6 +19,7 @@ from ahp_models.parameters import ParameterSet
 from ahp_models.quantities import QuantityError
 from hardware_mapping.mapped_neuron import (
     REPORT_COLUMNS,
+    TIME_STEP_RANGE_MS,
     AhpCompartment,
     MappedPopulation,
     MappingError,
@@ -38,6 +39,7 @@ __all__ = [
     "DECAY_ROUNDINGS",
     "MAPPABLE_MODELS",
     "REPORT_COLUMNS",
+    "TIME_STEP_RANGE_MS",
     "AhpCompartment",
     "MappedPopulation",
     "MappingError",
@@ -127,8 +129,9 @@ def map_neuron(
     split = decay_rounding == "nearest" if split_decays is None else bool(split_decays)
     dt_ms = float(in_unit(dt, ms, "dt"))
     horizon_ms = float(in_unit(charge_horizon, ms, "charge_horizon"))
-    if not dt_ms > 0:
-        raise MappingError(f"{where}: dt = {dt_ms:g} ms; allowed: > 0")
+    low_ms, high_ms = TIME_STEP_RANGE_MS
+    if not low_ms <= dt_ms <= high_ms:
+        raise MappingError(f"{where}: dt = {dt_ms:g} ms; allowed: {low_ms:g} to {high_ms:g} ms")
     low_pA, high_pA = (float(in_unit(c, pA, "current_range")) for c in current_range)
     if not high_pA >= low_pA:
         raise MappingError(

@@ -196,6 +196,11 @@ def run(args: argparse.Namespace) -> Path:
         cells = cells[cells.specimen_id.isin(sweeps)]
     if args.limit:
         cells = cells.head(args.limit)
+    if cells.empty:
+        raise FitRunError(
+            f"the selection {_selection_text(args)} matches no cell of {args.allen or 'the tables'}"
+            "; allowed: options whose cells exist together (`ahp allen-summary` lists them)"
+        )
     results = fit_database(
         cells,
         args.out,
@@ -217,3 +222,17 @@ def run(args: argparse.Namespace) -> Path:
     print(quality[shown].round(3).to_string())
     print(f"fit: report ({len(written)} files) in {args.out / 'report'}")
     return args.out / f"fit_results.{args.format}"
+
+
+def _selection_text(args: argparse.Namespace) -> str:
+    """The selecting options as given: ``--species human --cre-line Sst-IRES-Cre``."""
+    given = [
+        f"--{name.replace('_', '-')} {getattr(args, name)}"
+        for name in ("species", "cre_line", "dendrite_type", "layer", "area")
+        if getattr(args, name) is not None
+    ]
+    if args.specimen:
+        given.append(f"--specimen {','.join(map(str, args.specimen))}")
+    if args.sweeps or args.nwb:
+        given.append(f"--sweeps {args.sweeps}" if args.sweeps else f"--nwb {args.nwb}")
+    return " ".join(given) or "(all cells)"

@@ -39,6 +39,7 @@ from ahp.pipeline_settings import SPECIES, PipelineRun, PipelineSettings
 from ahp.report import write_report
 from ahp.validation_output import write_validation
 from ahp_models.files import atomic_write_text
+from ahp_models.output_folders import LOCK_NAME, claims_output_folder
 from analysis.allen_tables import load_cells, select
 from fitting.batch import FitRunError, fit_database
 from fitting.cohort import cohort_fingerprint, write_cohort
@@ -84,7 +85,7 @@ def _claim(out: Path, settings: PipelineSettings) -> dict[str, Any]:
                 "use a new --out or the same settings"
             )
         return manifest
-    if any(out.iterdir()):
+    if any(p.name != LOCK_NAME for p in out.iterdir()):  # our own lock is no content
         raise FitRunError(f"{out} is not empty and holds no pipeline run; use a new --out")
     manifest = {"settings": settings.to_json(), "started": creation_stamp(), "stages": []}
     atomic_write_text(path, json.dumps(manifest, indent=1) + "\n")
@@ -238,6 +239,7 @@ def _validate_cells(
     return result, counters
 
 
+@claims_output_folder("out")
 def run_pipeline(
     settings: PipelineSettings,
     out: str | os.PathLike,

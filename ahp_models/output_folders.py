@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import inspect
 import os
 import re
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ahp_models.errors import UserError
@@ -31,6 +33,7 @@ __all__ = [
     "OutputFolderError",
     "check_output_file",
     "claim_output_folder",
+    "claims_output_folder",
     "inside_folder",
     "safe_file_name",
 ]
@@ -148,16 +151,21 @@ def claim_output_folder(path: str | os.PathLike, option: str = "--out") -> Itera
         raise OutputFolderError(
             f"{option} {folder}: is a file; allowed: a folder (new, or one an earlier run wrote)"
         )
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputFolderError(f"{option} {folder}: cannot create it: {err.strerror}") from None
     lock = folder / LOCK_NAME
     key = os.path.realpath(lock)
-    if key in _HELD:  # this process claimed it already (a command, then its library job)
-        _HELD[key][1] += 1
-    else:
-        _HELD[key] = [_acquire(lock, option, folder), 1]
+    try:
+        if key in _HELD:  # this process claimed it already (a command, then its library job)
+            _HELD[key][1] += 1
+        else:
+            _HELD[key] = [_acquire(lock, option, folder), 1]
+    except OutputFolderError:
+        _remove_if_unused(folder, created)
+        raise
     try:
         yield folder
     finally:
@@ -165,6 +173,36 @@ def claim_output_folder(path: str | os.PathLike, option: str = "--out") -> Itera
         if _HELD[key][1] == 0:
             descriptor = _HELD.pop(key)[0]
             os.close(descriptor)  # closing releases the flock
+            _remove_if_unused(folder, created)
+
+
+def _remove_if_unused(folder: Path, created: bool) -> None:
+    """Remove a folder this claim created if nothing but the lock was written into it (an
+    input refused before any work leaves no empty output folder behind)."""
+    if not created:
+        return
+    with contextlib.suppress(OSError):
+        if {entry.name for entry in folder.iterdir()} <= {LOCK_NAME}:
+            (folder / LOCK_NAME).unlink(missing_ok=True)
+            folder.rmdir()
+
+
+def claims_output_folder(parameter: str) -> Callable[[Callable], Callable]:
+    """Decorate a library job so that it holds its output folder (argument ``parameter``)
+    with `claim_output_folder` while it runs."""
+
+    def decorate(function: Callable) -> Callable:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def holding(*args, **kwargs):
+            folder = signature.bind(*args, **kwargs).arguments[parameter]
+            with claim_output_folder(folder, parameter):
+                return function(*args, **kwargs)
+
+        return holding
+
+    return decorate
 
 
 def _acquire(lock: Path, option: str, folder: Path) -> int:

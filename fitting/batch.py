@@ -36,6 +36,7 @@ import pandas as pd
 
 from ahp_models.errors import UserError
 from ahp_models.files import atomic_path, atomic_write_text
+from ahp_models.output_folders import claims_output_folder
 from fitting.engine import FitEngine, FitSettings
 from fitting.pipeline import FirstFit, needs_refit, refit_cells
 from fitting.targets import CellTargets, UnfittableCell
@@ -196,6 +197,7 @@ class _RefitQueue:
         return chunks
 
 
+@claims_output_folder("out")
 def fit_database(
     cells: pd.DataFrame,
     out: str | os.PathLike,

@@ -113,6 +113,7 @@ def write_parameter_file(
     }
     if network is not None:
         document["network"] = _with_digest(dict(network), time_step_ms)
+    document["digest"] = content_digest(_file_contents(document), time_step_ms)
     validate_against_schema(document, path)
     atomic_write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
     return Path(path)
@@ -136,7 +137,10 @@ def read_parameter_file(path: str | os.PathLike) -> dict[str, NeuronMapping]:
     ParameterFileError
         Naming the file, the field (``neurons[2].main.decay_v``), its value and the rule.
     """
-    return _neurons(load_checked_json(path), path)
+    document = load_checked_json(path)
+    mappings = _neurons(document, path)
+    _check_file_digest(document, path)
+    return mappings
 
 
 def load_checked_json(path: str | os.PathLike, schema_path: Path = SCHEMA_PATH) -> dict[str, Any]:
@@ -212,6 +216,24 @@ def _with_digest(section: dict[str, Any], time_step_ms: float) -> dict[str, Any]
     # digest the section as a reader will parse it (tuples as lists, numpy scalars as numbers)
     parsed = json.loads(json.dumps(_jsonable(section), allow_nan=False))
     return {**parsed, "digest": content_digest(parsed, time_step_ms)}
+
+
+def _file_contents(document: Mapping[str, Any]) -> dict[str, Any]:
+    # what the file digest covers: which neurons, in which order, and which network
+    network = document.get("network")
+    return {
+        "neurons": [neuron["digest"] for neuron in document["neurons"]],
+        "network": None if network is None else network["digest"],
+    }
+
+
+def _check_file_digest(document: Mapping[str, Any], path: str | os.PathLike) -> None:
+    if document["digest"] != content_digest(_file_contents(document), document["time_step_ms"]):
+        raise ParameterFileError(
+            f"{path}: digest = {document['digest'][:19]}...: neurons were removed, added or "
+            "reordered, or the network section replaced, after the toolkit wrote the file; "
+            "allowed: the file as `ahp map` or `ahp network export` wrote it"
+        )
 
 
 def _check_digest(section: Mapping[str, Any], time_step_ms: float, where: str, what: str) -> None:
@@ -321,7 +343,6 @@ def read_network_file(path: str | os.PathLike) -> MappedNetwork:
     network = document.get("network")
     if network is None:
         raise ParameterFileError(f"{path}: no network section (a file of single neurons)")
-    _check_digest(network, document["time_step_ms"], f"{path}: network", "network section")
     mappings, currents, used = {}, {}, set()
     for index, population in enumerate(network["populations"]):
         where = f"{path}: network.populations[{index}]"
@@ -357,6 +378,9 @@ def read_network_file(path: str | os.PathLike) -> MappedNetwork:
         _projection(projection, mappings, sources, f"{path}: network.projections[{index}]")
         for index, projection in enumerate(network["projections"])
     ]
+    # the named checks above first; then the digests catch any other change to the file
+    _check_digest(network, document["time_step_ms"], f"{path}: network", "network section")
+    _check_file_digest(document, path)
     try:  # a current outside a neuron's mapped range, a delay beyond the delay bits
         return assemble_network(mappings, currents, projections, inputs)
     except (MappingError, RegisterError) as error:

@@ -28,6 +28,7 @@ from brian2 import second
 from ahp_models import LifAhpParams
 from ahp_models.files import atomic_write_text
 from ahp_models.input_files import read_json_file
+from ahp_models.output_folders import claims_output_folder
 from analysis.filters.config import ConfigError, StudyConfig
 from analysis.filters.population import (
     calibrate_bias,
@@ -55,6 +56,7 @@ _CALIBRATION_SEED_OFFSET = 10_000
 _RECALL_SEED_OFFSET = 20_000
 
 
+@claims_output_folder("out")
 def run_study(
     config: StudyConfig,
     out: Path,

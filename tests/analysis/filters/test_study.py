@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis.filters import population
-from analysis.filters.config import parse_config
+from analysis.filters.config import ConfigError, parse_config
 from analysis.filters.study import RESULT_COLUMNS, run_study
 from analysis.filters.summary import study_summary
 
@@ -66,5 +66,5 @@ def test_parts_of_another_config_are_not_mixed(tmp_path):
     config = parse_config({**SMALL, "seeds": [0], "tasks": {"integrators": ["500 ms"]}})
     (tmp_path / "parts").mkdir()
     (tmp_path / "parts" / "config.json").write_text('{"fingerprint": "other", "source": "x"}')
-    with pytest.raises(FileExistsError, match="holds results of another study config"):
+    with pytest.raises(ConfigError, match="holds results of another study config"):
         run_study(config, tmp_path, progress=None)

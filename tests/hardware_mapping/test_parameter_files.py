@@ -166,7 +166,7 @@ def test_malformed_files_are_rejected_naming_the_field(valid_document, tmp_path,
 def test_not_json_objects_and_oversized_files_are_refused(valid_document, tmp_path, monkeypatch):
     path = tmp_path / "x.json"
     path.write_text('{"format": NaN}')
-    with pytest.raises(ParameterFileError, match="format = NaN .*allowed: finite numbers"):
+    with pytest.raises(ParameterFileError, match=r"format = NaN .*allowed: finite numbers"):
         read_parameter_file(path)
     path.write_text("[1, 2]")
     with pytest.raises(ParameterFileError, match="expected a JSON object"):

@@ -52,7 +52,7 @@ def with_changes(**sections):
          r"population\.parameters\.g_Na: unknown; allowed: E_L, R"),
         (with_changes(population={"rate": "5 mV"}), r"population\.rate"),
         (with_changes(simulation={"backend": "gpu"}), r"simulation\.backend = 'gpu'"),
-        (with_changes(seeds=[1, 1]), r"seeds = \[1, 1\]; allowed: 1 to 1000 distinct whole numbers"),
+        (with_changes(seeds=[1, 1]), r"seeds = \[1, 1\]; allowed: 1 to 1000 distinct"),
         (with_changes(tasks={"integrators": ["120 s"]}),
          r"a delay of 360 s \(a delay line, a Volterra term, or 3 time constants"),
         (with_changes(calibration={"duration": "0.5 s"}),

@@ -27,7 +27,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 
-from ahp_models.catalogue import MODELS
+from ahp_models.catalogue import MODELS, model_for_params
 from ahp_models.errors import UserError
 from ahp_models.files import atomic_write_text
 from ahp_models.input_files import field_name
@@ -498,10 +498,26 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
         source={"model": source["model"], "parameters": source["parameters"]},
     )
     try:  # units and ranges of the float parameters, as every parameter file of the toolkit
-        mapping.source_parameters(where=f"{where}.source")
+        params = mapping.source_parameters(where=f"{where}.source")
     except ParameterError as error:
         raise ParameterFileError(str(error)) from None
+    _check_compartments(mapping, params, where)
     return mapping
+
+
+def _check_compartments(mapping: NeuronMapping, params: Any, where: str) -> None:
+    # each spike-triggered term of the source model is one AHP compartment, or a pair whose
+    # decays bracket its time constant: a compartment added or removed shows here by name
+    # (a term of zero strength may have none)
+    form = model_for_params(params).hardware_form(params, mapping.dt_ms * 1e-3)
+    acting = sum(1 for term in form.terms if term.inflow != 0)
+    if not acting <= len(mapping.aux) <= 2 * len(form.terms):
+        raise ParameterFileError(
+            f"{where}.aux: {len(mapping.aux)} compartments; allowed: {acting} to "
+            f"{2 * len(form.terms)} (the source model {mapping.source['model']!r} has "
+            f"{len(form.terms)} spike-triggered term(s), {acting} of nonzero strength, each "
+            "one compartment or a pair of decays)"
+        )
 
 
 def _check_source_complete(source: Mapping[str, Any], model_class: Any, where: str) -> None:

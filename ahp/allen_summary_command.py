@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ahp.arguments import path_argument
 from ahp_models.files import atomic_write_text
 from analysis.allen_tables import (
     FEATURE_UNITS,
@@ -27,11 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``ahp allen-summary``."""
     parser.add_argument(
         "--data",
-        type=Path,
+        type=path_argument,
         required=True,
         help="folder with allen_ephys_features.csv and allen_cell_types_specimen_details.csv",
     )
-    parser.add_argument("--out", type=Path, default=Path("allen_summary"))
+    parser.add_argument("--out", type=path_argument, default=Path("allen_summary"))
     parser.add_argument("--species", choices=("mouse", "human"), help="only this species")
     parser.add_argument(
         "--by",

@@ -196,6 +196,7 @@ def read_fit_table(path: Path) -> pd.DataFrame:
     if not whole.all():
         line = int(fitted.index[~whole][0]) + 2  # the header is line 1
         value = fitted["specimen_id"][~whole].iloc[0]
+        value = value.item() if isinstance(value, np.generic) else value  # nan, not np.float64
         raise MappingError(
             f"{path}: line {line}: specimen_id = {value!r}; allowed: a whole number > 0"
         )

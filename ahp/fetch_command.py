@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ahp.arguments import path_argument
 from ahp.fit_command import specimen_ids
 from fitting.allen_api import API_URL, AllenCache, default_cache_folder
 
@@ -15,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``ahp fetch``."""
     parser.add_argument(
         "--cache",
-        type=Path,
+        type=path_argument,
         default=default_cache_folder(),
         help="cache folder (default: %(default)s)",
     )

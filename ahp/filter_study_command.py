@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ahp.arguments import path_argument
 from ahp_models.files import atomic_write_text
 from ahp_models.output_folders import claim_output_folder
 from analysis.figures import save_figure
@@ -34,7 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "config",
         help="study config (.toml or .json), or a built-in study: reference, demo",
     )
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: NAME)")
+    parser.add_argument(
+        "--out", type=path_argument, default=None, help="output folder (default: NAME)"
+    )
     parser.add_argument(
         "--backend",
         choices=("cpp_standalone", "cuda_standalone", "runtime"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ahp.arguments import path_argument
 from analysis.allen_tables import load_cells, select
 from fitting.batch import FitRunError, fit_database
 from fitting.engine import FitSettings
@@ -46,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("cells")
     data.add_argument(
         "--allen",
-        type=Path,
+        type=path_argument,
         required=True,
         help="folder with allen_ephys_features.csv and the specimen table",
     )
@@ -58,20 +59,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     per_sweep = data.add_mutually_exclusive_group()
     per_sweep.add_argument(
         "--sweeps",
-        type=Path,
+        type=path_argument,
         help="per-sweep table: Allen's spike counts (osb_longsquare_sweeps.csv layout) or the "
         "toolkit's per-sweep features (long_square_sweeps.csv, as the default cohort's): fit "
         "the whole f-I curve of the cells listed there",
     )
     per_sweep.add_argument(
         "--nwb",
-        type=Path,
+        type=path_argument,
         help="folder of Allen NWB 1.x files (specimen_<id>/ephys.nwb, as `ahp fetch` writes): "
         "fit the f-I curve, latencies, ISIs and adaptation of every long square they hold",
     )
     add_fit_options(parser)
     run_group = parser.add_argument_group("run")
-    run_group.add_argument("--out", type=Path, default=Path("fit_output"))
+    run_group.add_argument("--out", type=path_argument, default=Path("fit_output"))
     run_group.add_argument(
         "--report-cells",
         type=int,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from brian2 import ms
 
+from ahp.arguments import path_argument
 from ahp.cell_mapping import map_fitted_cells, read_fit_table
 from ahp.feature_check import has_cell_features
 from ahp.fit_command import specimen_ids
@@ -26,8 +27,8 @@ __all__ = ["add_arguments", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``ahp map``."""
-    parser.add_argument("results", type=Path, help="fit results table (`ahp fit` output)")
-    parser.add_argument("--out", type=Path, default=Path("hardware"))
+    parser.add_argument("results", type=path_argument, help="fit results table (`ahp fit` output)")
+    parser.add_argument("--out", type=path_argument, default=Path("hardware"))
     parser.add_argument("--specimen", type=specimen_ids, help="specimen ids, comma separated")
     parser.add_argument("--limit", type=int, help="at most this many cells")
     parser.add_argument("--dt", type=float, default=1.0, help="hardware time step (ms)")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ahp.arguments import path_argument
 from ahp_models.files import atomic_write_text
 from ahp_models.output_folders import check_output_file
 from analysis.figures import save_figure
@@ -68,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run_parser.add_argument("--seed", type=int, default=0, help="seed of the draw (default 0)")
     run_parser.add_argument("--arithmetic", choices=ARITHMETICS, default="fixed")
-    run_parser.add_argument("--out", type=Path, default=Path("network_run"))
+    run_parser.add_argument("--out", type=path_argument, default=Path("network_run"))
     run_parser.add_argument("--workers", type=int, default=2, help="fixed-point threads")
     run_parser.add_argument("--batch", type=int, default=200, help="float samples per batch")
     run_parser.add_argument(
@@ -76,13 +77,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run_parser.add_argument(
         "--samples",
-        type=Path,
+        type=path_argument,
         help="a .npy of samples (one per row) for a network of your own; with --labels",
     )
-    run_parser.add_argument("--labels", type=Path, help="a .npy of the samples' classes")
+    run_parser.add_argument("--labels", type=path_argument, help="a .npy of the samples' classes")
     run_parser.add_argument(
         "--parameters",
-        type=Path,
+        type=path_argument,
         help="run the registers of this network parameter file (written by `ahp network "
         "export`) instead of the description's",
     )
@@ -98,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "parameter file (JSON, checked against the v1 schema).",
     )
     _network_argument(export_parser)
-    export_parser.add_argument("--out", type=Path, required=True, help="the file to write")
+    export_parser.add_argument("--out", type=path_argument, required=True, help="the file to write")
     export_parser.set_defaults(handler=export)
 
 
@@ -107,8 +108,8 @@ def _network_argument(parser: argparse.ArgumentParser) -> None:
         "network",
         help=f"a built-in network ({', '.join(BUILTIN_DESCRIPTIONS)}) or a description TOML",
     )
-    parser.add_argument("--data-folder", type=Path, help="where a TOML's weight files lie")
-    parser.add_argument("--cache", type=Path, help="download cache of weights and MNIST")
+    parser.add_argument("--data-folder", type=path_argument, help="where a TOML's weight files lie")
+    parser.add_argument("--cache", type=path_argument, help="download cache of weights and MNIST")
     parser.add_argument("--offline", action="store_true", help="never download")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ahp.arguments import path_argument
 from ahp.fit_command import add_fit_options, check_at_least, fit_settings
 from ahp.pipeline import SPECIES, PipelineRun, PipelineSettings, run_pipeline
 from ahp.validate_command import add_validation_options
@@ -19,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("cells (default: the built-in synthetic cohort)")
     source = data.add_mutually_exclusive_group()
     source.add_argument(
-        "--allen", type=Path, help="folder with the Allen feature and specimen tables"
+        "--allen", type=path_argument, help="folder with the Allen feature and specimen tables"
     )
     source.add_argument(
         "--cache",
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hardware.add_argument("--decay-rounding", choices=DECAY_ROUNDINGS, default="nearest")
     add_validation_options(hardware)
     run_group = parser.add_argument_group("run")
-    run_group.add_argument("--out", type=Path, default=Path("pipeline_output"))
+    run_group.add_argument("--out", type=path_argument, default=Path("pipeline_output"))
     run_group.add_argument(
         "--workers", type=int, default=0, help="local worker processes of the fit (0: this one)"
     )

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from brian2 import Quantity, pA, second
 
+from ahp.arguments import path_argument
 from ahp_models import (
     BACKENDS,
     MODELS,
@@ -69,7 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--model", default="lif_ahp", choices=sorted(MODELS), help="catalogue model")
     model.add_argument("--n-currents", type=int, help="number of AHP / after-spike currents")
     model.add_argument("--scheme", choices=("allen", "exact"), help="glif3 integration scheme")
-    model.add_argument("--params", type=Path, help="parameter JSON file (ParameterSet.to_json)")
+    model.add_argument(
+        "--params", type=path_argument, help="parameter JSON file (ParameterSet.to_json)"
+    )
     model.add_argument(
         "--set",
         dest="overrides",
@@ -100,7 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     stim.add_argument("--seed", type=int, help="noise seed (default 0)")
     stim.add_argument(
         "--current-file",
-        type=Path,
+        type=path_argument,
         help="protocol 'array': .npy or .csv with one column per neuron of current samples",
     )
     stim.add_argument("--current-unit", help="unit of --current-file values (default pA)")
@@ -115,7 +118,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     run_group.add_argument("--record", default="v", help="variables to record, comma separated")
     run_group.add_argument("--record-dt", help="sampling interval of the traces")
-    run_group.add_argument("--out", type=Path, default=Path("simulation_output"))
+    run_group.add_argument("--out", type=path_argument, default=Path("simulation_output"))
     run_group.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
     run_group.add_argument("--no-csv-traces", action="store_true", help="traces as NPZ only")
 

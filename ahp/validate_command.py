@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import ms, pA
 
+from ahp.arguments import path_argument
 from ahp.cell_mapping import MappedCell, cell_name, read_fit_table
 from ahp.validation_output import write_features, write_validation
 from hardware_mapping.energy import ENERGY_TABLES
@@ -20,11 +21,11 @@ __all__ = ["add_arguments", "add_validation_options", "run"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``ahp validate``."""
-    parser.add_argument("file", type=Path, help="a parameter file written by `ahp map`")
-    parser.add_argument("--out", type=Path, default=Path("validation"))
+    parser.add_argument("file", type=path_argument, help="a parameter file written by `ahp map`")
+    parser.add_argument("--out", type=path_argument, default=Path("validation"))
     parser.add_argument(
         "--fits",
-        type=Path,
+        type=path_argument,
         help="the fit results table the cells came from: also compare the registers' Allen "
         "features with each cell's (neurons named cell_<specimen_id>, as `ahp map` names them)",
     )

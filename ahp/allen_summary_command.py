@@ -9,6 +9,7 @@ import pandas as pd
 
 from ahp.arguments import path_argument
 from ahp_models.files import atomic_write_text
+from ahp_models.output_folders import remove_stale_outputs
 from analysis.allen_tables import (
     FEATURE_UNITS,
     AllenTableError,
@@ -79,9 +80,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     quantiles = feature_quantiles(cells)
     written["feature_quantiles.csv"] = out / "feature_quantiles.csv"
     atomic_write_text(written["feature_quantiles.csv"], quantiles.to_csv(index=False))
-    for stale in out.glob("adaptation_by_*.*"):  # figures of groupings not asked for this time
-        if stale.name not in written:
-            stale.unlink()
+    # figures of groupings an earlier run drew and this one was not asked for
+    remove_stale_outputs(out, "allen-summary", [path.name for path in written.values()])
     by_species = table[table.grouping == "species"] if "species" in groupings else table
     print(
         f"{len(cells)} cells from {args.data} ({cells.attrs.get('only_in_features', 0)} only in "

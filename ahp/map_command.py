@@ -20,7 +20,11 @@ from hardware_mapping.lava_export import to_lava, write_lava_file
 from hardware_mapping.neuron_mapping import DECAY_ROUNDINGS, TIME_STEP_RANGE_MS, MappingError
 from hardware_mapping.parameter_files import write_parameter_file
 from hardware_mapping.register_search import SEARCH_ROUNDS
-from hardware_mapping.validation import quantization_table, validate_long_squares
+from hardware_mapping.validation import (
+    check_protocol_step,
+    quantization_table,
+    validate_long_squares,
+)
 
 __all__ = ["add_arguments", "run"]
 
@@ -58,8 +62,11 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     low_ms, high_ms = TIME_STEP_RANGE_MS
     if not low_ms <= args.dt <= high_ms:  # NaN and inf too
         raise MappingError(f"--dt {args.dt}: allowed: a step from {low_ms:g} to {high_ms:g} ms")
+    check_protocol_step(args.dt, "--dt")
     if args.population is not None:
         safe_file_name(args.population, "--population")
+    if args.figures < 0:
+        raise MappingError(f"--figures {args.figures}: allowed: 0 or more")
     if args.search_rounds < 0:
         raise MappingError(f"--search-rounds {args.search_rounds}: allowed: 0 or more")
     if args.limit is not None and args.limit < 1:

@@ -15,8 +15,8 @@ from ahp.cell_mapping import MappedCell
 from fitting.batch import FitRunError
 from fitting.cohort import cohort_fingerprint
 from fitting.engine import FitSettings
-from hardware_mapping.neuron_mapping import MappingError
-from hardware_mapping.validation import ValidationResult
+from hardware_mapping.neuron_mapping import TIME_STEP_RANGE_MS, MappingError
+from hardware_mapping.validation import ValidationResult, check_protocol_step
 
 __all__ = ["SPECIES", "PipelineRun", "PipelineSettings"]
 
@@ -64,8 +64,12 @@ class PipelineSettings:
             )
         if self.limit is not None and self.limit < 1:
             raise FitRunError(f"limit {self.limit}: allowed: at least 1 cell per species")
-        if not self.dt_ms > 0:
-            raise MappingError(f"dt_ms {self.dt_ms}: allowed: a step > 0 ms")
+        low_ms, high_ms = TIME_STEP_RANGE_MS
+        if not low_ms <= self.dt_ms <= high_ms:  # NaN and inf too
+            raise MappingError(
+                f"--dt {self.dt_ms}: allowed: a hardware step from {low_ms:g} to {high_ms:g} ms"
+            )
+        check_protocol_step(self.dt_ms, "--dt")
 
     def to_json(self) -> dict[str, Any]:
         """The settings as JSON-ready values, with the default cohort's fingerprint (a run of

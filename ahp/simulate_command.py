@@ -32,6 +32,7 @@ from ahp_models import (
 from ahp_models.backends.runtime import CODEGEN_TARGETS
 from ahp_models.files import atomic_write_text
 from ahp_models.input_files import read_array_file
+from ahp_models.output_folders import remove_stale_outputs
 from ahp_models.quantities import lookup_unit, parse_quantity
 
 __all__ = ["add_arguments", "run"]
@@ -303,8 +304,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             result, labels=labels, title=f"{model.title}: {stimulus.protocol} ({args.backend})"
         )
         written["figure"] = save_figure(figure, out / "figure", formats=("png",))[0]
-    for stale in set(OUTPUT_FILES) - {path.name for path in written.values()}:
-        (out / stale).unlink(missing_ok=True)
+    # an earlier run's figure or trace files that this run did not write again
+    remove_stale_outputs(out, "simulate", [path.name for path in written.values()])
     print(summary.to_string(index=False))
     for kind, path in written.items():
         print(f"{kind:>11}: {path}")

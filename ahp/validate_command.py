@@ -14,7 +14,11 @@ from ahp.validation_output import write_features, write_validation
 from hardware_mapping.energy import ENERGY_TABLES
 from hardware_mapping.neuron_mapping import MappingError
 from hardware_mapping.parameter_files import read_parameter_file
-from hardware_mapping.validation import validate_long_squares
+from hardware_mapping.validation import (
+    check_protocol_step,
+    long_square_amplitudes,
+    validate_long_squares,
+)
 
 __all__ = ["add_arguments", "add_validation_options", "run"]
 
@@ -53,9 +57,21 @@ def add_validation_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp validate``; return the files written."""
+    if args.figures < 0:
+        raise MappingError(f"--figures {args.figures}: allowed: 0 or more")
     mappings = read_parameter_file(args.file)
     neurons = {name: mapping.source_parameters() for name, mapping in mappings.items()}
     steps_ms = {mapping.dt_ms for mapping in mappings.values()}.pop()
+    check_protocol_step(steps_ms, f"{args.file}: time_step_ms")
+    for index, (name, mapping) in enumerate(mappings.items()):
+        currents_pA = np.asarray(long_square_amplitudes(neurons[name]) / pA)
+        low, high = mapping.current_range_pA
+        if currents_pA.min() < low - 1e-9 or currents_pA.max() > high + 1e-9:
+            raise MappingError(
+                f"{args.file}: neurons[{index}] ({name}): current_range_pA [{low:g}, {high:g}] "
+                f"does not hold the long squares' {currents_pA.min():g}..{currents_pA.max():g} "
+                "pA; allowed: a file `ahp map` wrote for the long-square series"
+            )
     result = validate_long_squares(
         neurons,
         dt=steps_ms * ms,

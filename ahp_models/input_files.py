@@ -256,9 +256,10 @@ def read_toml_file(
         raise error(f"{path}: {err}") from None
     except RecursionError:
         raise error(f"{path}: nested too deeply; allowed: at most {MAX_NESTING} levels") from None
-    except ValueError as err:  # an integer literal of over 4300 digits
+    except ValueError:  # an integer literal of over 4300 digits (Python's own limit)
         raise error(
-            f"{path}: {err}; allowed: integers of at most {MAX_INTEGER_DIGITS} digits"
+            f"{path}: an integer literal of over 4300 digits; allowed: integers of at most "
+            f"{MAX_INTEGER_DIGITS} digits"
         ) from None
     _check_nesting_or_raise(document, path, error)
     _check_numbers(document, path, error)

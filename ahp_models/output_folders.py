@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import functools
 import inspect
+import json
 import os
 import re
 import socket
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ahp_models.errors import UserError
+from ahp_models.files import atomic_write_text
 
 __all__ = [
     "LOCK_NAME",
@@ -35,6 +37,7 @@ __all__ = [
     "claim_output_folder",
     "claims_output_folder",
     "inside_folder",
+    "remove_stale_outputs",
     "safe_file_name",
 ]
 
@@ -112,6 +115,11 @@ def check_output_file(path: str | os.PathLike, option: str = "--out") -> Path:
     target = Path(path)
     if target.is_dir():
         raise OutputFolderError(f"{option} {target}: is a folder; allowed: a file to write")
+    if target.exists() and not target.is_file():  # a device, a pipe: never replace one
+        raise OutputFolderError(
+            f"{option} {target}: is not a regular file (a device or a pipe); allowed: a new "
+            "file, or a regular file to replace"
+        )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -185,6 +193,34 @@ def _remove_if_unused(folder: Path, created: bool) -> None:
         if {entry.name for entry in folder.iterdir()} <= {LOCK_NAME}:
             (folder / LOCK_NAME).unlink(missing_ok=True)
             folder.rmdir()
+
+
+def remove_stale_outputs(folder: str | os.PathLike, command: str, written: list[str]) -> None:
+    """Remove the files an earlier run of ``command`` wrote into ``folder`` that this run did
+    not write again (a figure no longer asked for), and record what this run wrote.
+
+    Only files named in the earlier run's record (``.ahp-COMMAND-outputs.json``) are removed:
+    a user's own files in the folder are never touched, whatever their names.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The output folder (claimed).
+    command : str
+        The command (``"simulate"``): each command keeps its own record.
+    written : list of str
+        File names, relative to ``folder``, that this run wrote.
+    """
+    record = Path(folder) / f".ahp-{command}-outputs.json"
+    try:
+        earlier = json.loads(record.read_text(encoding="utf-8"))
+        earlier = [name for name in earlier if isinstance(name, str)]
+    except (OSError, ValueError, TypeError):  # no earlier run, or an unreadable record
+        earlier = []
+    for name in set(earlier) - set(written):
+        if _NAME.fullmatch(name):  # a record cannot point outside the folder
+            (Path(folder) / name).unlink(missing_ok=True)
+    atomic_write_text(record, json.dumps(sorted(written)) + "\n")
 
 
 def claims_output_folder(parameter: str) -> Callable[[Callable], Callable]:

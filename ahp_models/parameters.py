@@ -81,10 +81,13 @@ class ParamSpec:
     def outside(self, magnitude: np.ndarray) -> np.ndarray:
         """Return a mask of the values (in ``unit_name``) outside the allowed range."""
         bad = np.zeros(magnitude.shape, dtype=bool)
+        # a closed bound holds values within rounding of it (1e-6 ms read as 9.999999e-07)
         if self.low is not None:
-            bad |= magnitude <= self.low if self.low_open else magnitude < self.low
+            low = self.low - 1e-9 * abs(self.low)
+            bad |= magnitude <= self.low if self.low_open else magnitude < low
         if self.high is not None:
-            bad |= magnitude >= self.high if self.high_open else magnitude > self.high
+            high = self.high + 1e-9 * abs(self.high)
+            bad |= magnitude >= self.high if self.high_open else magnitude > high
         return bad
 
 

@@ -333,13 +333,14 @@ def quantize_bias(bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for _ in range(BIAS_EXP.high):
         too_big = np.abs(np.round(bias / 2.0**exponent)) > BIAS_MANT.high
         exponent = np.where(too_big, exponent + 1, exponent)
-    mantissa = np.round(bias / 2.0**exponent).astype(np.int64)
-    if (np.abs(mantissa) > BIAS_MANT.high).any():
-        index = int(np.flatnonzero(np.abs(mantissa) > BIAS_MANT.high)[0])
+    rounded = np.round(bias / 2.0**exponent)
+    outside = ~(np.abs(rounded) <= BIAS_MANT.high)  # checked before the cast: NaN, 1e300 too
+    if outside.any():
+        index = int(np.flatnonzero(outside)[0])
         raise MappingError(
             f"bias = {bias.ravel()[index]:g} exceeds the bias register ({MAX_BIAS} = 4095 << 7)"
         )
-    return mantissa, exponent
+    return rounded.astype(np.int64), exponent
 
 
 def in_unit(value: Any, unit: Unit, name: str) -> np.ndarray:

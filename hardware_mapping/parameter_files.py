@@ -467,7 +467,7 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
         )
     _check_source_complete(source, model_class, where)
     low_pA, high_pA = neuron["input"]["current_range_pA"]
-    if not low_pA <= high_pA:
+    if not low_pA <= high_pA:  # equal: a neuron of a network, without constant input
         raise ParameterFileError(
             f"{where}.input.current_range_pA = [{low_pA:g}, {high_pA:g}]: reversed; allowed: "
             "[low, high] with low <= high"
@@ -501,7 +501,20 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
         params = mapping.source_parameters(where=f"{where}.source")
     except ParameterError as error:
         raise ParameterFileError(str(error)) from None
+    if params.n_neurons not in (None, 1):
+        raise ParameterFileError(
+            f"{where}.source.parameters: values for {params.n_neurons} neurons; allowed: one "
+            "value per parameter (one per current for per-current parameters)"
+        )
     _check_compartments(mapping, params, where)
+    try:  # the drive over the whole current range must fit the bias register
+        mapping.bias_registers(np.linspace(low_pA, high_pA, 17))
+    except MappingError as error:
+        raise ParameterFileError(
+            f"{where}.input: drive_offset {mapping.drive_offset:g} and drive_per_pA "
+            f"{mapping.drive_per_pA:g} over current_range_pA [{low_pA:g}, {high_pA:g}]: "
+            f"{error}"
+        ) from None
     return mapping
 
 

@@ -463,6 +463,8 @@ def _decay_pair(keep: float) -> list[tuple[int, float]]:
     n = 1000 where one register alone is off by up to ``n / 8192`` (12 %).
     """
     low = min(max(math.floor(4096 * (1.0 - keep)), 0), 4095)
+    if low == 4095:  # below the smallest nonzero factor 1/4096: no pair brackets it
+        return [(4095 if keep >= 0.5 / 4096 else 4096, 1.0)]
     k1, k2 = (4096 - low) / 4096, (4096 - low - 1) / 4096
     log_keep = math.log(keep) if keep > 0 else -math.inf
     share = (log_keep - math.log(k2)) / (math.log(k1) - math.log(k2))

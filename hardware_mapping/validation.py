@@ -36,6 +36,7 @@ __all__ = [
     "ValidationResult",
     "add_counters",
     "cell_features",
+    "check_protocol_step",
     "largest_quantization",
     "long_square_amplitudes",
     "quantization_table",
@@ -113,6 +114,30 @@ def tolerance_summary(neurons: pd.DataFrame) -> dict[str, float]:
         summary["gamma_at_floor"] = float((mapped & neurons["gamma_at_floor"].fillna(False)).mean())
     summary["all"] = float(neurons["passes"].mean())
     return summary
+
+
+def check_protocol_step(dt_ms: float, field: str) -> None:
+    """Refuse a time step in which the long-square protocol's times are not whole steps.
+
+    Parameters
+    ----------
+    dt_ms : float
+        The hardware (and float) time step.
+    field : str
+        The option or file field that gave it, for the error.
+
+    Raises
+    ------
+    MappingError
+        Unless the onset (1.02 s) and the width (1 s) are whole numbers of steps.
+    """
+    for name, seconds in (("onset", ONSET_S), ("width", WIDTH_S)):
+        steps = seconds * 1e3 / dt_ms
+        if abs(steps - round(steps)) > 1e-6 * max(1.0, steps):
+            raise MappingError(
+                f"{field} = {dt_ms:g} ms: the long square's {name} ({seconds:g} s) is "
+                f"{steps:g} steps; allowed: a step that divides 20 ms (1, 0.5, 0.1 ms ...)"
+            )
 
 
 def long_square_amplitudes(params: ParameterSet, offsets: Quantity | None = None) -> Quantity:

@@ -205,7 +205,7 @@ def test_cache_option_reads_the_tables_ahp_fetch_downloaded(tmp_path, monkeypatc
     ("options", "message"),
     [
         (["--limit", "0"], "--limit 0: must be at least 1"),
-        (["--dt", "0"], "dt_ms 0.0: allowed: a step > 0 ms"),
+        (["--dt", "0"], "--dt 0.0: allowed: a hardware step from 0.01 to 100 ms"),
         (["--generations", "0"], "--generations 0: must be at least 1"),
         (["--allen", "no_such_folder"], "no_such_folder"),
     ],

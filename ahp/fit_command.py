@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 from pathlib import Path
 
 import pandas as pd
 
 from ahp.arguments import path_argument
 from analysis.allen_tables import load_cells, select
-from fitting.batch import FitRunError, fit_database
+from fitting.batch import FitRunError, check_scheduler_address, fit_database
 from fitting.engine import FitSettings
 from fitting.nwb import read_nwb_folder
 from fitting.report import write_fit_report
@@ -22,11 +23,16 @@ __all__ = ["add_arguments", "add_fit_options", "check_at_least", "fit_settings",
 def specimen_ids(text: str) -> list[int]:
     """Parse comma-separated specimen ids (an argparse type)."""
     try:
-        return [int(part) for part in text.split(",") if part.strip()]
+        ids = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected specimen ids, comma separated"
         ) from None
+    if not ids or min(ids) < 0 or len(set(ids)) < len(ids):  # "," would select every cell
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: allowed: one or more distinct specimen ids >= 0, comma separated"
+        )
+    return ids
 
 
 def _nwb_sweeps(folder: Path, specimens: list[int] | None) -> dict:
@@ -136,22 +142,26 @@ def _refit_model(args: argparse.Namespace) -> str | None:
     return args.refit_model
 
 
-def check_at_least(*checks: tuple[str, int | None, int]) -> None:
-    """Refuse an option below its lowest allowed value: (name, value, lowest) each."""
-    for name, value, lowest in checks:
+def check_at_least(*checks: tuple) -> None:
+    """Refuse an option outside its range: (name, value, lowest) or (name, value, lowest,
+    highest) each; a value of None (not given) passes."""
+    for name, value, lowest, *highest in checks:
         if value is not None and value < lowest:
             raise FitRunError(f"{name} {value}: must be at least {lowest}")
+        if value is not None and highest and value > highest[0]:
+            raise FitRunError(f"{name} {value}: allowed: at most {highest[0]}")
 
 
 def fit_settings(args: argparse.Namespace) -> FitSettings:
     """The `FitSettings` of the fit options (`add_fit_options`), checked."""
-    check_at_least(
-        ("--generations", args.generations, 1),
-        ("--popsize", args.popsize, 2),
-        ("--slots", args.slots, 1),
-        ("--restarts", args.restarts, 0),
-        ("--attempts", args.attempts, 1),
-        ("--refit-restarts", args.refit_restarts, 0),
+    check_at_least(  # the highest values bound a run's memory and time, not its quality
+        ("--generations", args.generations, 1, 100_000),
+        ("--popsize", args.popsize, 2, 10_000),
+        ("--slots", args.slots, 1, 1000),
+        ("--restarts", args.restarts, 0, 1000),
+        ("--attempts", args.attempts, 1, 100),
+        ("--refit-restarts", args.refit_restarts, 0, 1000),
+        ("--seed", args.seed, 0, 2**32 - 1),
     )
     return FitSettings(
         model=args.model,
@@ -171,9 +181,18 @@ def run(args: argparse.Namespace) -> Path:
     settings = fit_settings(args)
     check_at_least(
         ("--limit", args.limit, 1),
-        ("--workers", args.workers, 0),
-        ("--report-cells", args.report_cells, 0),
+        ("--workers", args.workers, 0, 1024),
+        ("--report-cells", args.report_cells, 0, 100_000),
     )
+    if args.format == "parquet" and not any(
+        importlib.util.find_spec(engine) for engine in ("pyarrow", "fastparquet")
+    ):
+        raise FitRunError(
+            "--format parquet: no parquet engine is installed (pip install pyarrow); allowed "
+            "here: --format csv"
+        )
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)
     cells = load_cells(args.allen)
     cells = select(
         cells,

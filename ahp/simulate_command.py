@@ -34,11 +34,9 @@ from ahp_models.files import atomic_write_text
 from ahp_models.input_files import read_array_file
 from ahp_models.output_folders import remove_stale_outputs
 from ahp_models.quantities import lookup_unit, parse_quantity
+from ahp_models.stimuli import MAX_STIMULUS_PA
 
 __all__ = ["add_arguments", "run"]
-
-#: Largest stimulus magnitude accepted (pA): 1 uA, far beyond any neuron's range.
-MAX_CURRENT_PA = 1e6
 
 PROTOCOLS = ("long_square", "short_square", "ramp", "noise", "array")
 DEFAULT_AMPLITUDES = "150,200,250"
@@ -167,9 +165,9 @@ def _amplitudes(text: str) -> Quantity:
         ) from None
     if not values:
         raise StimulusError("--amplitudes is empty: give at least one amplitude in pA")
-    if not all(np.isfinite(v) and abs(v) <= MAX_CURRENT_PA for v in values):
+    if not all(np.isfinite(v) and abs(v) <= MAX_STIMULUS_PA for v in values):
         raise StimulusError(
-            f"--amplitudes {text!r}: allowed: finite amplitudes within +-{MAX_CURRENT_PA:g} pA"
+            f"--amplitudes {text!r}: allowed: finite amplitudes within +-{MAX_STIMULUS_PA:g} pA"
         )
     return np.asarray(values) * pA
 
@@ -177,10 +175,10 @@ def _amplitudes(text: str) -> Quantity:
 def _current_file(path: Path, unit_name: str) -> np.ndarray:
     """Samples in rows, one column per neuron (a single column is shared by all)."""
     values = read_array_file(path, "--current-file", error=StimulusError)
-    if np.abs(values).max() > MAX_CURRENT_PA:
+    if np.abs(values).max() > MAX_STIMULUS_PA:
         raise StimulusError(
             f"--current-file {path}: a value of {np.abs(values).max():g}; allowed: within "
-            f"+-{MAX_CURRENT_PA:g} (in the file's unit)"
+            f"+-{MAX_STIMULUS_PA:g} (in the file's unit)"
         )
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
@@ -273,6 +271,11 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     dt = _quantity(args.dt, second, "dt")
     stimulus = build_stimulus(args, model, params, dt)
     record = [name.strip() for name in args.record.split(",") if name.strip()]
+    if len(set(record)) < len(record) or (args.record.strip() and not record):
+        raise StimulusError(
+            f"--record {args.record!r}; allowed: distinct variable names, comma separated "
+            "(`ahp models` lists them)"
+        )
     result = simulate(
         model,
         params,

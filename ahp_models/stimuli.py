@@ -11,6 +11,7 @@ parameter sets of a fit) run as rows of one population.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,8 @@ from ahp_models.quantities import QuantityError, parse_quantity
 __all__ = [
     "ALLEN_LONG_SQUARE_ONSET",
     "ALLEN_LONG_SQUARE_WIDTH",
+    "MAX_STEPS",
+    "MAX_STIMULUS_PA",
     "Stimulus",
     "StimulusError",
     "from_array",
@@ -41,6 +44,12 @@ ALLEN_SHORT_SQUARE_WIDTH = 3 * ms
 #: Allen ramp: 25 pA/s from 1.02 s.
 ALLEN_RAMP_SLOPE = 25 * pA / second
 DEFAULT_DT = 0.1 * ms
+
+
+#: Most time steps a stimulus may have: its waveform and one recorded trace take 160 MB each.
+MAX_STEPS = 2e7
+#: Largest stimulus current a user's input may state (pA): 1 uA, far beyond any neuron.
+MAX_STIMULUS_PA = 1e6
 
 
 class StimulusError(UserError):
@@ -164,6 +173,14 @@ def _as_current(value: Any, what: str) -> Quantity:
         raise StimulusError(str(err)) from None
 
 
+def _check_stimulus_range(values: Quantity, what: str) -> None:
+    """Refuse a user's current that is not finite or beyond `MAX_STIMULUS_PA`."""
+    if not (np.abs(np.asarray(values / pA, dtype=float)) <= MAX_STIMULUS_PA).all():
+        raise StimulusError(
+            f"{what} = {values}: allowed: finite currents within +-{MAX_STIMULUS_PA:g} pA"
+        )
+
+
 def _as_time(value: Any, what: str) -> Quantity:
     try:
         return parse_quantity(value, second, field=what)
@@ -173,9 +190,14 @@ def _as_time(value: Any, what: str) -> Quantity:
 
 def _steps(value: Quantity, dt: Quantity, what: str) -> int:
     """Return ``value / dt`` as an integer; refuse values that are not on the dt grid."""
-    if not float(dt / second) > 0:
-        raise StimulusError(f"dt = {dt} must be > 0")
+    if not 0 < float(dt / second) < math.inf:
+        raise StimulusError(f"dt = {dt} must be > 0 and finite")
     ratio = float(value / dt)
+    if not math.isfinite(ratio) or ratio > MAX_STEPS:  # before anything is allocated
+        raise StimulusError(
+            f"{what} = {value} is {ratio:.3g} steps of dt = {dt}; allowed: at most "
+            f"{MAX_STEPS:.0e} steps (a longer time or a larger dt)"
+        )
     steps = round(ratio)
     if abs(ratio - steps) > 1e-6 or steps < 0:
         raise StimulusError(
@@ -187,6 +209,7 @@ def _steps(value: Quantity, dt: Quantity, what: str) -> int:
 
 def _amplitudes(amplitudes: Any, rheobase: Any) -> Quantity:
     values = _as_current(amplitudes, "amplitudes")
+    _check_stimulus_range(values, "amplitudes")
     if rheobase is not None:
         reference = _as_current(rheobase, "rheobase")
         if reference.ndim == 1 and values.ndim == 1 and reference.size != values.size:
@@ -211,7 +234,10 @@ def _square(
     onset, width = _as_time(onset, "onset"), _as_time(width, "width")
     start, stop = _steps(onset, dt, "onset"), _steps(onset + width, dt, "onset + width")
     if stop <= start:
-        raise StimulusError(f"{protocol}: width = {width} must be > 0")
+        raise StimulusError(
+            f"{protocol}: width = {width} covers no step of dt = {dt}; allowed: a width > 0 "
+            "of at least one step"
+        )
     total = _steps(_as_time(duration, "duration"), dt, "duration")
     if total < stop:
         raise StimulusError(
@@ -384,6 +410,8 @@ def noise(
             "noise: mean and std take one value each; for per-neuron statistics build the "
             "current yourself and use from_array"
         )
+    _check_stimulus_range(mean_a, "noise: mean")
+    _check_stimulus_range(std_a, "noise: std")
     mean_a, std_a = float(mean_a), float(std_a)
     if std_a < 0:
         raise StimulusError(f"noise: std = {std} must be >= 0")

@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -41,7 +42,13 @@ from fitting.engine import FitEngine, FitSettings
 from fitting.pipeline import FirstFit, needs_refit, refit_cells
 from fitting.targets import CellTargets, UnfittableCell
 
-__all__ = ["FitRunError", "fit_database", "read_checkpoints", "settings_fingerprint"]
+__all__ = [
+    "FitRunError",
+    "check_scheduler_address",
+    "fit_database",
+    "read_checkpoints",
+    "settings_fingerprint",
+]
 
 CHECKPOINTS = "checkpoints"
 FIRST_FITS = "first_fits"
@@ -334,6 +341,25 @@ def fit_database(
     return table
 
 
+def check_scheduler_address(address: str) -> None:
+    """Refuse a Dask scheduler address that is not ``[tcp://|tls://]HOST:PORT`` before any
+    work (connecting is tried when the fit starts).
+
+    Raises
+    ------
+    FitRunError
+        Naming the address and the form allowed.
+    """
+    match = re.fullmatch(
+        r"(?:(tcp|tls|inproc|ucx)://)?([A-Za-z0-9_.\-]+|\[[0-9a-fA-F:]+\]):(\d+)", address
+    )
+    if match is None or not 0 < int(match.group(3)) < 65536:
+        raise FitRunError(
+            f"--scheduler {address!r}; allowed: a Dask scheduler address HOST:PORT, e.g. "
+            "tcp://127.0.0.1:8786"
+        )
+
+
 def _run_distributed(tasks, handle, settings, folder, stamp, workers, scheduler) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -344,7 +370,13 @@ def _run_distributed(tasks, handle, settings, folder, stamp, workers, scheduler)
         )
         client = Client(cluster)
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, ValueError, TimeoutError) as error:
+            raise FitRunError(
+                f"--scheduler {scheduler}: cannot connect ({error}); allowed: the address of a "
+                "running Dask scheduler, e.g. tcp://host:8786"
+            ) from None
 
     first_fits: set[str] = set()  # keys of the first-fit tasks
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ahp_models.stimuli import MAX_STIMULUS_PA
 from analysis.allen_tables import AllenTableError
 from fitting.targets import SWEEP_COLUMNS
 
@@ -42,19 +43,11 @@ def read_sweep_summaries(path: str | os.PathLike) -> dict[int, pd.DataFrame]:
     path = Path(path)
     if not path.is_file():
         raise AllenTableError(f"{path}: no such file")
-    table = pd.read_csv(path)
+    table = _read_csv(path)
     missing = [c for c in REQUIRED if c not in table.columns]
     if missing:
         raise AllenTableError(f"{path}: missing column(s) {missing}; needs {list(REQUIRED)}")
-    counts = pd.to_numeric(table.n_spikes, errors="coerce")
-    amplitudes = pd.to_numeric(table.amp_pA, errors="coerce")
-    bad = counts.isna() | (counts < 0) | (counts % 1 != 0) | amplitudes.isna()
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise AllenTableError(
-            f"{path}: row {row + 2} (specimen {table.specimen_id.iloc[row]}, sweep "
-            f"{table.sweep.iloc[row]}): n_spikes must be a whole number >= 0 and amp_pA a number"
-        )
+    table = _checked_sweeps(path, table, "amp_pA", "n_spikes")
     result = {}
     for specimen, cell in table.groupby("specimen_id"):
         source = "data" if (cell.source_dir == "data").any() else cell.source_dir.iloc[0]
@@ -89,10 +82,7 @@ def read_sweep_features(path: str | os.PathLike) -> dict[int, pd.DataFrame]:
     path = Path(path)
     if not path.is_file():
         raise AllenTableError(f"{path}: no such file")
-    try:
-        table = pd.read_csv(path)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise AllenTableError(f"{path}: cannot be read as a table ({err})") from None
+    table = _read_csv(path)
     required = ("specimen_id", "amplitude_pA", "spike_count")
     missing = [c for c in required if c not in table.columns]
     if missing:
@@ -101,17 +91,46 @@ def read_sweep_features(path: str | os.PathLike) -> dict[int, pd.DataFrame]:
     unknown = sorted(set(table.columns) - known)
     if unknown:
         raise AllenTableError(f"{path}: unknown column(s) {unknown}; allowed: {sorted(known)}")
-    numbers = table.apply(pd.to_numeric, errors="coerce")
-    bad = numbers[list(required)].isna().any(axis=1)
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise AllenTableError(
-            f"{path}: row {row + 2}: specimen_id, amplitude_pA and spike_count must be numbers"
-        )
+    numbers = _checked_sweeps(path, table, "amplitude_pA", "spike_count")
+    numbers = numbers.apply(pd.to_numeric, errors="coerce")
     return {
         int(specimen): cell.drop(columns="specimen_id").reset_index(drop=True)
         for specimen, cell in numbers.groupby("specimen_id", sort=False)
     }
+
+
+#: Most spikes a 1 s long square can hold (5 kHz: beyond any neuron).
+MAX_SPIKES_PER_SWEEP = 5000
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as err:  # empty, not UTF-8, ragged
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise AllenTableError(f"{path}: cannot be read as a table ({reason})") from None
+
+
+def _checked_sweeps(path: Path, table: pd.DataFrame, amplitude: str, count: str) -> pd.DataFrame:
+    """The table with whole specimen ids; every row's amplitude and spike count checked."""
+    specimens = pd.to_numeric(table["specimen_id"], errors="coerce")
+    amplitudes = pd.to_numeric(table[amplitude], errors="coerce")
+    counts = pd.to_numeric(table[count], errors="coerce")
+    checks = (
+        ("specimen_id", "a whole number > 0",
+         specimens.notna() & (specimens % 1 == 0) & (specimens > 0) & (specimens < 2**53)),
+        (amplitude, f"a finite current within +-{MAX_STIMULUS_PA:g} pA",
+         amplitudes.abs() <= MAX_STIMULUS_PA),
+        (count, f"a whole number from 0 to {MAX_SPIKES_PER_SWEEP}",
+         (counts % 1 == 0) & (counts >= 0) & (counts <= MAX_SPIKES_PER_SWEEP)),
+    )  # fmt: skip
+    for column, allowed, good in checks:
+        if not good.all():
+            row = int((~good).to_numpy().nonzero()[0][0])
+            raise AllenTableError(
+                f"{path}: row {row + 2}: {column} = {table[column].iloc[row]!r}; allowed: {allowed}"
+            )
+    return table.assign(specimen_id=specimens.astype("int64"))
 
 
 def read_sweep_table(path: str | os.PathLike) -> dict[int, pd.DataFrame]:

@@ -178,7 +178,8 @@ def read_fit_table(path: Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path)
     except (OSError, ValueError, pd.errors.ParserError) as error:  # incl. empty, not UTF-8
-        reason = error.strerror if isinstance(error, OSError) else str(error).splitlines()[0]
+        reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
+        reason = reason.splitlines()[0] if reason else type(error).__name__
         raise MappingError(f"cannot read fit results {path}: {reason}") from None
     missing = {"status", "specimen_id", "model"} - set(table.columns)
     if missing:
@@ -191,7 +192,8 @@ def read_fit_table(path: Path) -> pd.DataFrame:
             f"{path}: no row of status 'fitted' (of {len(table)} rows); allowed: a table with "
             "fitted cells, as `ahp fit` writes it"
         )
-    specimens = pd.to_numeric(fitted["specimen_id"], errors="coerce")
+    booleans = fitted["specimen_id"].map(lambda v: isinstance(v, bool | np.bool_))
+    specimens = pd.to_numeric(fitted["specimen_id"], errors="coerce").mask(booleans)
     whole = specimens.notna() & (specimens % 1 == 0) & (specimens > 0) & (specimens < 2**53)
     if not whole.all():
         line = int(fitted.index[~whole][0]) + 2  # the header is line 1
@@ -208,6 +210,14 @@ def read_fit_table(path: Path) -> pd.DataFrame:
             f"{', '.join(map(str, lines))}; allowed: one fitted row per cell"
         )
     fitted = fitted.assign(specimen_id=specimens.astype(np.int64))
+    if "settings" in fitted.columns:  # it becomes the parameter files' fit_id
+        long = fitted["settings"].map(lambda v: isinstance(v, str) and len(v) > 200)
+        if long.any():
+            line = int(fitted.index[long][0]) + 2
+            raise MappingError(
+                f"{path}: line {line}: settings has {len(fitted['settings'][long].iloc[0])} "
+                "characters; allowed: at most 200 (the fit settings' fingerprint)"
+            )
     for index, row in fitted.iterrows():
         try:  # every parameter present, finite and in range, for the model the row names
             fitted_parameters(row.to_dict())

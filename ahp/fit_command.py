@@ -230,6 +230,13 @@ def run(args: argparse.Namespace) -> Path:
         scheduler=args.scheduler,
         output_format=args.format,
     )
+    if not (results["status"] == "fitted").any():  # a run that fitted nothing failed
+        first = results.iloc[0]
+        raise FitRunError(
+            f"none of the {len(results)} selected cells could be fitted (specimen "
+            f"{first['specimen_id']}: {first.get('status')}, {first.get('reason', '')}); each "
+            f"cell's reason is in {args.out / f'fit_results.{args.format}'}"
+        )
     written = write_fit_report(
         results, cells, args.out, sweeps=sweeps, cell_figures=args.report_cells
     )

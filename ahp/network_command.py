@@ -137,6 +137,12 @@ def export(args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> dict[str, Path]:
     """Run ``ahp network run``; return the written files by name."""
+    for option, value, highest in (("--workers", args.workers, 1024), ("--batch", args.batch,
+                                   100_000), ("--chunk", args.chunk, 1_000_000)):  # fmt: skip
+        if not 1 <= value <= highest:
+            raise DescriptionError(f"{option} {value}: allowed: 1 to {highest}")
+    if not 0 <= args.seed < 2**32:
+        raise DescriptionError(f"--seed {args.seed}: allowed: 0 <= seed < 2**32")
     description = load_network(args)
     values, labels, indices = _samples(args, description)
     mapped = map_description(description)
@@ -145,10 +151,15 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         _check_same_layout(args.parameters, mapped, description)
     out = args.out
     written = {"network.json": write_network_file(out / "network.json", mapped)}
-    record = args.record_sample if 0 <= args.record_sample < len(values) else None
+    if not 0 <= args.record_sample < len(values):
+        raise DescriptionError(
+            f"--record-sample {args.record_sample}: allowed: 0..{len(values) - 1} (a position "
+            "among the samples run)"
+        )
+    record = args.record_sample
     runners = {
         "fixed": lambda chosen, **options: run_fixed_point(
-            description, chosen, mapped=mapped, workers=max(1, args.workers), **options
+            description, chosen, mapped=mapped, workers=args.workers, **options
         ),
         "float": lambda chosen, **options: run_float(
             description, chosen, batch=args.batch, **options
@@ -164,7 +175,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             values,
             out / "checkpoints" / name,
             run_fingerprint(description, values, name) + extra,
-            chunk=max(1, args.chunk),
+            chunk=args.chunk,
             progress=_progress("fixed point" if name == "fixed" else "float (Brian2)"),
         )
         if record is not None:
@@ -258,9 +269,15 @@ def _file_digest(path: Path) -> str:
 
 def _array(path: Path, option: str) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise DescriptionError(f"{option} {path}: not a numpy .npy array ({error})") from None
+        array = np.load(path, allow_pickle=False)  # never unpickle: no code from files
+    except (OSError, ValueError, EOFError):  # numpy's own text would suggest unpickling
+        raise DescriptionError(
+            f"{option} {path}: not a numpy .npy array of numbers (empty, truncated, pickled "
+            "or another format); allowed: a file written by numpy.save"
+        ) from None
+    if not isinstance(array, np.ndarray):
+        raise DescriptionError(f"{option} {path}: an .npz archive; allowed: one .npy array")
+    return array
 
 
 def _check_same_layout(path: Path, mapped, description: NetworkDescription) -> None:

@@ -362,6 +362,11 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
     custom = {}
     for k, entry in enumerate(tasks.get("custom", [])):
         _check_keys(entry, {"name": str, "file": str}, source, f"tasks.custom[{k}]")
+        if entry.get("name") in custom or not entry.get("name"):
+            raise ConfigError(
+                f"{source}: tasks.custom[{k}].name = {entry.get('name')!r}; allowed: a name no "
+                "other custom task has"
+            )
         values = _series(base / entry["file"], f"tasks.custom[{k}].file")
         if values.size != samples:
             raise ConfigError(
@@ -373,6 +378,12 @@ def _resolve(raw: Mapping[str, Any], source: str, base: Path) -> StudyConfig:
         raise ConfigError(
             f"{source}: tasks.custom needs signal.file (a target is a function of a signal "
             "you know)"
+        )
+    if not (memory_delays or integrators or volterra or recall or custom or "neuron" in raw):
+        raise ConfigError(
+            f"{source}: tasks: none; allowed: at least one of tasks.memory, "
+            "tasks.integrators, tasks.volterra, tasks.recall, tasks.custom (a study without "
+            "tasks would simulate and score nothing)"
         )
     variants = tuple(raw.get("controls", {}).get("variants", VARIANTS))
     if (

@@ -123,7 +123,10 @@ def parse_distribution(raw: Any, unit: str, field: str, *, positive: bool = True
         Values converted to ``unit``.
     """
     if not isinstance(raw, Mapping):
-        return Distribution("constant", (_in_unit(raw, unit, field),), unit, positive)
+        value = _in_unit(raw, unit, field)
+        if positive and not value > 0:
+            raise DistributionError(f"{field} = {raw!r}; allowed: a value > 0 {unit}")
+        return Distribution("constant", (value,), unit, positive)
     kind = raw.get("distribution")
     if kind not in _KEYS:
         raise DistributionError(

@@ -81,6 +81,7 @@ from hardware_mapping.loihi.registers import (
     WEIGHT_EXP,
     RegisterRange,
 )
+from hardware_mapping.mapped_neuron import TIME_STEP_RANGE_MS
 from hardware_mapping.trained.encoders import Encoder, EncoderError, encoder_from_table
 
 __all__ = [
@@ -338,8 +339,12 @@ def parse_description(
         dt_ms = float(parse_quantity(raw["time_step"], "ms", field="time_step", source=source) / ms)
     except QuantityError as error:
         raise DescriptionError(str(error)) from None
-    if not (math.isfinite(dt_ms) and dt_ms > 0):
-        raise DescriptionError(f"{source}: time_step = {raw['time_step']!r}; allowed: > 0 ms")
+    low_ms, high_ms = TIME_STEP_RANGE_MS
+    if not low_ms <= dt_ms <= high_ms:  # NaN and inf too
+        raise DescriptionError(
+            f"{source}: time_step = {raw['time_step']!r}; allowed: {low_ms:g} to {high_ms:g} ms "
+            "(the hardware time steps of parameter files)"
+        )
     inputs = _inputs(raw.get("inputs", []), source)
     populations = _populations(raw["populations"], source, dt_ms, set(inputs))
     sizes = {**inputs, **{p.name: p.size for p in populations.values()}}
@@ -679,9 +684,10 @@ def _load_array(path: Path, key: Any, where: str) -> np.ndarray:
         raise DescriptionError(f"{where}.file {path}: larger than {MAX_WEIGHT_FILE_BYTES} bytes")
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise DescriptionError(
-            f"{where}.file {path}: not a numpy .npy/.npz file without objects ({error})"
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):  # numpy's text would
+        raise DescriptionError(  # suggest unpickling the file: never
+            f"{where}.file {path}: not a numpy .npy/.npz file of numbers (empty, truncated, "
+            "pickled or another format); allowed: a file written by numpy.save or numpy.savez"
         ) from None
     if isinstance(loaded, np.lib.npyio.NpzFile):
         with loaded:

@@ -611,6 +611,10 @@ def _seconds(raw: Any, field: str, *, allow_zero: bool = False) -> float:
 
 def _samples(raw: Any, hold_s: float, field: str, minimum: int = 0) -> int:
     value = _seconds(raw, field, allow_zero=True) / hold_s
+    if value > 1e9:  # a billion holds: no signal is that long
+        raise ConfigError(
+            f"{field} = {raw!r}; allowed: at most 1e9 signal holds of {hold_s * 1e3:g} ms"
+        )
     if abs(value - round(value)) > 1e-6 or round(value) < minimum:
         raise ConfigError(
             f"{field} = {raw!r}; allowed: a whole number (>= {minimum}) of signal holds of "

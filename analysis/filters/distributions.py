@@ -128,7 +128,7 @@ def parse_distribution(raw: Any, unit: str, field: str, *, positive: bool = True
             raise DistributionError(f"{field} = {raw!r}; allowed: a value > 0 {unit}")
         return Distribution("constant", (value,), unit, positive)
     kind = raw.get("distribution")
-    if kind not in _KEYS:
+    if not isinstance(kind, str) or kind not in _KEYS:
         raise DistributionError(
             f"{field}.distribution = {kind!r}; allowed: {', '.join(_KEYS)} (or a plain value)"
         )
@@ -139,7 +139,7 @@ def parse_distribution(raw: Any, unit: str, field: str, *, positive: bool = True
         )
     if kind == "fitted":
         name = raw["table"]
-        if name not in FITTED_QUANTILES:
+        if not isinstance(name, str) or name not in FITTED_QUANTILES:
             raise DistributionError(
                 f"{field}.table = {name!r}; allowed: {', '.join(FITTED_QUANTILES)}"
             )

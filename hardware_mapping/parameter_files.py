@@ -6,9 +6,14 @@ provenance (source model and parameters with units, fit id, toolkit version, tim
 schema is published with the package (``hardware_mapping/schema/loihi-parameters-v1.schema.json``)
 and states every register's range.
 
-Reading parses JSON only (no code is executed: no pickle, no eval), refuses NaN and Infinity,
-checks the file's size, validates it against the schema (a failure names the field, its value
-and the rule) and then the source parameters with their units. Writing is atomic.
+Reading parses JSON only (no code is executed: no pickle, no eval; `ahp_models.input_files`
+refuses NaN, infinities, deep nesting and non-UTF-8 text), checks the file's size, validates it
+against the schema (a failure names the field, its value and the rule), then checks what the
+schema cannot state, each failure naming its field: the source parameters complete and in
+range, the AHP compartments those the source model maps to, the drive within the bias register
+over the current range. Last, the digests written with each neuron, the network section and
+the file (`content_digest`) catch any other edit made after the toolkit wrote it. Writing is
+atomic.
 """
 
 from __future__ import annotations

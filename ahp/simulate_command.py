@@ -158,7 +158,7 @@ def _quantity(text: str | None, unit: Quantity, name: str) -> Any:
 
 def _amplitudes(text: str) -> Quantity:
     try:
-        values = [float(part) for part in text.split(",") if part.strip()]
+        values = [float(part) for part in text.split(",")]  # "1,,2": an empty item is refused
     except ValueError:
         raise StimulusError(
             f"--amplitudes {text!r}: expected numbers in pA separated by commas, e.g. 100,150"

@@ -86,10 +86,14 @@ def neuron_rng(seed: int, key: Hashable) -> np.random.Generator:
 
 
 def laid_end_to_end(trains: list[np.ndarray]) -> np.ndarray:
-    """The step-window spikes of every sweep, sweep i shifted to [i W, (i + 1) W] (s)."""
+    """The step-window spikes of every sweep, sweep i shifted to [i W, (i + 1) W) (s).
+
+    The window is half open: a spike at the step's last instant and the next sweep's spike at
+    its onset would otherwise land on the same time (a neuron that fires every step).
+    """
     parts = []
     for index, train in enumerate(trains):
-        inside = train[(train >= ONSET_S) & (train <= ONSET_S + WIDTH_S)]
+        inside = train[(train >= ONSET_S) & (train < ONSET_S + WIDTH_S)]
         parts.append(inside - ONSET_S + index * WIDTH_S)
     return np.sort(np.concatenate(parts)) if parts else np.zeros(0)
 

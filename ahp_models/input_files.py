@@ -87,15 +87,7 @@ def read_text_file(
     UserError
         Of type ``error``, naming the file: missing, not a regular file, too large, not UTF-8.
     """
-    try:
-        status = os.stat(path)
-    except (OSError, ValueError) as err:  # ValueError: a NUL in the name
-        reason = err.strerror if isinstance(err, OSError) else str(err)
-        raise error(f"cannot read {what} {path}: {reason}") from None
-    if not stat.S_ISREG(status.st_mode):
-        raise error(f"cannot read {what} {path}: not a regular file; allowed: a file")
-    if status.st_size > max_bytes:
-        raise error(f"{path}: {status.st_size} bytes; allowed: at most {max_bytes} bytes")
+    _check_regular_file(path, what, max_bytes, error)
     try:
         data = Path(path).read_bytes()
     except OSError as err:
@@ -107,6 +99,18 @@ def read_text_file(
             f"{path}: byte {err.start} (0x{data[err.start]:02x}) is not UTF-8; allowed: a "
             f"UTF-8 text {what}"
         ) from None
+
+
+def _check_regular_file(path, what: str, max_bytes: int, error) -> None:
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the name
+        reason = err.strerror if isinstance(err, OSError) else str(err)
+        raise error(f"cannot read {what} {path}: {reason}") from None
+    if not stat.S_ISREG(status.st_mode):
+        raise error(f"cannot read {what} {path}: not a regular file; allowed: a file")
+    if status.st_size > max_bytes:
+        raise error(f"{path}: {status.st_size} bytes; allowed: at most {max_bytes} bytes")
 
 
 def read_array_file(
@@ -148,18 +152,13 @@ def read_array_file(
         except ValueError as err:
             raise error(f"{where}: not numbers separated by commas ({err})") from None
     else:
-        try:
-            status = os.stat(path)
-        except (OSError, ValueError) as err:
-            reason = err.strerror if isinstance(err, OSError) else str(err)
-            raise error(f"cannot read {where}: {reason}") from None
-        if not stat.S_ISREG(status.st_mode) or status.st_size > max_bytes:
-            raise error(f"{where}: allowed: a regular .npy file of at most {max_bytes} bytes")
+        _check_regular_file(path, option, max_bytes, error)
         try:
             values = np.load(path, allow_pickle=False)  # never unpickle: no code from files
-        except (OSError, ValueError, EOFError) as err:
+        except (OSError, ValueError, EOFError):  # numpy's text would suggest unpickling
             raise error(
-                f"{where}: not a numpy array without Python objects (no pickles) ({err})"
+                f"{where}: not a numpy array without Python objects (no pickles); allowed: a "
+                "file written by numpy.save"
             ) from None
         if not isinstance(values, np.ndarray) or values.dtype.kind not in "biuf":
             raise error(f"{where}: dtype {getattr(values, 'dtype', None)}; allowed: numbers")
@@ -182,14 +181,8 @@ def read_json_file(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The file.
-    what : str
-        What the file is, for errors.
-    max_bytes : int
-        Larger files are refused before they are read.
-    error : type
-        The `UserError` subclass raised.
+    path, what, max_bytes, error
+        As in `read_text_file`.
 
     Returns
     -------
@@ -228,14 +221,8 @@ def read_toml_file(
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The file.
-    what : str
-        What the file is, for errors.
-    max_bytes : int
-        Larger files are refused before they are read.
-    error : type
-        The `UserError` subclass raised.
+    path, what, max_bytes, error
+        As in `read_text_file`.
 
     Returns
     -------

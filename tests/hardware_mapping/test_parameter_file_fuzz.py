@@ -16,7 +16,6 @@ collects all failures of its cases and reports them together.
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 from pathlib import Path
@@ -39,6 +38,7 @@ from hardware_mapping.parameter_files import (
 from hardware_mapping.trained import map_description
 from hardware_mapping.trained.description import parse_description
 from tests.hardware_mapping.trained.conftest import small_network
+from tests.mutations import REFUSED_OR_SAME, fields, run_cases, value_at, with_value, without
 
 RETYPED = ("text", 7, 2.5, True, None, [], {})
 HOSTILE_TEXT = ("", "../../x", "/etc/passwd", "a\u0000b", "x" * 5000, "é\u202e", "cell\\..\\x")
@@ -64,39 +64,10 @@ def network_file(tmp_path_factory) -> Path:
     return write_network_file(folder / "network.json", map_description(description))
 
 
-def _paths(value, prefix=()):
-    """Every (path, value) of a parsed document, containers included."""
-    yield prefix, value
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
-def _set(document, path, value):
-    changed = copy.deepcopy(document)
-    target = changed
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return changed
-
-
-def _delete(document, path):
-    changed = copy.deepcopy(document)
-    target = changed
-    for part in path[:-1]:
-        target = target[part]
-    del target[path[-1]]
-    return changed
-
-
 def _literal(document, path, literal: str) -> str:
     """The document's JSON text with the value at ``path`` written as ``literal``."""
     marker = "__LITERAL_MARKER__"
-    return json.dumps(_set(document, path, marker)).replace(f'"{marker}"', literal)
+    return json.dumps(with_value(document, path, marker)).replace(f'"{marker}"', literal)
 
 
 def field_mutations(document, rng: random.Random, paths=None) -> list[tuple[str, bytes]]:
@@ -106,28 +77,26 @@ def field_mutations(document, rng: random.Random, paths=None) -> list[tuple[str,
     from that kind's list (a seeded draw: the suite is reproducible and about 1,000 cases long).
     """
     cases = []
-    for path in paths if paths is not None else [p for p, _ in _paths(document) if p]:
-        value = _get(document, path)
+    for path in paths if paths is not None else [p for p, _ in fields(document) if p]:
+        value = value_at(document, path)
         name = "/".join(map(str, path))
-        cases.append((f"delete {name}", json.dumps(_delete(document, path))))
-        cases.append((f"retype {name}", json.dumps(_set(document, path, rng.choice(RETYPED)))))
-        cases.append((f"nest {name}", json.dumps(_set(document, path, [value]))))
+
+        def changed(new_value, path=path):
+            return json.dumps(with_value(document, path, new_value))
+
+        cases.append((f"delete {name}", json.dumps(without(document, path))))
+        cases.append((f"retype {name}", changed(rng.choice(RETYPED))))
+        cases.append((f"nest {name}", changed([value])))
         if isinstance(value, int | float) and not isinstance(value, bool):
             pushed = rng.choice([value + 1, value - 1, -value, value * 1e6 + 1, 1e300, 2**63,
                                  -(2**63) - 1, 0, 0.5])  # fmt: skip
-            cases.append((f"push {name} to {pushed!r}", json.dumps(_set(document, path, pushed))))
+            cases.append((f"push {name} to {pushed!r}", changed(pushed)))
             literal = rng.choice(NON_FINITE)
             cases.append((f"{literal} at {name}", _literal(document, path, literal)))
         if isinstance(value, str):
             text = rng.choice(HOSTILE_TEXT)
-            cases.append((f"text {text[:10]!r} at {name}", json.dumps(_set(document, path, text))))
-    return [(label, text.encode("utf-8")) for label, text in cases]
-
-
-def _get(document, path):
-    for part in path:
-        document = document[part]
-    return document
+            cases.append((f"text {text[:10]!r} at {name}", changed(text)))
+    return [(label, text.encode("utf-8"), REFUSED_OR_SAME) for label, text in cases]
 
 
 def file_mutations(text: str, rng: random.Random) -> list[tuple[str, bytes]]:
@@ -158,7 +127,7 @@ def file_mutations(text: str, rng: random.Random) -> list[tuple[str, bytes]]:
         ("crlf", json.dumps(document, indent=2).replace("\n", "\r\n").encode()),
         ("escaped unicode", json.dumps(document, ensure_ascii=True).encode()),
     ]
-    return cases
+    return [(label, data, REFUSED_OR_SAME) for label, data in cases]
 
 
 def _same_neurons(got, expected) -> bool:
@@ -192,36 +161,18 @@ def _same_network(got, expected) -> bool:
     )
 
 
-def run_cases(cases, folder: Path, read, same) -> dict[str, int]:
-    """Run each mutated file through ``read``; return the counts, fail with every bad case."""
-    failures, counts = [], {"refused": 0, "accepted": 0}
-    path = folder / "mutated.json"
-    for label, data in cases:
-        path.write_bytes(data)
-        try:
-            got = read(path)
-        except ParameterFileError as error:
-            message = str(error)
-            if not message.startswith(str(path)) or "\n" in message or len(message) > 1000:
-                failures.append(f"{label}: unclear refusal: {message[:300]!r}")
-            counts["refused"] += 1
-            continue
-        except Exception as error:  # the point: any other exception is a bug
-            failures.append(f"{label}: {type(error).__name__}: {str(error)[:200]}")
-            continue
-        counts["accepted"] += 1
-        if not same(got):
-            failures.append(f"{label}: accepted with a different meaning")
-    assert not failures, f"{len(failures)} of {len(cases)} cases:\n" + "\n".join(failures[:40])
-    return counts
-
-
 def test_every_field_mutation_of_a_neuron_file_is_refused_or_harmless(neuron_file, tmp_path):
     expected = read_parameter_file(neuron_file)
     document = json.loads(neuron_file.read_text())
     cases = field_mutations(document, random.Random(21))
     assert len(cases) >= 1000
-    counts = run_cases(cases, tmp_path, read_parameter_file, lambda g: _same_neurons(g, expected))
+    counts = run_cases(
+        cases,
+        tmp_path / "mutated.json",
+        read_parameter_file,
+        ParameterFileError,
+        lambda got: _same_neurons(got, expected),
+    )
     assert counts["refused"] > 0.9 * len(cases)
 
 
@@ -232,13 +183,19 @@ def test_every_field_mutation_of_a_network_file_is_refused_or_harmless(network_f
     # neuron file's test mutates: mutate every field of the network section above the array
     # entries, and seeded samples of the entries and of the neurons' fields
     rng = random.Random(22)
-    paths = [p for p, _ in _paths(document) if p]
+    paths = [p for p, _ in fields(document) if p]
     entries = [p for p in paths if p[0] == "network" and isinstance(p[-1], int) and len(p) > 4]
     neurons = [p for p in paths if p[0] == "neurons"]
     chosen = [p for p in paths if p not in entries and p not in neurons]
     chosen += rng.sample(entries, 15) + rng.sample(neurons, 10)
     cases = field_mutations(document, rng, chosen)
-    run_cases(cases, tmp_path, read_network_file, lambda g: _same_network(g, expected))
+    run_cases(
+        cases,
+        tmp_path / "mutated.json",
+        read_network_file,
+        ParameterFileError,
+        lambda got: _same_network(got, expected),
+    )
 
 
 def test_whole_file_mutations_are_refused_or_harmless(neuron_file, network_file, tmp_path):
@@ -249,8 +206,9 @@ def test_whole_file_mutations_are_refused_or_harmless(neuron_file, network_file,
         expected = read(source)
         counts = run_cases(
             file_mutations(source.read_text(), random.Random(23)),
-            tmp_path,
+            tmp_path / "mutated.json",
             read,
+            ParameterFileError,
             lambda got, expected=expected, same=same: same(got, expected),
         )
         assert counts["accepted"] >= 5  # the reformatted, re-escaped and BOM copies
@@ -264,16 +222,19 @@ def test_combined_mutations_are_refused_or_harmless(neuron_file, tmp_path, data)
     """Several fields mutated at once, drawn by hypothesis (which shrinks a failure)."""
     expected = read_parameter_file(neuron_file)
     document = json.loads(neuron_file.read_text())
-    paths = [p for p, _ in _paths(document) if p]
+    paths = [p for p, _ in fields(document) if p]
     for _ in range(data.draw(st.integers(1, 4))):
         path = data.draw(st.sampled_from(paths))
         try:
-            document = _set(document, path, data.draw(st.sampled_from((*RETYPED, *HOSTILE_TEXT))))
+            document = with_value(
+                document, path, data.draw(st.sampled_from((*RETYPED, *HOSTILE_TEXT)))
+            )
         except (KeyError, IndexError, TypeError):  # an earlier mutation removed the path
             continue
     run_cases(
-        [("combined", json.dumps(document).encode())],
-        tmp_path,
+        [("combined", json.dumps(document).encode(), REFUSED_OR_SAME)],
+        tmp_path / "mutated.json",
         read_parameter_file,
+        ParameterFileError,
         lambda got: _same_neurons(got, expected),
     )

@@ -19,6 +19,7 @@ from hardware_mapping.parameter_files import (
     read_parameter_file,
     write_parameter_file,
 )
+from tests.mutations import fields, with_value
 
 CURRENTS = np.array([0.0, 150.0, 250.0, 400.0])
 
@@ -69,31 +70,11 @@ def test_provenance_and_schema_are_written(valid_document):
     assert schema["properties"]["neurons"]["items"] == {"$ref": "#/$defs/neuron"}
 
 
-def _paths(value, prefix=()):
-    """Every (path, value) in a JSON document."""
-    yield prefix, value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 def _field(path):
     name = ""
     for part in path:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
     return name
-
-
-def _replace(document, path, value):
-    changed = copy.deepcopy(document)
-    target = changed
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return changed
 
 
 REGISTERS = {
@@ -120,7 +101,7 @@ def _write(tmp_path, document):
 )
 @given(data=st.data())
 def test_malformed_files_are_rejected_naming_the_field(valid_document, tmp_path, data):
-    paths = [p for p, _ in _paths(valid_document) if p]
+    paths = [p for p, _ in fields(valid_document) if p]
     kind = data.draw(st.sampled_from(["missing", "type", "range", "huge"]))
     if kind == "missing":
         path = data.draw(
@@ -137,9 +118,9 @@ def test_malformed_files_are_rejected_naming_the_field(valid_document, tmp_path,
         expected = [_field(path[:-1]) or "(the document)", repr(path[-1])]
     elif kind == "type":
         path = data.draw(st.sampled_from(paths))
-        value = dict(_paths(valid_document))[path]
+        value = dict(fields(valid_document))[path]
         wrong = {dict: [], list: {}, str: 5, bool: "yes", type(None): "none"}.get(type(value), "x")
-        broken = _replace(valid_document, path, wrong)
+        broken = with_value(valid_document, path, wrong)
         expected = [_field(path)]
     elif kind == "range":
         path = data.draw(st.sampled_from([p for p in paths if p[-1] in REGISTERS]))
@@ -147,13 +128,13 @@ def test_malformed_files_are_rejected_naming_the_field(valid_document, tmp_path,
         value = data.draw(
             st.one_of(st.integers(max_value=low - 1), st.integers(min_value=high + 1))
         )
-        broken = _replace(valid_document, path, value)
+        broken = with_value(valid_document, path, value)
         expected = [_field(path), str(value)]
     else:
         path = data.draw(st.sampled_from([p for p in paths if p[-1] in LIMITS]))
-        items = dict(_paths(valid_document))[path]
+        items = dict(fields(valid_document))[path]
         extra = LIMITS[path[-1]] + 1 - len(items)
-        broken = _replace(valid_document, path, items + [items[0]] * extra)
+        broken = with_value(valid_document, path, items + [items[0]] * extra)
         expected = [_field(path), f"allowed: at most {LIMITS[path[-1]]}"]
     with pytest.raises(ParameterFileError) as error:
         read_parameter_file(_write(tmp_path, broken))
@@ -180,9 +161,10 @@ def test_not_json_objects_and_oversized_files_are_refused(valid_document, tmp_pa
 
 
 def test_source_parameters_are_checked_with_units(valid_document, tmp_path):
-    broken = _replace(valid_document, ("neurons", 0, "source", "parameters", "tau_m", "unit"), "mV")
+    path = ("neurons", 0, "source", "parameters", "tau_m", "unit")
+    broken = with_value(valid_document, path, "mV")
     with pytest.raises(ParameterFileError, match="tau_m"):
         read_parameter_file(_write(tmp_path, broken))
-    twice = _replace(valid_document, ("neurons", 1, "name"), "one_ahp")
+    twice = with_value(valid_document, ("neurons", 1, "name"), "one_ahp")
     with pytest.raises(ParameterFileError, match=r"neurons\[1\]\.name = 'one_ahp' appears twice"):
         read_parameter_file(_write(tmp_path, twice))

@@ -4,38 +4,16 @@ check passed (whose work is bounded), never another exception."""
 
 from __future__ import annotations
 
-import copy
 import random
 
 import pytest
 
 from analysis.filters.config import MAX_NEURON_STEPS, ConfigError, example_config, parse_config
+from tests.mutations import fields, value_at, with_value, without
 
 HOSTILE = [None, True, -1, 0, 1e300, float("nan"), float("inf"), "", "abc", "-5 s", "1e300 s",
            "nan ms", "5 mV", "../x", [], {}, [1, 2], {"distribution": "weird"},
            "9" * 400]  # fmt: skip
-
-
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
-
-
-def _mutated(raw, path, value, delete=False):
-    changed = copy.deepcopy(raw)
-    target = changed
-    for part in path[:-1]:
-        target = target[part]
-    if delete:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return changed
 
 
 @pytest.mark.parametrize("study", ["reference", "demo"])
@@ -43,11 +21,11 @@ def test_every_key_mutation_of_a_study_is_refused_or_checked(study):
     raw = example_config(study)
     rng = random.Random(51)
     cases = []
-    for path in (p for p in _paths(raw) if p):
-        cases.append((f"delete {path}", _mutated(raw, path, None, delete=True)))
+    for path in (p for p, _ in fields(raw) if p):
+        cases.append((f"delete {path}", without(raw, path)))
         for value in rng.sample(HOSTILE, 4):
-            cases.append((f"{path} = {value!r}"[:120], _mutated(raw, path, value)))
-        cases.append((f"nest {path}", _mutated(raw, path, [_get(raw, path)])))
+            cases.append((f"{path} = {value!r}"[:120], with_value(raw, path, value)))
+        cases.append((f"nest {path}", with_value(raw, path, [value_at(raw, path)])))
     failures = []
     for label, changed in cases:
         try:
@@ -64,9 +42,3 @@ def test_every_key_mutation_of_a_study_is_refused_or_checked(study):
             failures.append(f"{label}: accepted {work:.3g} neuron-steps")
     assert len(cases) >= 150
     assert not failures, f"{len(failures)} of {len(cases)} cases:\n" + "\n".join(failures)
-
-
-def _get(raw, path):
-    for part in path:
-        raw = raw[part]
-    return raw

@@ -33,7 +33,7 @@ from ahp_models.backends.runtime import CODEGEN_TARGETS
 from ahp_models.files import atomic_write_text
 from ahp_models.input_files import read_array_file
 from ahp_models.output_folders import remove_stale_outputs
-from ahp_models.quantities import lookup_unit, parse_quantity
+from ahp_models.quantities import QuantityError, lookup_unit, parse_quantity
 from ahp_models.stimuli import MAX_STIMULUS_PA
 
 __all__ = ["add_arguments", "run"]
@@ -174,15 +174,24 @@ def _amplitudes(text: str) -> Quantity:
 
 def _current_file(path: Path, unit_name: str) -> np.ndarray:
     """Samples in rows, one column per neuron (a single column is shared by all)."""
-    values = read_array_file(path, "--current-file", error=StimulusError)
-    if np.abs(values).max() > MAX_STIMULUS_PA:
+    try:
+        unit = lookup_unit(unit_name)
+    except QuantityError as error:
+        raise StimulusError(f"--current-unit {unit_name!r}: {error}") from None
+    if unit.dim != pA.dim:
         raise StimulusError(
-            f"--current-file {path}: a value of {np.abs(values).max():g}; allowed: within "
-            f"+-{MAX_STIMULUS_PA:g} (in the file's unit)"
+            f"--current-unit {unit_name!r} is not a unit of current; allowed: pA, nA, uA, A ..."
+        )
+    values = read_array_file(path, "--current-file", error=StimulusError)
+    largest_pA = float(np.abs(values).max() * unit / pA)
+    if largest_pA > MAX_STIMULUS_PA:
+        raise StimulusError(
+            f"--current-file {path}: a value of {largest_pA:g} pA; allowed: within "
+            f"+-{MAX_STIMULUS_PA:g} pA"
         )
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
-    return values * lookup_unit(unit_name)
+    return values * unit
 
 
 def build_stimulus(

@@ -207,7 +207,7 @@ def cases() -> list[tuple[list[str], str]]:
 CASE_SECONDS = 15
 
 
-class StartedWork(Exception):
+class StartedWork(BaseException):  # library code that catches Exception must not hide it
     """Raised by the alarm in a case that runs too long."""
 
 

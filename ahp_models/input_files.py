@@ -10,7 +10,8 @@ pickle, no eval), and refuse, in one line naming the file and what is allowed:
   ``1e400`` that overflow a double to infinity (the error names the field that holds it);
 - integer literals longer than `MAX_INTEGER_DIGITS` digits (converting them takes time
   quadratic in their length; range checks of the fields come later and name the field);
-- nesting deeper than `MAX_NESTING` levels.
+- nesting deeper than `MAX_NESTING` levels;
+- a key given twice in one JSON object (the parser would keep only the last value).
 """
 
 from __future__ import annotations
@@ -196,7 +197,9 @@ def read_json_file(
     """
     text = read_text_file(path, what=what, max_bytes=max_bytes, error=error)
     try:
-        document = json.loads(text, parse_constant=float, parse_int=_bounded_int)
+        document = json.loads(
+            text, parse_constant=float, parse_int=_bounded_int, object_pairs_hook=_unique_keys
+        )
     except json.JSONDecodeError as err:
         raise error(
             f"{path}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}"
@@ -303,6 +306,16 @@ def _check_numbers(document: Any, path, error) -> None:
                 f"{path}: {field_name(where)} = {shown} (a literal that is NaN, an infinity, or "
                 "too large for a double); allowed: finite numbers, magnitude below 1.8e308"
             )
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON parsers keep the last of two equal keys: one value would be dropped without a word
+    document = dict(pairs)
+    if len(document) < len(pairs):
+        seen: set[str] = set()
+        repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise _Refusal(f"the key {repeated!r} appears twice in one object; allowed: once")
+    return document
 
 
 def _bounded_int(literal: str) -> int:

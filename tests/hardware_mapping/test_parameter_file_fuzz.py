@@ -118,6 +118,7 @@ def file_mutations(text: str, rng: random.Random) -> list[tuple[str, bytes]]:
         ("5001 digits", text.replace('"decay_u": 4096', '"decay_u": ' + "9" * 5001, 1).encode()),
         ("400 digits", text.replace('"decay_u": 4096', '"decay_u": ' + "9" * 400, 1).encode()),
         ("trailing garbage", data + b"{}"),
+        ("key twice", text.replace('"decay_u": 4096', '"decay_u": 4096, "decay_u": 0', 1).encode()),
         ("pickle", b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00K\x01."),
     ]
     document = json.loads(text)

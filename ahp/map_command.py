@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         safe_file_name(args.population, "--population")
     if args.figures < 0:
         raise MappingError(f"--figures {args.figures}: allowed: 0 or more")
-    if args.search_rounds < 0:
-        raise MappingError(f"--search-rounds {args.search_rounds}: allowed: 0 or more")
+    if not 0 <= args.search_rounds <= 1000:  # the search stops when no neuron moves
+        raise MappingError(f"--search-rounds {args.search_rounds}: allowed: 0 to 1000")
     if args.limit is not None and args.limit < 1:
         raise MappingError(f"--limit {args.limit}: allowed: at least 1")
     table = _fitted_rows(args.results, args.specimen, args.limit)

@@ -202,7 +202,7 @@ def build_stimulus(
         name
         for options in PROTOCOL_OPTIONS.values()
         for name in options
-        if getattr(args, name) not in (None, False)
+        if getattr(args, name) is not None and getattr(args, name) is not False
     }
     unused = given - PROTOCOL_OPTIONS[args.protocol]
     if unused:
@@ -216,15 +216,15 @@ def build_stimulus(
     if args.protocol in ("long_square", "short_square"):
         rheobase = model.rheobase(params, dt) if args.relative_to_rheobase else None
         maker = long_square if args.protocol == "long_square" else short_square
-        amplitudes = _amplitudes(args.amplitudes or DEFAULT_AMPLITUDES)
+        amplitudes = _amplitudes(DEFAULT_AMPLITUDES if args.amplitudes is None else args.amplitudes)
         return maker(amplitudes, dt=dt, rheobase=rheobase, **timing)
     if args.protocol == "ramp":
         slope = {} if args.slope is None else {"slope": args.slope}
         return ramp(**slope, dt=dt, **timing)
     if args.protocol == "noise":
         return noise(
-            args.mean or NOISE_DEFAULTS["mean"],
-            args.std or NOISE_DEFAULTS["std"],
+            NOISE_DEFAULTS["mean"] if args.mean is None else args.mean,
+            NOISE_DEFAULTS["std"] if args.std is None else args.std,
             seed=NOISE_DEFAULTS["seed"] if args.seed is None else args.seed,
             dt=dt,
             tau=_quantity(args.tau, second, "tau"),
@@ -232,7 +232,8 @@ def build_stimulus(
         )
     if args.current_file is None:
         raise StimulusError("--protocol array needs --current-file")
-    return from_array(_current_file(args.current_file, args.current_unit or "pA"), dt=dt)
+    unit = "pA" if args.current_unit is None else args.current_unit
+    return from_array(_current_file(args.current_file, unit), dt=dt)
 
 
 def summarize(result: SimulationResult, stimulus: Stimulus) -> pd.DataFrame:

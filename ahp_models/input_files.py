@@ -148,6 +148,8 @@ def read_array_file(
     read_text = Path(path).suffix != ".npy"
     if read_text:
         text = read_text_file(path, what=option, max_bytes=max_bytes, error=error)
+        if not text.strip():  # numpy would only warn and return nothing
+            raise error(f"{where}: empty; allowed: numbers separated by commas, a row per line")
         try:
             values = np.loadtxt(io.StringIO(text), delimiter=",", ndmin=2, dtype=float)
         except ValueError as err:

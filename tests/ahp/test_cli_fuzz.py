@@ -35,7 +35,8 @@ from hardware_mapping.parameter_files import write_parameter_file
 from tests.hardware_mapping.trained.conftest import small_network
 
 NUMBER = ["nan", "inf", "-inf", "abc", "", "1e300", "-1e300"]
-COUNT = ["0", "-1", "nan", "1.5", "abc", "", "99999999999999999999999"]
+COUNT = ["0", "-1", "nan", "1.5", "abc", ""]  # (a huge limit or top N means "all": valid)
+HUGE = "99999999999999999999999"
 DURATION = ["nan s", "inf s", "-1 s", "abc", "5 mV", "1e300 s", ""]
 NAMES = ["..", "../../x", "/tmp/abs", "a/b", "a\\b", "a\0b", ".hidden", "", "x" * 101]
 
@@ -121,7 +122,8 @@ COMMANDS = {
         "--amplitudes": [*NUMBER, ","], "--onset": DURATION, "--width": DURATION,
         "--duration": DURATION, "--seed": ["-1", "abc", "1.5", str(2**64)],
         "--dt": ["nan ms", "0 ms", "-1 ms", "inf ms", "abc", "1e-12 ms", "1e300 ms"],
-        "--record": ["nosuch", "", "v,nosuch"], "--record-dt": ["0 ms", "-1 ms", "nan ms", "abc"],
+        "--record": ["nosuch", "v,v", ",", "v,nosuch"],
+        "--record-dt": ["0 ms", "-1 ms", "nan ms", "abc"],
         "--out": bad_files("existing_file"),
     }),
     "simulate --protocol array": (["--no-figure"], {
@@ -129,7 +131,7 @@ COMMANDS = {
     }),
     "simulate --protocol noise": (["--no-figure"], {
         "--mean": ["nan pA", "inf pA", "1e300 pA", "5 ms"], "--std": ["-1 pA", "nan pA", "abc"],
-        "--tau": DURATION,
+        "--tau": ["nan s", "inf s", "-1 s", "0 s", "abc", "5 mV", ""],
     }),
     "simulate --protocol ramp": (["--no-figure"], {"--slope": ["nan pA/s", "inf pA/s", "5 ms"]}),
     "allen-summary": (["--data", "{allen}"], {
@@ -141,7 +143,7 @@ COMMANDS = {
         "--specimen": ["abc", "99999999", "-1", ""], "--cre-line": ["nosuch"],
         "--layer": ["nosuch"], "--limit": COUNT, "--sweeps": INPUT_FILES,
         "--nwb": bad_files("missing", "existing_file"), "--seed": ["-1", "abc", str(2**64)],
-        "--generations": COUNT, "--popsize": ["0", "1", "-1", "abc", "99999999999"],
+        "--generations": [*COUNT, HUGE], "--popsize": ["0", "1", "-1", "abc", "99999999999"],
         "--restarts": ["-1", "abc", "1000000"], "--attempts": ["0", "-1"],
         "--refit-restarts": ["-1"], "--slots": ["0", "-1"], "--report-cells": ["-1", "abc"],
         "--workers": ["-1", "abc", "100000"], "--scheduler": ["::::", "not an address", ""],

@@ -259,11 +259,13 @@ def test_simulate_refuses_amplitudes_that_are_not_finite_currents(tmp_path, caps
 
 def test_filter_study_of_1e12_neurons_is_refused_before_building(tmp_path, capsys):
     config = tmp_path / "huge.toml"
-    config.write_text('name = "huge"\n[population]\nsize = 1000000000000\n')
+    config.write_text(f'name = "huge"\n[population]\nsize = 1000000000000\n{TASKS}')
     refused(["filter-study", config, "--out", tmp_path / "study"], capsys,
             r"population\.size = 1000000000000; allowed: a whole number from 1 to "
             "1000000")  # fmt: skip
-    config.write_text('name = "long"\n[population]\nsize = 1000000\n[signal]\nduration = "1e6 s"\n')
+    config.write_text(
+        f'name = "long"\n[population]\nsize = 1000000\n[signal]\nduration = "1e6 s"\n{TASKS}'
+    )
     refused(["filter-study", config, "--out", tmp_path / "study"], capsys,
             r"neuron-steps; allowed: at most 1e\+12")  # fmt: skip
 
@@ -278,13 +280,15 @@ def test_an_empty_study_config_is_refused(tmp_path, capsys):
 # -- names that would leave the output folder -----------------------------------------------------
 
 
+#: A task, so that a config is refused for the value under test, not for having none.
+TASKS = '[tasks.memory]\nmax_delay = "1 s"\n'
 HOSTILE_NAMES = ["..", "../../x", "/tmp/abs", "a/b", "a\\b", "a\0b", ".hidden", "", "x" * 101]
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES, ids=repr)
 def test_a_study_name_that_leaves_the_output_folder_is_refused(tmp_path, capsys, name):
     config = tmp_path / "study.toml"
-    config.write_text(f"name = {json.dumps(name)}\n")
+    config.write_text(f"name = {json.dumps(name)}\n{TASKS}")
     before = set(tmp_path.parent.iterdir())
     refused(["filter-study", config], capsys, r"name = .*allowed: 1-100 letters, digits")
     assert set(tmp_path.parent.iterdir()) == before

@@ -62,7 +62,7 @@ def test_fixing_an_unknown_or_out_of_range_parameter_is_refused():
         space_for("lif_ahp", fixed={"tau_fast_ms": 10.0})
     with pytest.raises(ValueError, match=r"outside its range \[0.2, 5\]"):
         space_for("lif_ahp", fixed={"tau_m_scale": 9.0})
-    with pytest.raises(ValueError, match="fittable: lif_ahp, lif_multi_ahp"):
+    with pytest.raises(ValueError, match="cannot be fitted; allowed: lif_ahp, lif_multi_ahp"):
         space_for("glif3")
 
 

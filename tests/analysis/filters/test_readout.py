@@ -28,7 +28,7 @@ def test_filtered_spike_trains_by_hand():
 def test_readout_reproduces_a_combination_of_the_populations_own_outputs():
     config = parse_config(
         {"population": {"size": 60}, "signal": {"duration": "60 s", "hold": "100 ms"},
-         "simulation": {"backend": "runtime"}}
+         "simulation": {"backend": "runtime"}, "tasks": {"memory": {"max_delay": "1 s"}}}
     )  # fmt: skip
     drawn = draw_population(config.population, seed=3)
     u = held_signal(config.samples, seed=3)

@@ -116,7 +116,7 @@ def test_a_weight_beyond_eight_bits_or_not_whole_is_refused(small, weight, words
 def test_weight_files_that_are_not_plain_arrays_are_refused(small):
     raw, folder = small
     np.save(folder / "w_in.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(DescriptionError, match=r"projections\[0\]\.file .*without objects"):
+    with pytest.raises(DescriptionError, match=r"projections\[0\]\.file .*not a numpy \.npy"):
         _parse(raw, folder)
     (folder / "w_in.npy").write_bytes(b"import os; os.remove('x')")
     with pytest.raises(DescriptionError, match=r"projections\[0\]\.file"):

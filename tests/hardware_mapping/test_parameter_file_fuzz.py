@@ -187,8 +187,10 @@ def test_every_field_mutation_of_a_network_file_is_refused_or_harmless(network_f
     paths = [p for p, _ in fields(document) if p]
     entries = [p for p in paths if p[0] == "network" and isinstance(p[-1], int) and len(p) > 4]
     neurons = [p for p in paths if p[0] == "neurons"]
-    chosen = [p for p in paths if p not in entries and p not in neurons]
-    chosen += rng.sample(entries, 15) + rng.sample(neurons, 10)
+    sections = [p for p in paths if p not in entries and p not in neurons]
+    chosen = [p for p in sections if len(p) <= 3]  # the sections, their lists and fields
+    chosen += rng.sample([p for p in sections if len(p) > 3], 25)
+    chosen += rng.sample(entries, 10) + rng.sample(neurons, 10)
     cases = field_mutations(document, rng, chosen)
     run_cases(
         cases,

@@ -36,7 +36,6 @@ __all__ = [
     "check_output_file",
     "claim_output_folder",
     "claims_output_folder",
-    "inside_folder",
     "remove_stale_outputs",
     "safe_file_name",
 ]
@@ -78,26 +77,6 @@ def safe_file_name(value: object, field: str) -> str:
             "letter or digit (a name that stays inside the output folder)"
         )
     return value
-
-
-def inside_folder(folder: str | os.PathLike, relative: str | os.PathLike, field: str) -> Path:
-    """``folder / relative``, refused if it would resolve outside ``folder``.
-
-    Raises
-    ------
-    OutputFolderError
-        For an absolute ``relative``, a ``..`` that climbs out, or a NUL.
-    """
-    text = os.fspath(relative)
-    if "\0" in text:
-        raise OutputFolderError(f"{field} = {text!r}: holds a NUL; allowed: a relative name")
-    base = Path(folder).resolve()
-    target = (base / text).resolve()
-    if Path(text).is_absolute() or not target.is_relative_to(base):
-        raise OutputFolderError(
-            f"{field} = {text!r}: leaves the output folder {folder}; allowed: a name inside it"
-        )
-    return Path(folder) / text
 
 
 def check_output_file(path: str | os.PathLike, option: str = "--out") -> Path:

@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if args.figures < 0:
         raise MappingError(f"--figures {args.figures}: allowed: 0 or more")
     mappings = read_parameter_file(args.file)
+    fits = None if args.fits is None else read_fit_table(args.fits)  # checked before any work
     neurons = {name: mapping.source_parameters() for name, mapping in mappings.items()}
     steps_ms = {mapping.dt_ms for mapping in mappings.values()}.pop()
     check_protocol_step(steps_ms, f"{args.file}: time_step_ms")
@@ -80,8 +81,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         progress=len(neurons) > 250,
     )
     written = write_validation(result, args.out, args.energy_table, args.figures)
-    if args.fits is not None:
-        fits = read_fit_table(args.fits)
+    if fits is not None:
         by_name = {cell_name(s): s for s in fits["specimen_id"]}
         cells = {
             name: MappedCell(name, neurons[name], mapping, np.zeros(0) * pA,

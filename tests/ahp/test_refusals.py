@@ -321,7 +321,7 @@ def _hold(folder: str, ready, release) -> None:
 
 def test_a_second_run_into_a_folder_in_use_is_refused_at_once(fit_table, tmp_path, capsys):
     out = tmp_path / "hw"
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # a second process, without re-importing
     ready, release = context.Event(), context.Event()
     holder = context.Process(target=_hold, args=(str(out), ready, release))
     holder.start()

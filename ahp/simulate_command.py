@@ -50,17 +50,6 @@ PROTOCOL_OPTIONS = {
     "noise": {"mean", "std", "tau", "seed", "onset", "width", "duration"},
     "array": {"current_file", "current_unit"},
 }
-#: Files `ahp simulate` may write into --out; ones this run does not write are removed, so a
-#: folder never mixes the outputs of two runs.
-OUTPUT_FILES = (
-    "spikes.csv",
-    "traces.npz",
-    "traces.csv",
-    "parameters.json",
-    "run.json",
-    "summary.csv",
-    "figure.png",
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

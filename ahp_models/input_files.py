@@ -244,8 +244,6 @@ def read_toml_file(
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise error(f"{path}: malformed TOML: {err}") from None
-    except _Refusal as err:
-        raise error(f"{path}: {err}") from None
     except RecursionError:
         raise error(f"{path}: nested too deeply; allowed: at most {MAX_NESTING} levels") from None
     except ValueError:  # an integer literal of over 4300 digits (Python's own limit)

@@ -1,10 +1,14 @@
 """AHP neuron models as unit-checked Brian2 equations, with runtime, C++ and CUDA backends."""
 
+import sys
 from importlib.metadata import PackageNotFoundError, version
+
+import brian2
 
 from ahp_models.alif import Alif, AlifParams
 from ahp_models.catalogue import MODELS, get_model, model_for_params
 from ahp_models.conductance_ahp import ConductanceAhpParams, LifConductanceAhp
+from ahp_models.errors import UserError
 from ahp_models.glif3 import Glif3, Glif3Params
 from ahp_models.lif_ahp import LifAhp, LifAhpParams, LifMultiAhp, MultiAhpParams
 from ahp_models.loihi_form import LoihiAhp, LoihiAhpParams
@@ -28,6 +32,22 @@ try:
     __version__ = version("ahp-toolkit")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
+
+
+def _excepthook_without_brian_banner(brian_hook):
+    """Brian2's excepthook, except for the toolkit's `UserError` (a bad input, not a bug)."""
+
+    def hook(exc_type, exc, traceback):
+        if issubclass(exc_type, UserError):
+            # Brian2's hook would ask the user to report their own typo as a Brian2 bug
+            return sys.__excepthook__(exc_type, exc, traceback)
+        return brian_hook(exc_type, exc, traceback)
+
+    return hook
+
+
+if sys.excepthook is brian2.utils.logger.brian_excepthook:
+    sys.excepthook = _excepthook_without_brian_banner(sys.excepthook)
 
 __all__ = [
     "BACKENDS",

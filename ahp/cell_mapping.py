@@ -6,6 +6,7 @@ and validation are those of the individual command.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -163,7 +164,7 @@ def read_fit_table(path: Path) -> pd.DataFrame:
     Parameters
     ----------
     path : pathlib.Path
-        The CSV file.
+        The CSV file, or a Parquet file (``.parquet``, with the ``parquet`` extra installed).
 
     Returns
     -------
@@ -175,8 +176,16 @@ def read_fit_table(path: Path) -> pd.DataFrame:
     MappingError
         If the file cannot be read or is not a fit results table.
     """
+    parquet = Path(path).suffix == ".parquet"
+    if parquet and importlib.util.find_spec("pyarrow") is None:
+        raise MappingError(
+            f"cannot read fit results {path}: reading Parquet needs pyarrow (pip install "
+            "'ahp-toolkit[parquet]'); allowed here: a CSV fit table"
+        )
+    # a row's place in the file, as the user would look for it (CSV: line 1 is the header)
+    row_word, first_row = ("row", 1) if parquet else ("line", 2)
     try:
-        table = pd.read_csv(path)
+        table = pd.read_parquet(path) if parquet else pd.read_csv(path)
     except (OSError, ValueError, pd.errors.ParserError) as error:  # incl. empty, not UTF-8
         reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
         reason = reason.splitlines()[0] if reason else type(error).__name__
@@ -196,26 +205,26 @@ def read_fit_table(path: Path) -> pd.DataFrame:
     specimens = pd.to_numeric(fitted["specimen_id"], errors="coerce").mask(booleans)
     whole = specimens.notna() & (specimens % 1 == 0) & (specimens > 0) & (specimens < 2**53)
     if not whole.all():
-        line = int(fitted.index[~whole][0]) + 2  # the header is line 1
+        line = int(fitted.index[~whole][0]) + first_row
         value = fitted["specimen_id"][~whole].iloc[0]
         value = value.item() if isinstance(value, np.generic) else value  # nan, not np.float64
         raise MappingError(
-            f"{path}: line {line}: specimen_id = {value!r}; allowed: a whole number > 0"
+            f"{path}: {row_word} {line}: specimen_id = {value!r}; allowed: a whole number > 0"
         )
     repeated = specimens[specimens.duplicated()]
     if not repeated.empty:
-        lines = [int(i) + 2 for i in specimens.index[specimens == repeated.iloc[0]]]
+        lines = [int(i) + first_row for i in specimens.index[specimens == repeated.iloc[0]]]
         raise MappingError(
-            f"{path}: specimen_id {int(repeated.iloc[0])} is fitted on lines "
+            f"{path}: specimen_id {int(repeated.iloc[0])} is fitted on {row_word}s "
             f"{', '.join(map(str, lines))}; allowed: one fitted row per cell"
         )
     fitted = fitted.assign(specimen_id=specimens.astype(np.int64))
     if "settings" in fitted.columns:  # it becomes the parameter files' fit_id
         long = fitted["settings"].map(lambda v: isinstance(v, str) and len(v) > 200)
         if long.any():
-            line = int(fitted.index[long][0]) + 2
+            line = int(fitted.index[long][0]) + first_row
             raise MappingError(
-                f"{path}: line {line}: settings has {len(fitted['settings'][long].iloc[0])} "
+                f"{path}: {row_word} {line}: settings has {len(fitted['settings'][long].iloc[0])} "
                 "characters; allowed: at most 200 (the fit settings' fingerprint)"
             )
     for index, row in fitted.iterrows():
@@ -223,7 +232,8 @@ def read_fit_table(path: Path) -> pd.DataFrame:
             fitted_parameters(row.to_dict())
         except ParameterError as error:
             raise MappingError(
-                f"{path}: line {int(index) + 2} (specimen {row['specimen_id']}): {error}"
+                f"{path}: {row_word} {int(index) + first_row} (specimen {row['specimen_id']}): "
+                f"{error}"
             ) from None
     return fitted
 

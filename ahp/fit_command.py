@@ -184,12 +184,10 @@ def run(args: argparse.Namespace) -> Path:
         ("--workers", args.workers, 0, 1024),
         ("--report-cells", args.report_cells, 0, 100_000),
     )
-    if args.format == "parquet" and not any(
-        importlib.util.find_spec(engine) for engine in ("pyarrow", "fastparquet")
-    ):
+    if args.format == "parquet" and importlib.util.find_spec("pyarrow") is None:
         raise FitRunError(
-            "--format parquet: no parquet engine is installed (pip install pyarrow); allowed "
-            "here: --format csv"
+            "--format parquet: Parquet needs pyarrow (pip install 'ahp-toolkit[parquet]'); "
+            "allowed here: --format csv"
         )
     if args.scheduler is not None:
         check_scheduler_address(args.scheduler)

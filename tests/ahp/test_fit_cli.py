@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
 
 import numpy as np
@@ -131,3 +133,34 @@ def test_bad_options_are_refused(allen_tables, tmp_path, capsys, extra, fragment
     out = str(tmp_path / "fit")
     assert main(["fit", "--allen", str(allen_tables), "--out", out, *extra]) == 2
     assert re.search(fragment, capsys.readouterr().err)
+
+
+def test_parquet_fit_table_holds_the_csv_tables_values_and_maps_alike(allen_tables, tmp_path):
+    pytest.importorskip("pyarrow", reason="the parquet extra (pyarrow) is not installed")
+    common = ["fit", "--allen", str(allen_tables), "--limit", "2", *FAST, "--report-cells", "0"]
+    assert main([*common, "--out", str(tmp_path / "csv")]) == 0
+    assert main([*common, "--format", "parquet", "--out", str(tmp_path / "parquet")]) == 0
+    from_csv = pd.read_csv(tmp_path / "csv" / "fit_results.csv")
+    from_parquet = pd.read_parquet(tmp_path / "parquet" / "fit_results.parquet")
+    # the same fits: written as CSV, the Parquet table is the CSV table (whose empty strings
+    # read back as NaN; floats round-trip exactly in their shortest repr)
+    as_csv = pd.read_csv(io.StringIO(from_parquet.to_csv(index=False)))
+    pd.testing.assert_frame_equal(as_csv, from_csv)
+    for kind in ("csv", "parquet"):
+        table = tmp_path / kind / f"fit_results.{kind}"
+        map_args = ["--population", "cells", "--no-validate", "--search-rounds", "0"]
+        assert main(["map", str(table), *map_args, "--out", str(tmp_path / f"map_{kind}")]) == 0
+    files = [(tmp_path / f"map_{kind}" / "cells.json").read_text() for kind in ("csv", "parquet")]
+    assert json.loads(files[0])["neurons"] == json.loads(files[1])["neurons"]
+
+
+def test_a_parquet_table_with_a_bad_row_is_refused_by_row(tmp_path, capsys):
+    pytest.importorskip("pyarrow", reason="the parquet extra (pyarrow) is not installed")
+    table = tmp_path / "fits.parquet"
+    pd.DataFrame(
+        {"status": ["fitted", "fitted"], "specimen_id": [3, -4], "model": ["lif_ahp"] * 2}
+    ).to_parquet(table)
+    assert main(["map", str(table), "--out", str(tmp_path / "map")]) == 2
+    assert f"{table}: row 2: specimen_id = -4; allowed: a whole number > 0" in (
+        capsys.readouterr().err
+    )

@@ -1,6 +1,8 @@
-"""Long-square sweeps of Allen NWB 1.x ``ephys.nwb`` files, as per-sweep fitting targets.
+"""Long-square sweeps of NWB files (Allen's NWB 1.x and NWB 2), as per-sweep fitting targets.
 
-The layout is the one allensdk's ``core/nwb_data_set.py`` reads:
+The file's version decides the layout: an NWB 2 file has the root attribute ``nwb_version``
+"2.x" and is read by `fitting.nwb2`; any other file is read in Allen's NWB 1.x layout, the one
+allensdk's ``core/nwb_data_set.py`` reads:
 
 - ``epochs/Sweep_N/{stimulus,response}/timeseries``: the whole sweep, ``data`` (times its
   ``conversion`` attribute gives amperes and volts) sampled at
@@ -10,55 +12,50 @@ The layout is the one allensdk's ``core/nwb_data_set.py`` reads:
 - ``stimulus/presentation/Sweep_N/aibs_stimulus_name`` (``"Long Square"``) and
   ``aibs_stimulus_amplitude_pa``.
 
-Each long square's step window and amplitude are read from its stimulus trace (the step is the
-first to the last change of the stimulus after the test pulse), spikes are found with Allen's
-detector (`analysis.spike_detection`) and summarised with Allen's sweep definitions
-(`analysis.sweep_features`). A sweep that cannot be used (no step, recording shorter than the
-step, amplitude disagreeing with the file's metadata in every reading of its units, a response
-that is not in volts) is listed with its reason in the table's
-``attrs["skipped"]``, never dropped silently; a file that is not readable HDF5 (a truncated
-download) raises `NwbError`.
+Both give the same `fitting.recorded_sweep.RecordedSweep` per sweep, so a cell is fitted the
+same way from either: each long square's step window and amplitude are read from its stimulus
+trace (the step is the first to the last change of the stimulus after the test pulse), spikes
+are found with Allen's detector (`analysis.spike_detection`) and summarised with Allen's sweep
+definitions (`analysis.sweep_features`). A sweep that cannot be used (no step, recording shorter
+than the step, amplitude disagreeing with the file's metadata in every reading of its units, a
+response that is not in volts) is listed with its reason in the table's ``attrs["skipped"]``,
+never dropped silently; a file that is not readable HDF5 (a truncated download) raises
+`NwbError`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
-from brian2 import mV, second
 
-from ahp_models.errors import UserError
-from analysis.spike_detection import detect_spikes
-from analysis.spike_trains import SpikeTrainError
-from analysis.sweep_features import sweep_features
-from fitting.targets import SWEEP_COLUMNS
+from fitting.nwb2 import nwb2_sweeps
+from fitting.nwb_common import NwbError, open_nwb, text
+from fitting.recorded_sweep import (
+    AMPLITUDE_TOLERANCE_PA,
+    LONG_SQUARE,
+    ROW_COLUMNS,
+    RecordedSweep,
+    SweepSkipped,
+    long_square_row,
+)
 
-__all__ = ["LONG_SQUARE", "NwbError", "long_square_sweeps", "read_nwb_folder"]
+__all__ = [
+    "AMPLITUDE_TOLERANCE_PA",
+    "LONG_SQUARE",
+    "NwbError",
+    "RecordedSweep",
+    "long_square_sweeps",
+    "read_nwb_folder",
+    "read_sweeps",
+]
 
-LONG_SQUARE = "Long Square"
-#: Largest disagreement between the step read from the trace and the file's stated amplitude.
-AMPLITUDE_TOLERANCE_PA = 1.0
 _SWEEP_NAME = re.compile(r"Sweep_(\d+)$")
-
-
-class NwbError(UserError):
-    """An NWB file that cannot be read: truncated, not HDF5, or not in the NWB 1.x layout."""
-
-
-class _Skip(Exception):
-    """A sweep that is left out, with its reason."""
-
-
-def _text(value) -> str:
-    value = value[()] if isinstance(value, h5py.Dataset) else value
-    if isinstance(value, np.ndarray):
-        value = value.item() if value.size == 1 else value.tolist()
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _raw(series: h5py.Group, where: str) -> tuple[np.ndarray, float]:
@@ -69,17 +66,7 @@ def _raw(series: h5py.Group, where: str) -> tuple[np.ndarray, float]:
     return np.asarray(data[()], dtype=float), float(data.attrs.get("conversion", 1.0))
 
 
-def _step_window(stimulus_a: np.ndarray, first: int, last: int) -> tuple[int, int]:
-    """Indexes of the step's first sample and of the first sample after it."""
-    changes = np.flatnonzero(np.diff(stimulus_a[first : last + 1]) != 0)
-    if changes.size == 0:
-        raise _Skip("no current step after the test pulse")
-    if changes.size < 2:
-        raise _Skip("the recording stops during the step (the step never ends)")
-    return first + int(changes[0]) + 1, first + int(changes[-1]) + 1
-
-
-def _sweep_row(file: h5py.File, number: int, path: Path) -> dict[str, float]:
+def _nwb1_sweep(file: h5py.File, number: int, name: str, path: Path) -> RecordedSweep:
     where = f"{path}: epochs/Sweep_{number}"
     epoch = file["epochs"][f"Sweep_{number}"]
     for part in ("stimulus", "response"):
@@ -91,64 +78,23 @@ def _sweep_row(file: h5py.File, number: int, path: Path) -> dict[str, float]:
         raise NwbError(f"{where}: sampling rate {rate_hz!r} Hz; must be > 0")
     stimulus_raw, stimulus_conversion = _raw(series, f"{where}/stimulus")
     response_raw, response_conversion = _raw(epoch["response/timeseries"], f"{where}/response")
-    stimulus_a = stimulus_raw * stimulus_conversion
     experiment = file["epochs"].get(f"Experiment_{number}")
+    window = None
     if experiment is not None:
         first = int(experiment["stimulus/idx_start"][()])
-        last = first + int(experiment["stimulus/count"][()]) - 1
-    else:
-        first, last = 0, stimulus_a.size - 1
-    begin, after = _step_window(stimulus_a, first, min(last, stimulus_a.size - 1))
-    plateau_pa = stimulus_a[begin:after] * 1e12
-    amplitude_pa = float(np.median(plateau_pa))
-    if np.ptp(plateau_pa) > AMPLITUDE_TOLERANCE_PA:
-        raise _Skip(
-            f"stimulus is not a square step (varies by {np.ptp(plateau_pa):.3g} pA between "
-            f"samples {begin} and {after})"
-        )
-    response_v = response_raw * response_conversion
-    stated = _stated_amplitude(file, number)
-    if stated is not None and abs(stated - amplitude_pa) > AMPLITUDE_TOLERANCE_PA:
-        # allensdk: files of early pipeline versions store SI units with a wrong 'conversion'
-        unconverted_pa = float(np.median(stimulus_raw[begin:after])) * 1e12
-        if abs(stated - unconverted_pa) > AMPLITUDE_TOLERANCE_PA:
-            raise _Skip(
-                f"the stimulus trace steps by {amplitude_pa:.6g} pA (data x conversion) or "
-                f"{unconverted_pa:.6g} pA (data) but aibs_stimulus_amplitude_pa is "
-                f"{stated:.6g} pA: the units of this sweep are unclear"
-            )
-        amplitude_pa, response_v = unconverted_pa, response_raw
-    resting_v = float(np.median(response_v[:begin])) if begin else float(response_v[0])
-    if not -0.2 < resting_v < 0.1:
-        raise _Skip(
-            f"the response before the step sits at {resting_v:.6g}, not a membrane potential "
-            "in volts (-0.2 to 0.1 V): check the response's 'conversion'"
-        )
-    if response_v.size <= after:
-        raise _Skip(
-            f"the recording ends at {response_v.size / rate_hz:.4g} s, before the step ends "
-            f"at {after / rate_hz:.4g} s"
-        )
-    t_s = np.arange(response_v.size) / rate_hz
-    start_s, end_s = begin / rate_hz, after / rate_hz
-    try:
-        spikes = detect_spikes(
-            t_s * second, response_v * 1e3 * mV, start_s * second, end_s * second
-        )
-    except SpikeTrainError as err:
-        raise _Skip(f"response unusable for spike detection: {err}") from None
-    features = sweep_features(
-        spikes.threshold_t_s.to_numpy() * second, start_s * second, end_s * second
+        window = (first, first + int(experiment["stimulus/count"][()]) - 1)
+    return RecordedSweep(
+        number=number,
+        stimulus_name=name,
+        stimulus_a=stimulus_raw * stimulus_conversion,
+        response_v=response_raw * response_conversion,
+        # Allen's sweeps sample stimulus and response together at the stimulus's rate
+        stimulus_rate_hz=rate_hz,
+        response_rate_hz=rate_hz,
+        experiment=window,
+        stated_amplitude_pa=_stated_amplitude(file, number),
+        stored=(stimulus_raw, response_raw),
     )
-    row = {
-        "sweep": number,
-        "amplitude_pA": amplitude_pa,
-        "stimulus_start_s": start_s,
-        "stimulus_end_s": end_s,
-        "spike_count": features["spike_count"],
-    }
-    row.update({column: features[column] for column in SWEEP_COLUMNS})
-    return row
 
 
 def _stated_amplitude(file: h5py.File, number: int) -> float | None:
@@ -162,16 +108,88 @@ def _stimulus_name(file: h5py.File, number: int) -> str | None:
     presentation = file.get(f"stimulus/presentation/Sweep_{number}")
     if presentation is None or "aibs_stimulus_name" not in presentation:
         return None
-    return _text(presentation["aibs_stimulus_name"])
+    return text(presentation["aibs_stimulus_name"])
 
 
-def long_square_sweeps(path: str | os.PathLike) -> pd.DataFrame:
-    """Per-sweep spike features of every long square in an Allen NWB 1.x file.
+def _nwb1_sweeps(file: h5py.File, path: Path, stimulus_name: str | None) -> Iterator[RecordedSweep]:
+    if "epochs" not in file:
+        raise NwbError(
+            f"{path}: no 'epochs' group; not an NWB 1.x file as the Allen Cell Types "
+            "Database serves them, nor an NWB 2 file (root attribute nwb_version '2.x')"
+        )
+    numbers = sorted(
+        int(match.group(1)) for name in file["epochs"] if (match := _SWEEP_NAME.match(name))
+    )
+    for number in numbers:
+        name = _stimulus_name(file, number)
+        if stimulus_name is not None and name != stimulus_name:
+            continue
+        try:
+            sweep = _nwb1_sweep(file, number, name or "", path)
+        except (OSError, KeyError) as err:
+            raise NwbError(
+                f"{path}: epochs/Sweep_{number} cannot be read ({err}); the file is "
+                "truncated or damaged: delete it and download it again"
+            ) from None
+        yield sweep
+
+
+def _major_version(file: h5py.File, path: Path) -> int:
+    """2 for NWB 2 (root attribute ``nwb_version`` "2.x"), 1 otherwise (NWB 1.x keeps its
+    version in a root dataset, and Allen's files are read by their layout)."""
+    if "nwb_version" not in file.attrs:
+        return 1
+    version = text(file.attrs["nwb_version"])
+    if not version.startswith("2."):
+        raise NwbError(
+            f"{path}: root attribute nwb_version = {version!r}; allowed: NWB 2.x files "
+            "(or NWB 1.x files, which keep their version in a dataset)"
+        )
+    return 2
+
+
+def _sweeps(file: h5py.File, path: Path, stimulus_name: str | None) -> Iterator[RecordedSweep]:
+    if _major_version(file, path) == 2:
+        return nwb2_sweeps(file, path, stimulus_name)
+    return _nwb1_sweeps(file, path, stimulus_name)
+
+
+def read_sweeps(
+    path: str | os.PathLike, stimulus_name: str | None = LONG_SQUARE
+) -> list[RecordedSweep]:
+    """The current-clamp sweeps of an NWB file (NWB 1.x or NWB 2), in sweep order.
 
     Parameters
     ----------
     path : str or os.PathLike
-        An ``ephys.nwb`` file.
+        An Allen NWB 1.x ``ephys.nwb`` file or an NWB 2 file (the version is read from it).
+    stimulus_name : str or None
+        Only the sweeps of this stimulus (default Allen's long squares; NWB 2 stimulus codes of
+        Allen's long squares count as ``"Long Square"``); None for every sweep.
+
+    Returns
+    -------
+    list of RecordedSweep
+        Stimulus and response of each sweep, in SI units.
+
+    Raises
+    ------
+    NwbError
+        The file is missing, truncated, not HDF5, or not in either layout; an NWB 2 sweep lacks
+        its stimulus, has wrong units or non-finite samples.
+    """
+    path = Path(path)
+    with open_nwb(path) as file:
+        return list(_sweeps(file, path, stimulus_name))
+
+
+def long_square_sweeps(path: str | os.PathLike) -> pd.DataFrame:
+    """Per-sweep spike features of every long square in an NWB 1.x or NWB 2 file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An Allen NWB 1.x ``ephys.nwb`` file or an NWB 2 file (the version is read from it).
 
     Returns
     -------
@@ -184,42 +202,20 @@ def long_square_sweeps(path: str | os.PathLike) -> pd.DataFrame:
     Raises
     ------
     NwbError
-        The file is missing, truncated, not HDF5, or lacks the NWB 1.x sweep layout.
+        The file is missing, truncated, not HDF5, or lacks the NWB 1.x sweep layout and is not
+        an NWB 2 file; an NWB 2 long square lacks its stimulus, has wrong units or non-finite
+        samples.
     """
     path = Path(path)
-    if not path.is_file():
-        raise NwbError(f"{path}: no such file")
-    try:
-        file = h5py.File(path, "r")
-    except OSError as err:
-        raise NwbError(
-            f"{path}: not readable as HDF5 ({err}); a truncated or interrupted download looks "
-            "like this: delete the file and download it again"
-        ) from None
     rows, skipped = [], {}
-    with file:
-        if "epochs" not in file:
-            raise NwbError(
-                f"{path}: no 'epochs' group; not an NWB 1.x file as the Allen Cell Types "
-                "Database serves them"
-            )
-        numbers = sorted(
-            int(match.group(1)) for name in file["epochs"] if (match := _SWEEP_NAME.match(name))
-        )
-        for number in numbers:
-            if _stimulus_name(file, number) != LONG_SQUARE:
-                continue
+    with open_nwb(path) as file:
+        # one sweep in memory at a time: a cell's file holds hundreds of MB of traces
+        for sweep in _sweeps(file, path, LONG_SQUARE):
             try:
-                rows.append(_sweep_row(file, number, path))
-            except _Skip as reason:
-                skipped[number] = str(reason)
-            except (OSError, KeyError) as err:
-                raise NwbError(
-                    f"{path}: epochs/Sweep_{number} cannot be read ({err}); the file is "
-                    "truncated or damaged: delete it and download it again"
-                ) from None
-    columns = ["sweep", "amplitude_pA", "stimulus_start_s", "stimulus_end_s", "spike_count"]
-    table = pd.DataFrame(rows, columns=[*columns, *SWEEP_COLUMNS])
+                rows.append(long_square_row(sweep))
+            except SweepSkipped as reason:
+                skipped[sweep.number] = str(reason)
+    table = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     table.attrs["skipped"] = skipped
     return table
 

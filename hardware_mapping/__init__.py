@@ -10,6 +10,7 @@
 - `long_square_runs`: the float models on long squares, the reference of both;
 - `network_mapping`: a recurrent population -> compartments, synapses and a resource summary;
 - `parameter_files`: versioned JSON parameter files and their JSON Schema (``schema/``);
+- `lava_export` and `nir_export` (with `nir_forms`): Lava processes and NIR graphs;
 - `validation` and `figures`: float model vs registers on Allen's long squares;
 - `energy`: energy and latency from the simulator's operation counters.
 """

@@ -31,6 +31,7 @@ __all__ = [
     "map_fitted_cell",
     "map_fitted_cells",
     "read_fit_table",
+    "select_fitted_rows",
 ]
 
 
@@ -236,6 +237,38 @@ def read_fit_table(path: Path) -> pd.DataFrame:
                 f"{error}"
             ) from None
     return fitted
+
+
+def select_fitted_rows(
+    path: Path, specimens: Sequence[int] | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """The fitted rows of a fit table that a command's ``--specimen`` and ``--limit`` select.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The fit results table (`read_fit_table`).
+    specimens : sequence of int, optional
+        Only these cells; each must be a fitted cell of the table.
+    limit : int, optional
+        At most this many cells, in the table's order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The selected rows.
+    """
+    table = read_fit_table(path)
+    if specimens:
+        unknown = sorted(set(specimens) - set(table["specimen_id"]))
+        if unknown:
+            raise MappingError(f"--specimen {unknown}: not among the fitted cells of {path}")
+        table = table[table["specimen_id"].isin(specimens)]
+    if limit:
+        table = table.head(limit)
+    if table.empty:
+        raise MappingError(f"{path}: no fitted cells selected")
+    return table
 
 
 def cell_provenance(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -76,6 +76,13 @@ COMMANDS: dict[str, Command] = {
         "their source models in Brian2 on the Allen long-square series; report spike-count, "
         "adaptation-index and gamma-factor agreement, energy, and figures.",
     ),
+    "export": Command(
+        "ahp.export_command",
+        "fitted cells and networks in other tools' formats: Allen GLIF3 configs, NIR graphs",
+        "Export fitted cells as Allen GLIF3 neuron configs (allensdk, BMTK/SONATA, NEST) or a "
+        "network parameter file as a NIR graph.",
+        output_folder=None,  # `export glif` declares its own; `export nir` writes a file
+    ),
     "filter-study": Command(
         "ahp.filter_study_command",
         "AHP neurons as fading-memory filters: single-neuron filters and population memory vs "

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
 from brian2 import ms
 
 from ahp.arguments import path_argument
-from ahp.cell_mapping import map_fitted_cells, read_fit_table
+from ahp.cell_mapping import map_fitted_cells, select_fitted_rows
 from ahp.feature_check import has_cell_features
 from ahp.fit_command import specimen_ids
 from ahp.validate_command import add_validation_options
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         raise MappingError(f"--search-rounds {args.search_rounds}: allowed: 0 to 1000")
     if args.limit is not None and args.limit < 1:
         raise MappingError(f"--limit {args.limit}: allowed: at least 1")
-    table = _fitted_rows(args.results, args.specimen, args.limit)
+    table = select_fitted_rows(args.results, args.specimen, args.limit)
     neurons, mappings, provenance, currents = {}, {}, {}, {}
     cells, unmappable = map_fitted_cells(
         [row.to_dict() for _, row in table.iterrows()],
@@ -137,17 +136,3 @@ def _validate_lava(neurons, mappings, args, out: Path) -> dict[str, Path]:
     summary = result.summary()
     print(f"validate (lava): {exact} of {len(mappings)} exports exact; {tolerance_line(summary)}")
     return written
-
-
-def _fitted_rows(path: Path, specimens: list[int] | None, limit: int | None) -> pd.DataFrame:
-    table = read_fit_table(path)
-    if specimens:
-        unknown = sorted(set(specimens) - set(table["specimen_id"]))
-        if unknown:
-            raise MappingError(f"--specimen {unknown}: not among the fitted cells of {path}")
-        table = table[table["specimen_id"].isin(specimens)]
-    if limit:
-        table = table.head(limit)
-    if table.empty:
-        raise MappingError(f"{path}: no fitted cells to map")
-    return table

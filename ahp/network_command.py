@@ -100,6 +100,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _network_argument(export_parser)
     export_parser.add_argument("--out", type=path_argument, required=True, help="the file to write")
+    export_parser.add_argument(
+        "--nir",
+        type=path_argument,
+        help="also write the network's float view as a NIR graph (.nir; needs the nir extra)",
+    )
     export_parser.set_defaults(handler=export)
 
 
@@ -129,9 +134,21 @@ def load_network(args: argparse.Namespace) -> NetworkDescription:
 def export(args: argparse.Namespace) -> Path:
     """Write the network's parameter file; return its path."""
     check_output_file(args.out)  # before the network is loaded and mapped
-    description = load_network(args)
-    written = write_network_file(args.out, map_description(description))
+    if args.nir is not None:
+        from hardware_mapping.nir_export import check_nir_installed
+
+        check_output_file(args.nir, "--nir")
+        check_nir_installed()
+    mapped = map_description(load_network(args))
+    written = write_network_file(args.out, mapped)
     print(f"wrote {written}")
+    if args.nir is not None:
+        from hardware_mapping.nir_export import write_nir_file
+
+        exported = write_nir_file(args.nir, mapped)
+        print(f"wrote {args.nir}")
+        for note in exported.unsupported:
+            print(f"  not in NIR: {note}")
     return written
 
 

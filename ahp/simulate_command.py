@@ -32,6 +32,7 @@ from ahp_models import (
 from ahp_models.backends.runtime import CODEGEN_TARGETS
 from ahp_models.files import atomic_write_text
 from ahp_models.input_files import read_array_file
+from ahp_models.nwb_export import check_nwb_output, write_nwb
 from ahp_models.output_folders import remove_stale_outputs
 from ahp_models.quantities import QuantityError, lookup_unit, parse_quantity
 from ahp_models.stimuli import MAX_STIMULUS_PA
@@ -108,6 +109,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument("--record-dt", help="sampling interval of the traces")
     run_group.add_argument("--out", type=path_argument, default=Path("simulation_output"))
     run_group.add_argument("--no-figure", action="store_true", help="skip the PNG figure")
+    run_group.add_argument(
+        "--nwb",
+        action="store_true",
+        help="also write simulation.nwb: each neuron's v as an NWB 2 current-clamp sweep with "
+        "its stimulus, spikes in a Units table (needs the nwb extra; needs v recorded)",
+    )
     run_group.add_argument("--no-csv-traces", action="store_true", help="traces as NPZ only")
 
 
@@ -275,6 +282,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             f"--record {args.record!r}; allowed: distinct variable names, comma separated "
             "(`ahp models` lists them)"
         )
+    if args.nwb:
+        check_nwb_output(record)  # before the simulation runs
     result = simulate(
         model,
         params,
@@ -291,6 +300,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     params.to_json(written["parameters"])
     written["run"] = out / "run.json"
     atomic_write_text(written["run"], json.dumps(_run_record(args, model, stimulus), indent=2))
+    if args.nwb:
+        written["nwb"] = write_nwb(out / "simulation.nwb", result, stimulus, params)
     summary = summarize(result, stimulus)
     written["summary"] = out / "summary.csv"
     atomic_write_text(written["summary"], summary.to_csv(index=False))

@@ -26,6 +26,7 @@ import json
 import os
 import uuid
 import warnings
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,13 @@ from ahp_models.parameters import ParameterSet
 from ahp_models.results import SimulationResult
 from ahp_models.stimuli import Stimulus
 
-__all__ = ["MEMBRANE_POTENTIAL", "STIMULUS_NAMES", "NwbExportError", "write_nwb"]
+__all__ = [
+    "MEMBRANE_POTENTIAL",
+    "STIMULUS_NAMES",
+    "NwbExportError",
+    "check_nwb_output",
+    "write_nwb",
+]
 
 #: The recorded variable written as the current-clamp response.
 MEMBRANE_POTENTIAL = "v"
@@ -69,6 +76,22 @@ def _pynwb():
             "writing NWB 2 files needs pynwb, which is not installed: pip install ahp-toolkit[nwb]"
         ) from None
     return pynwb
+
+
+def check_nwb_output(record: Sequence[str]) -> None:
+    """Refuse, before a simulation runs, an NWB 2 output it could not write.
+
+    Parameters
+    ----------
+    record : sequence of str
+        The variables the simulation will record; the sweeps need ``v``.
+    """
+    if MEMBRANE_POTENTIAL not in record:
+        raise NwbExportError(
+            f"NWB 2 sweeps need {MEMBRANE_POTENTIAL!r} recorded (recording: {list(record)}); "
+            f"allowed: record {MEMBRANE_POTENTIAL!r} too"
+        )
+    _pynwb()
 
 
 def _sampling(result: SimulationResult) -> tuple[float, float]:

@@ -59,6 +59,7 @@ __all__ = [
     "NIR_MODELS",
     "NirExport",
     "NirExportError",
+    "check_nir_installed",
     "to_nir",
     "write_nir_file",
 ]
@@ -161,6 +162,11 @@ def write_nir_file(path: str | os.PathLike, mapped: MappedNetwork) -> NirExport:
     with atomic_path(path) as temporary:
         nir.write(temporary, exported.graph)
     return exported
+
+
+def check_nir_installed() -> None:
+    """Refuse, before any work, an export that would fail for want of the nir package."""
+    _nir()
 
 
 def _nir() -> Any:

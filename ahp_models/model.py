@@ -225,6 +225,23 @@ class NeuronModel(ABC):
         updated = tuple(v.name for v in self.state_variables())
         return ClosedFormStep(self.name, self.step_code(), updated)
 
+    def neuron_group(
+        self,
+        params: ParameterSet | None = None,
+        n: int | None = None,
+        *,
+        name: str | None = None,
+        dt: Quantity | None = None,
+        stimulus: Any = None,
+    ) -> Any:
+        """A Brian2 ``NeuronGroup`` of this model for a network of one's own.
+
+        See `ahp_models.groups.neuron_group` (same parameters, without ``model``).
+        """
+        from ahp_models.groups import neuron_group  # groups builds on this module
+
+        return neuron_group(self, params, n, name=name, dt=dt, stimulus=stimulus)
+
     def default_params(self) -> ParameterSet:
         """Default parameters, matching this instance's structure."""
         return self.params_class()

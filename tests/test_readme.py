@@ -12,6 +12,7 @@ checked in full first), and ``ahp fetch`` talks to a local stand-in of the Allen
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shlex
@@ -171,3 +172,25 @@ def test_every_readme_python_block_runs(tmp_path, monkeypatch):
             exec(compile(block, f"README.md python block {index + 1}", "exec"), {})
         except Exception as error:  # name the block in the failure
             raise AssertionError(f"README python block {index + 1} fails: {error!r}") from error
+
+
+def test_every_name_of_the_python_api_list_imports():
+    text = README.read_text("utf-8")
+    section = text.split("## Python API", 1)[1].split("\n### ", 1)[0]
+    names = re.findall(r"`((?:ahp_models|analysis|fitting|hardware_mapping)(?:\.\w+)+)`", section)
+    assert len(names) > 40
+    missing = []
+    for name in names:
+        parts = name.split(".")
+        for split in range(len(parts), 0, -1):  # the longest importable module prefix
+            try:
+                target = importlib.import_module(".".join(parts[:split]))
+            except ImportError:
+                continue
+            break
+        try:
+            for attribute in parts[split:]:
+                target = getattr(target, attribute)
+        except AttributeError:
+            missing.append(name)
+    assert not missing, f"README's Python API names that do not import: {missing}"

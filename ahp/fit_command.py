@@ -236,7 +236,17 @@ def run(args: argparse.Namespace) -> Path:
             f"cell's reason is in {args.out / f'fit_results.{args.format}'}"
         )
     written = write_fit_report(
-        results, cells, args.out, sweeps=sweeps, cell_figures=args.report_cells
+        results,
+        cells,
+        args.out,
+        sweeps=sweeps,
+        cell_figures=args.report_cells,
+        dt_ms=settings.dt_ms,
+        fixed=dict(settings.fixed),
+        run_text=f"{len(results)} cells of {args.allen} ({_selection_text(args)}) fitted with "
+        f"{settings.model} (refit: {settings.fallback_model or 'none'}), CMA-ES population "
+        f"{settings.popsize}, {settings.max_generations} generations, seed {settings.seed}, "
+        f"{settings.dt_ms:g} ms steps.",
     )
     quality = pd.read_csv(written[0], index_col="species")
     shown = ["n_cells", "n_fitted", *(c for c in quality.columns if c.startswith("frac_"))]

@@ -7,29 +7,29 @@
   curve and features, hero-sweep trace, and the registers' raster against the float model's);
 - ``summary.csv``: per species and overall, cells fitted, fractions within the fit tolerances,
   cells mapped, fractions within the validation tolerances, energy;
-- ``cells.csv``: per cell, the fitted parameters, every feature of cell and model with its
-  normalised error, the largest quantization error of the mapping, the float-vs-registers
-  agreement and the energy estimate (and, for synthetic cells, the true parameters);
+- ``cells.csv``: per cell, the fitted parameters and the flags of its fit (``fit_flags``),
+  every feature of cell and model with its normalised error, the largest quantization error of
+  the mapping, the float-vs-registers agreement and the energy estimate (and, for synthetic
+  cells, the true parameters);
 - ``quantization.csv``: per cell the mapping's requested and realized quantities;
-- ``recovery.csv`` (synthetic cells): true and fitted value of every parameter.
+- ``recovery.csv`` (synthetic cells): true and fitted value of every parameter;
+- ``flags.csv``: fitted values at a bound of the search or not fixed by the recordings
+  (`fitting.fit_flags`), one row per cell and parameter.
 
-Every number comes from the pipeline's own tables (`ahp.pipeline.PipelineRun`), which are those
-of `ahp fit` and `ahp map`: the report formats, it does not recompute.
+Every number comes from the pipeline's own tables (`ahp.pipeline_settings.PipelineRun`), which
+are those of `ahp fit` and `ahp map`: the report formats, it does not recompute. The fit's
+sections are `fitting.fit_page`'s, as on `ahp fit`'s own page; the tables on the page have
+human headers with units, the CSV files the machine-readable column names.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from ahp.cell_mapping import cell_name
 from ahp.feature_check import feature_summary
@@ -40,12 +40,21 @@ from ahp.report_figures import (
     plot_traces,
     simulate_traces,
 )
+from ahp_models import MODELS
 from ahp_models.files import atomic_write_text
-from analysis.figures import STYLE, plot_feature_distribution
+from analysis.column_labels import FEATURE_NAMES, parameter_label, quantity_label
+from analysis.report_page import figure_tag, page_html, section_html, table_html
 from fitting.evaluation import fitted_parameters, simulate_cells
-from fitting.quality import fit_quality
+from fitting.fit_flags import flag_table, flags_text
+from fitting.fit_page import (
+    PASSIVE_COLUMNS,
+    cell_fit_html,
+    cells_table_html,
+    distribution_figures,
+)
+from fitting.quality import CRITERIA, fit_quality
 from fitting.report import plot_cell_fit
-from fitting.targets import FEATURES, CellTargets
+from fitting.targets import CellTargets
 from hardware_mapping.energy import estimate_energy
 from hardware_mapping.figures import plot_validation
 from hardware_mapping.parameter_files import toolkit_version
@@ -59,36 +68,40 @@ from hardware_mapping.validation import (
 if TYPE_CHECKING:
     from ahp.pipeline_settings import PipelineRun, PipelineSettings
 
-#: Display names of Allen's features in tables.
-FEATURE_TITLES = {
-    "adaptation": "adaptation index",
-    "f_i_curve_slope": "f-I slope",
-    "avg_isi": "mean ISI",
-    "threshold_i_long_square": "rheobase",
-}
-
-__all__ = ["SECTIONS", "cell_table", "recovery_table", "summary_table", "write_report"]
+__all__ = [
+    "SECTIONS",
+    "cell_table",
+    "recovery_table",
+    "summary_labels",
+    "summary_table",
+    "write_report",
+]
 
 #: Section ids of the page, in order (the per-cell sections follow as ``cell-<id>``).
 SECTIONS = ("run", "summary", "distributions", "recovery", "hardware", "cells")
-FIGURE_DPI = 80
-#: Parameters a fit takes from the cell's vrest and ri instead of fitting them (`fitting.space`;
-#: tau_m is fitted around the cell's tau).
-PASSIVE_COLUMNS = ("E_L_mV", "R_Mohm")
+#: Headers of the float-vs-registers fractions (`hardware_mapping.validation.tolerance_summary`).
+VALIDATION_NAMES = {
+    "count_within": "spike counts within tolerance",
+    "ai_within": "adaptation indices within tolerance",
+    "gamma_at_floor": "gamma at the float neuron's floor",
+    "gamma_at_least": f"gamma at least {TOLERANCES['gamma']}",
+    "all": "within every tolerance",
+}
 
 
-def recovery_table(run: PipelineRun) -> pd.DataFrame:
+def recovery_table(run: PipelineRun, flags: pd.DataFrame) -> pd.DataFrame:
     """True against fitted parameters of synthetic cells (those a fit frees: membrane time
     constant, threshold, reset, refractory period and the AHP; E_L and R are the cell's vrest
     and ri).
 
-    A cell's AHP parameters count as identifiable when its AHP acts on the recording (hero
-    sweep adaptation index >= 0.02): without adaptation a time constant is not measurable.
+    A parameter counts as identifiable unless its fit is flagged ``unidentifiable``
+    (`fitting.fit_flags`: e.g. a cell that hardly adapts does not pin down its AHP).
     """
     if run.truth is None:
         return pd.DataFrame()
     fitted = run.fits[run.fits.status == "fitted"].set_index("specimen_id")
-    adaptation = run.cells.set_index("specimen_id").adaptation
+    loose = flags[flags.kind == "unidentifiable"]
+    loose = set(zip(loose.specimen_id, loose.column, strict=True))
     rows = []
     for specimen, truth in run.truth.iterrows():
         if specimen not in fitted.index:
@@ -106,20 +119,21 @@ def recovery_table(run: PipelineRun) -> pd.DataFrame:
                     "fitted": float(row[column]),
                     "relative_error": float(row[column]) / float(true_value) - 1
                     if true_value
-                    else np.nan,
-                    "identifiable": not column.startswith(("tau_ahp", "b_ahp"))
-                    or bool(adaptation.get(specimen, 0) >= 0.02),
+                    else float("nan"),
+                    "identifiable": (specimen, column) not in loose,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def cell_table(run: PipelineRun, settings: PipelineSettings) -> pd.DataFrame:
-    """One row per selected cell: fit, mapping, validation and energy (see the module doc)."""
+def cell_table(run: PipelineRun, settings: PipelineSettings, flags: pd.DataFrame) -> pd.DataFrame:
+    """One row per selected cell: fit and its flags, mapping, validation and energy (see the
+    module doc)."""
     table = run.cells[["specimen_id", "species", "dendrite_type"]].merge(
         run.fits, on="specimen_id", how="left", suffixes=("", "_fit")
     )
     table.insert(1, "neuron", [cell_name(s) for s in table.specimen_id])
+    table["fit_flags"] = [flags_text(flags, int(s)) for s in table.specimen_id]
     validation = run.validation.neurons.drop(columns=["model"]).rename(
         columns={"reason": "validation_reason", "passes": "validation_passes"}
     )
@@ -175,12 +189,42 @@ def summary_table(run: PipelineRun, cells: pd.DataFrame) -> pd.DataFrame:
         row["mapped"] = len(mapped)
         if len(mapped):
             fractions = tolerance_summary(mapped.rename(columns={"validation_passes": "passes"}))
-            for name in ("count_within", "ai_within", "gamma_at_floor", "gamma_at_least", "all"):
-                row[f"validation_{name}"] = fractions.get(name, np.nan)
+            for name in VALIDATION_NAMES:
+                row[f"validation_{name}"] = fractions.get(name, float("nan"))
             row["median_gamma"] = float(mapped.gamma.median())
             row["median_dynamic_per_sweep_uJ"] = float(mapped.dynamic_per_sweep_uJ.median())
         rows[species] = row
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("species")
+
+
+def summary_labels() -> dict[str, str]:
+    """Human headers, with units, of the `summary_table` columns."""
+    labels = {
+        "cells": quantity_label("selected", "cells"),
+        "fitted": quantity_label("fitted", "cells"),
+        "refitted_kept_lif_multi_ahp": quantity_label("kept the two-AHP refit", "cells"),
+        "median_cost": quantity_label("median fit cost", "1"),
+        "mapped": quantity_label("mapped", "cells"),
+        "median_gamma": quantity_label("median gamma factor, float vs registers", "1"),
+        "median_dynamic_per_sweep_uJ": quantity_label("median dynamic energy per sweep", "uJ"),
+    }
+    for feature in CRITERIA:
+        name = f"fit: {FEATURE_NAMES[feature]} within tolerance"
+        labels[f"fit_frac_{feature}"] = quantity_label(name, "fraction")
+    for name, text in VALIDATION_NAMES.items():
+        labels[f"validation_{name}"] = quantity_label(f"registers: {text}", "fraction")
+    return labels
+
+
+#: Headers of `ahp.feature_check.feature_summary`, by column.
+FEATURE_SUMMARY_LABELS = {
+    "cells": quantity_label("cells", "cells"),
+    "fit_within": quantity_label("float fit within", "fraction"),
+    "float_within": quantity_label("float at the hardware step within", "fraction"),
+    "registers_within": quantity_label("registers within", "fraction"),
+    "difference": quantity_label("registers - fit", "fraction"),
+    "quantization": quantity_label("registers - float at the same step", "fraction"),
+}
 
 
 def _features_html(features: pd.DataFrame) -> str:
@@ -188,46 +232,17 @@ def _features_html(features: pd.DataFrame) -> str:
     if features.empty:
         return ""
     summary = feature_summary(features)
-    summary["feature"] = summary["feature"].map(FEATURE_TITLES)
+    summary = summary.set_index(summary.feature.map(FEATURE_NAMES).rename("feature"))
     return (
         "<p>Allen's features of the registers (run on Allen's grid around the cell's rheobase) "
         "against the cell's, with the fit's tolerances, beside the float fit's own (at the "
         "fit's step) and the float neuron's at the hardware step: fractions of cells within "
         "tolerance.</p>"
-        + _table_html(summary.rename(columns={"fit_within": "float fit within",
-                                              "float_within": "float at the hardware step",
-                                              "registers_within": "registers within",
-                                              "difference": "registers - fit",
-                                              "quantization": "registers - float same step"}))
-    )  # fmt: skip
-
-
-def _figure_tag(figure: Figure, alt: str) -> str:
-    buffer = io.BytesIO()
-    with matplotlib.rc_context(STYLE):
-        figure.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
-
-
-def _table_html(table: pd.DataFrame, index: bool = False) -> str:
-    return table.to_html(
-        index=index, float_format=lambda x: f"{x:.4g}", na_rep="n/a", border=0, escape=True
+        + table_html(summary.drop(columns="feature"), FEATURE_SUMMARY_LABELS, index=True)
     )
 
 
-CSS = """
-body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1150px; color: #222; }
-h1 { font-size: 1.5em; } h2 { border-bottom: 1px solid #ccc; margin-top: 1.6em; }
-table { border-collapse: collapse; font-size: 0.82em; margin: 0.6em 0; }
-th, td { padding: 2px 8px; text-align: right; border-bottom: 1px solid #eee; }
-th { background: #f4f4f4; } img { max-width: 100%; display: block; margin: 0.4em 0; }
-nav a { margin-right: 1em; } .cell { border-left: 3px solid #ddd; padding-left: 1em; }
-.pass { color: #17692b; } .miss { color: #a33; } .note { color: #555; font-size: 0.9em; }
-"""
-
-
-def _cell_section(row: pd.Series, figures: list[str]) -> str:
+def _cell_section(row: pd.Series, flags: pd.DataFrame, figures: list[str]) -> str:
     verdict = (
         "not fitted: " + html.escape(str(row.get("reason", "")))
         if row.get("status") != "fitted"
@@ -239,25 +254,13 @@ def _cell_section(row: pd.Series, figures: list[str]) -> str:
             else f'<span class="miss">{html.escape(str(row.validation_reason))}</span>'
         )
     )
-    features = pd.DataFrame(
-        {
-            "feature": list(FEATURES),
-            "cell": [row.get(f"cell_{f}") for f in FEATURES],
-            "model": [row.get(f"model_{f}") for f in FEATURES],
-            "error / tolerance": [row.get(f"error_{f}") for f in FEATURES],
-        }
-    )
-    shown = {}
-    if row.get("status") == "fitted":
-        shown = fitted_parameters(row.to_dict()).to_row()
     title = f"specimen {row.specimen_id} ({row.species}, {row.get('model', 'not fitted')})"
-    return (
-        f'<section class="cell" id="cell-{row.specimen_id}"><h3>{html.escape(title)}</h3>'
-        f"<p>cost {row.get('cost', np.nan):.3g}; {verdict}</p>"
-        + _table_html(pd.DataFrame([shown]))
-        + _table_html(features)
-        + "".join(figures)
-        + "</section>"
+    return section_html(
+        f"cell-{row.specimen_id}",
+        title,
+        f"<p>cost {row.get('cost', float('nan')):.3g}; {verdict}</p>"
+        + cell_fit_html(row, flags, figures),
+        level=3,
     )
 
 
@@ -267,9 +270,12 @@ def write_report(
     """Write ``OUT/report`` (see the module docstring); return the files written."""
     folder = run.out / "report"
     folder.mkdir(parents=True, exist_ok=True)
-    cells = cell_table(run, settings)
+    flags = flag_table(
+        run.fits, run.cells, dt_ms=settings.fit.dt_ms, fixed=dict(settings.fit.fixed)
+    )
+    cells = cell_table(run, settings, flags)
     summary = summary_table(run, cells)
-    recovery = recovery_table(run)
+    recovery = recovery_table(run, flags)
     quantization = quantization_table(run.validation.mappings)
     files = {}
     for name, table, index in (
@@ -281,39 +287,54 @@ def write_report(
         if len(table):
             files[name] = folder / f"{name}.csv"
             atomic_write_text(files[name], table.to_csv(index=index))
+    files["flags"] = folder / "flags.csv"
+    atomic_write_text(files["flags"], flags.to_csv(index=False))
     say("report: drawing figures")
-    body = [_run_section(run, settings), _summary_section(summary)]
-    body.append(_distribution_section(cells))
-    body.append(_recovery_section(recovery))
-    body.append(
-        '<section id="hardware"><h2>Loihi mapping: agreement and energy</h2>'
-        f"<p>Each mapped cell's registers run in the bit-accurate fixed-point simulator on its "
-        f"long squares (rheobase -20 to +160 pA) at {settings.dt_ms:g} ms steps, against the "
-        f"float model at the same step. Tolerances: every spike count within "
-        f"max({TOLERANCES['count_spikes']} spike, {TOLERANCES['count_relative']:.0%}), "
-        f"adaptation indices within {TOLERANCES['adaptation_index']}, and the gamma factor "
-        "(2 ms) at or above the float neuron's own sensitivity floor: the 5th percentile of "
-        "the gammas between the float neuron and 20 copies of it with every parameter moved by "
-        f"1e-4 (the plain gamma >= {TOLERANCES['gamma']} is counted too). The registers were "
-        "chosen by a search of their integer neighbourhood on the amplitudes between the "
-        "scored ones. Energy: "
-        f"{html.escape(settings.energy_table)} figures from the simulator's counters.</p>"
-        + _features_html(run.features)
-        + _figure_tag(
-            plot_agreement(cells[cells.mapped.fillna(False).astype(bool)]), "agreement and energy"
-        )
-        + "</section>"
-    )
-    body.append(_cells_section(run, cells, settings))
-    page = (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>ahp pipeline report: {html.escape(str(run.out))}</title>"
-        f"<style>{CSS}</style></head><body>"
-        "<h1>AHP neurons: fits, Loihi mapping and validation</h1><nav>"
-        + "".join(f'<a href="#{s}">{s}</a>' for s in SECTIONS)
-        + "</nav>"
-        + "".join(body)
-        + "</body></html>\n"
+    fitted = cells[cells.status == "fitted"]
+    body = [
+        _run_section(run, settings),
+        section_html(
+            "summary",
+            "Summary",
+            '<p class="note">Fit: fractions of cells within the fit tolerances (adaptation '
+            "index 0.02, f-I slope and mean ISI 10 %, rheobase 10 pA); registers: fractions of "
+            "mapped cells within the float-vs-registers tolerances.</p>"
+            + table_html(summary.T, summary_labels(), index=True),
+        ),
+        section_html(
+            "distributions",
+            "Distributions",
+            '<p class="note">Fitted AHP parameters by species and model, and every feature\'s '
+            "error divided by its tolerance.</p>" + "".join(distribution_figures(fitted)),
+        ),
+        _recovery_section(recovery),
+        section_html(
+            "hardware",
+            "Loihi mapping: agreement and energy",
+            f"<p>Each mapped cell's registers run in the bit-accurate fixed-point simulator on "
+            f"its long squares (rheobase -20 to +160 pA) at {settings.dt_ms:g} ms steps, against "
+            f"the float model at the same step. Tolerances: every spike count within "
+            f"max({TOLERANCES['count_spikes']} spike, {TOLERANCES['count_relative']:.0%}), "
+            f"adaptation indices within {TOLERANCES['adaptation_index']}, and the gamma factor "
+            "(2 ms) at or above the float neuron's own sensitivity floor: the 5th percentile of "
+            "the gammas between the float neuron and 20 copies of it with every parameter moved "
+            f"by 1e-4 (the plain gamma >= {TOLERANCES['gamma']} is counted too). The registers "
+            "were chosen by a search of their integer neighbourhood on the amplitudes between "
+            "the scored ones. Energy: "
+            f"{html.escape(settings.energy_table)} figures from the simulator's counters.</p>"
+            + _features_html(run.features)
+            + figure_tag(
+                plot_agreement(cells[cells.mapped.fillna(False).astype(bool)]),
+                "agreement and energy",
+            ),
+        ),
+        _cells_section(run, cells, flags, settings),
+    ]
+    page = page_html(
+        f"ahp pipeline report: {run.out}",
+        "AHP neurons: fits, Loihi mapping and validation",
+        SECTIONS,
+        body,
     )
     files["html"] = folder / "index.html"
     atomic_write_text(files["html"], page)
@@ -323,95 +344,61 @@ def write_report(
 def _run_section(run: PipelineRun, settings: PipelineSettings) -> str:
     source = settings.allen or "the built-in default cohort (synthetic cells, fitting/cohort.py)"
     fit = settings.fit
-    return (
-        '<section id="run"><h2>Run</h2><p>'
-        f"Cells: {len(run.cells)} from {html.escape(str(source))} "
+    return section_html(
+        "run",
+        "Run",
+        f"<p>Cells: {len(run.cells)} from {html.escape(str(source))} "
         f"({', '.join(settings.species)}, "
         f"{'all' if settings.limit is None else f'at most {settings.limit}'} per species). "
-        f"Fit: {fit.model} (refit: {fit.fallback_model}), CMA-ES population {fit.popsize}, "
-        f"{fit.max_generations} generations, seed {fit.seed}, {fit.dt_ms:g} ms steps. "
+        f"Fit: {fit.model} (refit: {fit.fallback_model or 'none'}), CMA-ES population "
+        f"{fit.popsize}, {fit.max_generations} generations, seed {fit.seed}, "
+        f"{fit.dt_ms:g} ms steps. "
         f"Hardware: Loihi 1 at {settings.dt_ms:g} ms steps, decay rounding "
         f"{html.escape(settings.decay_rounding)}. Toolkit {html.escape(toolkit_version())}."
-        "</p><p class='note'>Tables: summary.csv, cells.csv, quantization.csv"
+        "</p><p class='note'>Tables: summary.csv, cells.csv, quantization.csv, flags.csv"
         + (", recovery.csv" if run.truth is not None else "")
-        + " beside this page; parameter files in ../hardware/.</p></section>"
-    )
-
-
-def _summary_section(summary: pd.DataFrame) -> str:
-    return (
-        '<section id="summary"><h2>Summary</h2><p class="note">fit_frac_*: fraction of cells '
-        "within the fit tolerances (adaptation index 0.02, f-I slope and avg_isi 10 %, "
-        "rheobase 10 pA); validation_*: fraction of mapped cells within the float-vs-registers "
-        "tolerances.</p>" + _table_html(summary.T, index=True) + "</section>"
-    )
-
-
-def _distribution_section(cells: pd.DataFrame) -> str:
-    fitted = cells[cells.status == "fitted"]
-    rows = []
-    for column in [c for c in fitted.columns if c.startswith(("tau_ahp", "b_ahp"))]:
-        values = fitted[["species", "model", column]].dropna()
-        unit = column.rsplit("_", 1)[-1]
-        logged = column.startswith("tau_ahp")  # time constants span 10 ms to 30 s
-        name = column.removesuffix(f"_{unit}")
-        rows.append(
-            pd.DataFrame(
-                {
-                    "group": values.species + " " + values.model + " " + name,
-                    "value": np.log10(values[column]) if logged else values[column],
-                    "unit": f"log10 {unit}" if logged else unit,
-                }
-            )
-        )
-    figures = []
-    for unit, table in pd.concat(rows).groupby("unit") if rows else ():
-        figure = plot_feature_distribution(table, "value", by="group", thresholds=(), unit=unit)
-        figure.axes[0].set_title(f"fitted AHP parameters ({unit})")
-        figures.append(_figure_tag(figure, f"fitted AHP parameters ({unit})"))
-    errors = fitted.melt(
-        id_vars=["species"], value_vars=[f"error_{f}" for f in FEATURES if f"error_{f}" in fitted]
-    ).dropna()
-    errors["group"] = errors.species + " " + errors.variable.str.removeprefix("error_")
-    if len(errors):
-        figure = plot_feature_distribution(errors, "value", by="group", thresholds=(-1, 1), top=20)
-        figure.axes[0].set_title("feature error / tolerance (within: |x| <= 1)")
-        figures.append(_figure_tag(figure, "feature errors"))
-    return (
-        '<section id="distributions"><h2>Distributions</h2><p class="note">Fitted AHP '
-        "parameters by species and model, and every feature's error divided by its tolerance."
-        "</p>" + "".join(figures) + "</section>"
+        + " beside this page (machine-readable column names); parameter files in ../hardware/."
+        "</p>",
     )
 
 
 def _recovery_section(recovery: pd.DataFrame) -> str:
     if recovery.empty:
-        return (
-            '<section id="recovery"><h2>Parameter recovery</h2><p>Real cells: their true '
-            "parameters are unknown. Run the default cohort (no --allen) to see how well fits "
-            "recover known parameters.</p></section>"
+        return section_html(
+            "recovery",
+            "Parameter recovery",
+            "<p>Real cells: their true parameters are unknown. Run the default cohort (no "
+            "--allen) to see how well fits recover known parameters.</p>",
         )
     known = recovery[recovery.identifiable]
     medians = (
         known.assign(abs_error=known.relative_error.abs())
         .groupby("parameter")
         .abs_error.median()
-        .rename("median |relative error|")
+        .rename("median_abs_relative_error")
         .to_frame()
     )
-    return (
-        '<section id="recovery"><h2>Parameter recovery</h2><p class="note">True against fitted '
-        "parameters of the synthetic cells (all lif_ahp; a cell kept with two AHP currents "
-        "shows its membrane parameters only). E_L and R are the cell's measured vrest and ri, "
-        "so they are not shown. A cell whose AHP hardly acts (adaptation index < 0.02) does not "
-        "pin down tau_ahp and b_ahp: those are drawn as crosses and left out of the medians.</p>"
-        + _table_html(medians, index=True)
-        + _figure_tag(plot_recovery(recovery), "recovery")
-        + "</section>"
+    classes = [MODELS[m].params_class for m in sorted(set(recovery.model))]
+    labels = {p: parameter_label(p, classes) for p in medians.index}
+    labels["median_abs_relative_error"] = quantity_label("median |relative error|", "fraction")
+    return section_html(
+        "recovery",
+        "Parameter recovery",
+        '<p class="note">True against fitted parameters of the synthetic cells (all lif_ahp; a '
+        "cell kept with two AHP currents shows its membrane parameters only). E_L and R are "
+        "the cell's measured vrest and ri, so they are not shown. A parameter the recordings "
+        "do not pin down (flagged not identifiable: the cell hardly adapts, an AHP time "
+        "constant far beyond the 1 s step, an AHP increment about 0) is drawn as a cross and "
+        "left out of the medians. Time constants, resistances and increments are on log axes, "
+        "potentials on linear ones.</p>"
+        + table_html(medians, labels, index=True)
+        + figure_tag(plot_recovery(recovery), "recovery"),
     )
 
 
-def _cells_section(run: PipelineRun, cells: pd.DataFrame, settings: PipelineSettings) -> str:
+def _cells_section(
+    run: PipelineRun, cells: pd.DataFrame, flags: pd.DataFrame, settings: PipelineSettings
+) -> str:
     fitted = cells[cells.status == "fitted"]
     params = {int(r.specimen_id): fitted_parameters(r.to_dict()) for _, r in fitted.iterrows()}
     targets = {}
@@ -437,12 +424,12 @@ def _cells_section(run: PipelineRun, cells: pd.DataFrame, settings: PipelineSett
         if specimen in params:
             curve = rates.avg_rate_Hz[rates.specimen_id == specimen].to_numpy()
             figures.append(
-                _figure_tag(
+                figure_tag(
                     plot_cell_fit(row.to_dict(), targets[specimen], curve), f"fit of {specimen}"
                 )
             )
             figures.append(
-                _figure_tag(
+                figure_tag(
                     plot_traces(
                         f"specimen {specimen}",
                         heroes[specimen],
@@ -454,7 +441,13 @@ def _cells_section(run: PipelineRun, cells: pd.DataFrame, settings: PipelineSett
             )
         if row.get("mapped", False):
             figures.append(
-                _figure_tag(plot_validation(run.validation, row.neuron), f"registers of {specimen}")
+                figure_tag(plot_validation(run.validation, row.neuron), f"registers of {specimen}")
             )
-        sections.append(_cell_section(row, figures))
-    return '<section id="cells"><h2>Cells</h2>' + "".join(sections) + "</section>"
+        sections.append(_cell_section(row, flags, figures))
+    overview = (
+        '<p class="note">Every selected cell, with the flags of its fit: a value at a bound '
+        "of the search, or one the recordings do not pin down (notes in the cell's section). "
+        "E_L and R are the cell's vrest and ri, shown in each cell's section.</p>"
+        + cells_table_html(cells, flags)
+    )
+    return section_html("cells", "Cells", overview + "".join(sections))

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import matplotlib
 import numpy as np
 import pandas as pd
 from brian2 import ms, pA
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from ahp_models import long_square, model_for_params, simulate
+from ahp_models import MODELS, long_square, model_for_params, simulate
 from ahp_models.parameters import ParameterSet
-from analysis.figures import STYLE
+from analysis.column_labels import parameter_label
+from analysis.figures import STYLE, readable_log_ticks
 
 __all__ = [
+    "axis_scale",
     "hero_amplitude",
     "plot_agreement",
     "plot_recovery",
@@ -101,13 +105,26 @@ def plot_traces(
     return figure
 
 
+def axis_scale(models: Iterable[str], column: str, values: np.ndarray) -> str:
+    """``"log"`` or ``"linear"`` axes for values of a parameter column, from its spec in the
+    models' parameter sets (`ahp_models.parameters.ParamSpec.scale_for`): log only where every
+    model's spec says so and every value is positive."""
+    specs = [MODELS[model].params_class.column_field(column).spec for model in models]
+    return "log" if {spec.scale_for(values) for spec in specs} == {"log"} else "linear"
+
+
 def plot_recovery(recovery: pd.DataFrame) -> Figure:
-    """True against fitted value of every parameter (log axes), identifiable cells solid.
+    """True against fitted value of every parameter, identifiable cells solid.
+
+    Scale parameters (time constants, resistances, increments) are drawn on log axes,
+    potentials and anything signed on linear ones (`axis_scale`); a panel with a value at or
+    below 0 is linear rather than leave the value out.
 
     Parameters
     ----------
     recovery : pandas.DataFrame
-        ``parameter``, ``true``, ``fitted``, ``identifiable`` (one row per cell and parameter).
+        ``model``, ``parameter`` (a results-table column), ``true``, ``fitted``,
+        ``identifiable`` (one row per cell and parameter).
     """
     parameters = list(dict.fromkeys(recovery.parameter))
     columns = min(4, len(parameters))
@@ -117,31 +134,47 @@ def plot_recovery(recovery: pd.DataFrame) -> Figure:
         axes = np.atleast_1d(figure.subplots(rows, columns)).ravel()
         for axis, name in zip(axes, parameters, strict=False):
             part = recovery[recovery.parameter == name]
-            values = np.abs(np.concatenate([part.true, part.fitted]))
-            values = values[np.isfinite(values) & (values > 0)]
+            models = sorted(set(part.model))
             for identifiable, marker in ((True, "o"), (False, "x")):
                 chosen = part[part.identifiable == identifiable]
                 axis.plot(
-                    np.abs(chosen.true),
-                    np.abs(chosen.fitted),
+                    chosen.true,
+                    chosen.fitted,
                     marker,
                     color="C0" if identifiable else "0.5",
                     ms=4,
-                    label="AHP acts" if identifiable else "AHP negligible",
+                    label="identifiable" if identifiable else "not identifiable",
                 )
+            values = np.concatenate([part.true, part.fitted]).astype(float)
+            values = values[np.isfinite(values)]
             if values.size:
-                low, high = values.min() / 1.5, values.max() * 1.5
-                axis.plot([low, high], [low, high], color="0.7", linewidth=0.8)
-                axis.set_xscale("log")
-                axis.set_yscale("log")
-            axis.set_title(name, fontsize=9)
-            axis.set_xlabel("true (|value|)", fontsize=8)
+                _identity_panel(axis, values, axis_scale(models, name, values))
+            axis.set_title(parameter_label(name, [MODELS[m].params_class for m in models]))
+            axis.set_xlabel("true", fontsize=8)
             axis.set_ylabel("fitted", fontsize=8)
         axes[0].legend(fontsize=7)
         for axis in axes[len(parameters) :]:
             axis.axis("off")
         figure.tight_layout()
     return figure
+
+
+def _identity_panel(axis: Axes, values: np.ndarray, scale: str) -> None:
+    """Square limits around ``values`` with the identity line, on ``scale`` axes."""
+    if scale == "log":
+        low, high = values.min() / 1.5, values.max() * 1.5
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        for ticks in (axis.xaxis, axis.yaxis):
+            readable_log_ticks(ticks, low, high)
+    else:
+        pad = 0.1 * (values.max() - values.min()) or 0.1 * abs(values.max()) or 1.0
+        low, high = values.min() - pad, values.max() + pad
+        for ticks in (axis.xaxis, axis.yaxis):
+            ticks.set_major_locator(MaxNLocator(nbins=4))
+    axis.plot([low, high], [low, high], color="0.7", linewidth=0.8)
+    axis.set_xlim(low, high)
+    axis.set_ylim(low, high)
 
 
 def plot_agreement(cells: pd.DataFrame) -> Figure:

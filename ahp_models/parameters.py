@@ -12,20 +12,21 @@ import dataclasses
 import itertools
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, NamedTuple, Self
 
 import numpy as np
 import pandas as pd
-from brian2 import Quantity, Unit
+from brian2 import Quantity, Unit, volt
 
 from ahp_models.errors import UserError
 from ahp_models.files import atomic_write_text
 from ahp_models.input_files import read_json_file
 from ahp_models.quantities import QuantityError, format_quantity, lookup_unit, parse_quantity
 
-__all__ = ["ParamSpec", "ParameterError", "ParameterSet", "parameter"]
+__all__ = ["ColumnField", "ParamSpec", "ParameterError", "ParameterSet", "parameter"]
 
 
 #: Largest magnitude of any parameter, in its own unit.
@@ -68,6 +69,26 @@ class ParamSpec:
     def unit(self) -> Unit:
         """The Brian2 unit of ``unit_name``."""
         return lookup_unit(self.unit_name)
+
+    @property
+    def axis_scale(self) -> str:
+        """How values of this parameter are best drawn: ``"log"`` or ``"linear"``.
+
+        Logarithmic for scale quantities, which cannot be negative and span decades (time
+        constants, resistances, capacitances, current increments); linear for anything that
+        may be negative, for potentials (a threshold 20 mV above rest is a difference of
+        potentials, not a scale) and for bounded dimensionless fractions.
+        """
+        signed = self.low is None or self.low < 0
+        potential = self.unit.dim == volt.dim
+        fraction = self.unit_name == "1" and self.high is not None and self.high < MAGNITUDE_LIMIT
+        return "linear" if signed or potential or fraction else "log"
+
+    def scale_for(self, values: Any) -> str:
+        """`axis_scale` for these values (in ``unit_name``): linear where one of them is not
+        positive, which a log axis could not show."""
+        positive = bool(np.all(np.asarray(values, dtype=float) > 0))
+        return self.axis_scale if positive else "linear"
 
     def range_text(self) -> str:
         """The allowed range written as an interval, e.g. ``(0, inf) ms``."""
@@ -133,6 +154,24 @@ def parameter(
         low, low_open = POSITIVE_FLOOR, False
     spec = ParamSpec(unit_name, low, high, low_open, high_open, description, per_current)
     return field(default_factory=lambda: default, metadata={"spec": spec})
+
+
+class ColumnField(NamedTuple):
+    """The field behind a table column of `ParameterSet.to_row`.
+
+    Attributes
+    ----------
+    name : str
+        The field (``tau_ahp``).
+    current : int or None
+        For a per-current column (``tau_ahp_2_ms``) the current, counted from 1; else None.
+    spec : ParamSpec
+        The field's spec (its unit is the column's).
+    """
+
+    name: str
+    current: int | None
+    spec: ParamSpec
 
 
 def _spec(f: dataclasses.Field) -> ParamSpec:
@@ -262,6 +301,36 @@ class ParameterSet:
     def specs(cls) -> dict[str, ParamSpec]:
         """Return the `ParamSpec` of every field, by name."""
         return {f.name: _spec(f) for f in fields(cls)}
+
+    @classmethod
+    def column_field(cls, column: str) -> ColumnField:
+        """The field a `to_row` column holds (``V_th_mV``, ``tau_ahp_2_ms``).
+
+        Parameters
+        ----------
+        column : str
+            A column name as `to_row` writes it.
+
+        Returns
+        -------
+        ColumnField
+            The field's name, the current of a per-current column, and the field's spec.
+
+        Raises
+        ------
+        ParameterError
+            If no field of this set writes that column.
+        """
+        for name, spec in cls.specs().items():
+            unit = re.escape(_column_unit(spec.unit_name))
+            found = re.fullmatch(rf"{re.escape(name)}(?:_(\d+))?{unit}", column)
+            if found and (found.group(1) is None or spec.per_current):
+                current = None if found.group(1) is None else int(found.group(1))
+                return ColumnField(name, current, spec)
+        columns = ", ".join(f"{n}{_column_unit(s.unit_name)}" for n, s in cls.specs().items())
+        raise ParameterError(
+            f"{column!r} is not a column of {cls.__name__}; its columns: {columns}"
+        )
 
     def si_arrays(self, n_neurons: int) -> dict[str, np.ndarray]:
         """Return every parameter as float64 SI values broadcast to ``n_neurons``.

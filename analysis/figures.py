@@ -16,7 +16,9 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from ahp_models.files import atomic_write_bytes
 from ahp_models.quantities import lookup_unit
@@ -29,6 +31,7 @@ __all__ = [
     "plot_feature_distribution",
     "plot_isi_adaptation",
     "plot_simulation",
+    "readable_log_ticks",
     "save_figure",
 ]
 
@@ -48,10 +51,46 @@ STYLE = {
     "lines.linewidth": 1.0,
 }
 COLORMAP = "viridis"
+#: Labelled ticks of a logarithmic axis by the decades it spans: (most decades, mantissas).
+#: Fewer labels as the span grows, so that plain numbers such as "20000" never collide on a
+#: panel a few centimetres wide; spans below a decade get evenly spaced ticks instead.
+LOG_TICK_MANTISSAS = ((2.5, (1.0, 3.0)), (np.inf, (1.0,)))
+#: At most this many labelled ticks on a logarithmic axis (whole decades are skipped beyond).
+LOG_TICKS = 4
 
 
 def _colors(count: int) -> np.ndarray:
     return matplotlib.colormaps[COLORMAP](np.linspace(0.05, 0.85, max(count, 1)))
+
+
+def _plain_number(value: float, _position: float | None = None) -> str:
+    """A tick label as a plain number (``0.3``, ``20000``), not a power of ten."""
+    return f"{value:g}"
+
+
+def readable_log_ticks(axis: Axis, low: float, high: float) -> None:
+    """Put a few plainly numbered ticks on a logarithmic axis spanning ``low`` to ``high``.
+
+    Matplotlib's default labels every mantissa of a narrow log axis (``2x10^0``,
+    ``3x10^0``...), and neighbours collide. Here: evenly spaced ticks below a decade, then
+    1 and 3 per decade, then whole decades (at most `LOG_TICKS`, skipping decades beyond),
+    labelled as plain numbers; minor ticks stay, unlabelled.
+
+    Parameters
+    ----------
+    axis : matplotlib.axis.Axis
+        ``axes.xaxis`` or ``axes.yaxis``, already logarithmic.
+    low, high : float
+        The axis limits (positive).
+    """
+    decades = float(np.log10(high / low))
+    if decades < 1.0:
+        axis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]))
+    else:
+        mantissas = next(m for most, m in LOG_TICK_MANTISSAS if decades <= most)
+        axis.set_major_locator(LogLocator(base=10.0, subs=mantissas, numticks=LOG_TICKS))
+    axis.set_major_formatter(FuncFormatter(_plain_number))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def plot_simulation(
@@ -177,6 +216,7 @@ def plot_feature_distribution(
     top: int = 12,
     thresholds: Sequence[float] = (0.05, 0.1),
     unit: str = "",
+    log: bool = False,
 ) -> Figure:
     """Distribution of a feature per cell class: box plot, points and group sizes.
 
@@ -194,6 +234,8 @@ def plot_feature_distribution(
         Vertical reference lines (with the fraction of each group above them).
     unit : str
         Unit for the axis label.
+    log : bool
+        Draw the values on a logarithmic axis (every value must be positive).
 
     Returns
     -------
@@ -208,6 +250,8 @@ def plot_feature_distribution(
     present[by] = present[by].fillna("unknown")  # cells without a class are shown, not dropped
     if present.empty:
         raise ValueError(f"no cell has a value of {feature!r} to draw")
+    if log and not (present[feature] > 0).all():
+        raise ValueError(f"{feature!r} has values <= 0: a logarithmic axis cannot show them")
     sizes = present[by].value_counts().head(top)
     groups = sorted(sizes.index, key=lambda g: present.loc[present[by] == g, feature].median())
     values = [present.loc[present[by] == g, feature].to_numpy() for g in groups]
@@ -241,11 +285,18 @@ def plot_feature_distribution(
         axis.set_yticks(range(1, len(groups) + 1), labels)
         for level in thresholds:
             axis.axvline(level, color="grey", linestyle="--", linewidth=0.8)
+        # zoom to the bulk, in the axis' own coordinates (decades on a log axis)
         everything = np.concatenate(values)
-        low, high = np.quantile(everything, [0.005, 0.995])
+        position = np.log10(everything) if log else everything
+        low, high = np.quantile(position, [0.005, 0.995])
         pad = 0.05 * (high - low or 1.0)
-        axis.set_xlim(low - pad, high + pad)
-        outside = int(np.sum((everything < low - pad) | (everything > high + pad)))
+        low, high = low - pad, high + pad
+        outside = int(np.sum((position < low) | (position > high)))
+        if log:
+            low, high = 10.0**low, 10.0**high
+            axis.set_xscale("log")
+            readable_log_ticks(axis.xaxis, low, high)
+        axis.set_xlim(low, high)
         if outside:  # zoomed to the bulk: say how many points the axis leaves out
             axis.text(
                 1.0,

@@ -2,9 +2,14 @@
 
 ``write_fit_report`` writes, into ``<out>/report``:
 
+- ``index.html``: one self-contained page (`fitting.fit_page`) with the quality per species,
+  the parameter distributions, a table of every cell with the flags of its fit, and a section
+  per cell (the f-I figure for the cells below);
 - ``quality.csv``: fractions of cells within tolerance per species (`fitting.quality`);
-- ``<parameter>_by_<class>.png``: fitted AHP time constants (log10) and increments by species
-  and dendrite type;
+- ``flags.csv``: fitted values at a bound of the search or not fixed by the recordings
+  (`fitting.fit_flags`), one row per cell and parameter;
+- ``<parameter>_by_<class>.png``: fitted AHP time constants and increments by species and
+  dendrite type (log axes where the parameter is a positive scale);
 - ``cell_<id>.png`` for a few cells spread over the achieved costs (best, median, worst...):
   the model's f-I curve against the cell's (its sweeps, or Allen's rheobase-and-slope line) and
   the fitted features side by side with the cell's.
@@ -21,31 +26,34 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ahp_models import MODELS
+from ahp_models.files import atomic_write_text
+from analysis.column_labels import column_field, feature_label, parameter_symbol, unit_text
 from analysis.figures import STYLE, plot_feature_distribution, save_figure
+from analysis.report_page import figure_tag
 from fitting.evaluation import fitted_parameters, simulate_cells
+from fitting.fit_flags import flag_table
+from fitting.fit_page import ahp_columns, write_fit_page
 from fitting.quality import fit_quality
-from fitting.targets import CellTargets, UnfittableCell
+from fitting.targets import FEATURES, CellTargets, UnfittableCell
 
 __all__ = ["plot_cell_fit", "write_fit_report"]
 
 GROUPINGS = ("species", "dendrite_type")
-#: Short labels of the fitted features (`fitting.targets.FEATURES`), with units.
-LABELS = {
-    "threshold_i_long_square": "rheobase (pA)",
-    "f_i_curve_slope": "f-I slope (Hz/pA)",
-    "avg_isi": "mean ISI (ms)",
-    "latency": "latency (s)",
-    "adaptation": "adaptation index",
-}
-
-
-def _ahp_columns(results: pd.DataFrame) -> list[str]:
-    return [c for c in results.columns if c.startswith(("tau_ahp", "b_ahp"))]
+#: Labels of the fitted features (`fitting.targets.FEATURES`), with units.
+LABELS = {feature: feature_label(feature) for feature in FEATURES}
 
 
 def _shown(value: float | None, spec: str) -> str:
     """A table entry: the number, or "n/a" where a feature is undefined (NaN or missing)."""
     return "n/a" if value is None or pd.isna(value) else format(float(value), spec)
+
+
+def _parameter_text(row: Mapping, column: str) -> str:
+    """``τ_AHP = 312 ms`` for a parameter column of a results row."""
+    name, current, spec = MODELS[row["model"]].params_class.column_field(column)
+    unit = "" if spec.unit_name == "1" else f" {unit_text(spec.unit_name)}"
+    return f"{parameter_symbol(name, current)} = {row[column]:.3g}{unit}"
 
 
 def plot_cell_fit(row: Mapping, targets: CellTargets, model_rates_hz: np.ndarray) -> Figure:
@@ -122,7 +130,7 @@ def plot_cell_fit(row: Mapping, targets: CellTargets, model_rates_hz: np.ndarray
         drawn.set_fontsize(8)
         drawn.scale(1.0, 1.4)
         parameters = ", ".join(
-            f"{c} {row[c]:.3g}" for c in _ahp_columns(pd.DataFrame([row])) if pd.notna(row[c])
+            _parameter_text(row, c) for c in ahp_columns(pd.DataFrame([row])) if pd.notna(row[c])
         )
         table.set_title(parameters, fontsize=8)
         figure.tight_layout()
@@ -146,6 +154,8 @@ def write_fit_report(
     sweeps: Mapping[int, pd.DataFrame] | None = None,
     cell_figures: int = 6,
     dt_ms: float = 0.1,
+    fixed: Mapping[str, float] | None = None,
+    run_text: str = "",
 ) -> list[Path]:
     """Write the fit report (see the module docstring).
 
@@ -163,38 +173,91 @@ def write_fit_report(
         How many per-cell figures.
     dt_ms : float
         Simulation step of the fits.
+    fixed : mapping, optional
+        Free parameters the fits held fixed (`fitting.engine.FitSettings.fixed`).
+    run_text : str
+        What was fitted and how, for the page's summary.
 
     Returns
     -------
     list of pathlib.Path
-        The files written.
+        The files written: ``quality.csv`` first.
     """
     folder = Path(out) / "report"
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    quality = folder / "quality.csv"
-    fit_quality(results, cells).to_csv(quality)
-    written.append(quality)
+    quality = fit_quality(results, cells)
+    atomic_write_text(folder / "quality.csv", quality.to_csv())
+    written.append(folder / "quality.csv")
+    results = _with_classes(results, cells)
+    flags = flag_table(results, cells, dt_ms=dt_ms, fixed=fixed)
+    atomic_write_text(folder / "flags.csv", flags.to_csv(index=False))
+    written.append(folder / "flags.csv")
     fitted = results[results.status == "fitted"].copy()
-    if fitted.empty:
-        return written
+    for column in ahp_columns(fitted):
+        written += _distribution_pngs(fitted, column, folder)
+    figures = {}
+    for specimen, figure in _cell_figures(fitted, cells, sweeps, cell_figures, dt_ms).items():
+        written += save_figure(figure, folder / f"cell_{specimen}")
+        figures[specimen] = [figure_tag(figure, f"fit of specimen {specimen}")]
+    written.append(
+        write_fit_page(
+            folder / "index.html",
+            results=results,
+            quality=quality,
+            flags=flags,
+            figures=figures,
+            run_text=run_text or f"{len(results)} cells fitted at {dt_ms:g} ms steps.",
+        )
+    )
+    return written
+
+
+def _with_classes(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The results with the cells' species and dendrite type where the table lacks them."""
+    results = results.copy()
     classes = cells.set_index("specimen_id")
     for grouping in GROUPINGS:
-        if grouping not in fitted and grouping in classes:
-            fitted[grouping] = fitted.specimen_id.map(classes[grouping])
-    for column in _ahp_columns(fitted):
-        shown, unit = column, column.rsplit("_", 1)[-1]
-        if column.startswith("tau_ahp"):  # time constants span 10 ms to 30 s
-            shown, unit = f"log10_{column}", f"log10 {unit}"
-            fitted[shown] = np.log10(fitted[column])
-        for grouping in GROUPINGS:
-            if grouping in fitted and fitted[shown].notna().any():
-                figure = plot_feature_distribution(
-                    fitted, shown, by=grouping, thresholds=(), unit=unit
-                )
-                written += save_figure(figure, folder / f"{column}_by_{grouping}")
+        if grouping not in results and grouping in classes:
+            results[grouping] = results.specimen_id.map(classes[grouping])
+    return results
+
+
+def _distribution_pngs(fitted: pd.DataFrame, column: str, folder: Path) -> list[Path]:
+    """``<column>_by_<grouping>.png``: the column's distribution per species and dendrite type,
+    on a log axis where the parameter is a positive scale (its spec says so)."""
+    values = fitted[column].dropna()
+    if values.empty:
+        return []
+    models = sorted(fitted.model[fitted[column].notna()].unique())
+    name, current, spec = column_field(column, [MODELS[m].params_class for m in models])
+    label = parameter_symbol(name, current)
+    shown = fitted.rename(columns={column: label})
+    written = []
+    for grouping in GROUPINGS:
+        if grouping in shown:
+            figure = plot_feature_distribution(
+                shown,
+                label,
+                by=grouping,
+                thresholds=(),
+                unit=spec.unit_name,
+                log=spec.scale_for(values) == "log",
+            )
+            written += save_figure(figure, folder / f"{column}_by_{grouping}")
+    return written
+
+
+def _cell_figures(
+    fitted: pd.DataFrame,
+    cells: pd.DataFrame,
+    sweeps: Mapping[int, pd.DataFrame] | None,
+    count: int,
+    dt_ms: float,
+) -> dict[int, Figure]:
+    """The f-I figures of ``count`` cells spread over the achieved costs."""
     chosen = {}
-    for _, row in _chosen_cells(fitted, cell_figures).iterrows():
+    for _, row in _chosen_cells(fitted, count).iterrows() if count else ():
         specimen = int(row.specimen_id)
         measured = cells[cells.specimen_id == specimen]
         if measured.empty:
@@ -205,15 +268,15 @@ def write_fit_report(
             continue
         chosen[specimen] = (row, targets, fitted_parameters(row.to_dict()))
     if not chosen:
-        return written
+        return {}
     # every chosen cell's f-I curve in one compiled simulation per model
     features = simulate_cells(
         {s: params for s, (_, _, params) in chosen.items()},
         {s: targets.protocol_amplitudes() for s, (_, targets, _) in chosen.items()},
         dt_ms,
     )
+    figures = {}
     for specimen, (row, targets, _) in chosen.items():
         rates = features.avg_rate_Hz[features.specimen_id == specimen].to_numpy()
-        figure = plot_cell_fit(row.to_dict(), targets, rates)
-        written += save_figure(figure, folder / f"cell_{specimen}")
-    return written
+        figures[specimen] = plot_cell_fit(row.to_dict(), targets, rates)
+    return figures

@@ -45,6 +45,8 @@ class FreeParameter:
         Search its logarithm (for scale parameters spanning decades).
     initial : float
         Starting value.
+    column : str
+        The results-table column (`ahp_models.parameters.ParameterSet.to_row`) it sets.
     """
 
     name: str
@@ -52,6 +54,7 @@ class FreeParameter:
     high: float
     log: bool
     initial: float
+    column: str = ""
 
     def physical(self, unit_cube: np.ndarray) -> np.ndarray:
         """Map values in [0, 1] to the parameter's range."""
@@ -68,17 +71,31 @@ class FreeParameter:
             )
         return float((value - self.low) / (self.high - self.low))
 
+    def bound_distance(self, value: float) -> tuple[str, float]:
+        """The nearer bound of a physical value and how far it is, as a fraction of the range
+        in the optimiser's coordinates (logarithmic for log parameters): 0 at the bound.
+
+        Returns
+        -------
+        tuple of (str, float)
+            ``"lower"`` or ``"upper"``, and the distance (negative outside the range).
+        """
+        unit = self.unit(value)
+        return ("lower", unit) if unit <= 0.5 else ("upper", 1.0 - unit)
+
 
 class FitSpace:
     """Base class: the free parameters of a model and their mapping to a `ParameterSet`."""
 
     model_name: ClassVar[str]
     common: ClassVar[tuple[FreeParameter, ...]] = (
-        FreeParameter("rheobase_offset_pA", -15.0, 5.0, False, -5.0),
-        FreeParameter("tau_m_scale", 0.2, 5.0, True, 1.0),
-        FreeParameter("reset_depth_mV", 0.3, 60.0, True, 8.0),
-        FreeParameter("t_ref_ms", 0.3, 50.0, True, 2.0),
+        FreeParameter("rheobase_offset_pA", -15.0, 5.0, False, -5.0, "V_th_mV"),
+        FreeParameter("tau_m_scale", 0.2, 5.0, True, 1.0, "tau_m_ms"),
+        FreeParameter("reset_depth_mV", 0.3, 60.0, True, 8.0, "V_reset_mV"),
+        FreeParameter("t_ref_ms", 0.3, 50.0, True, 2.0, "t_ref_ms"),
     )
+    #: The AHP currents as (time constant, increment) free-parameter names.
+    currents: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, dt_ms: float = 0.1, fixed: Mapping[str, float] | None = None) -> None:
         self.dt_ms = float(dt_ms)
@@ -177,6 +194,35 @@ class FitSpace:
         the engine joins all cells' candidates and validates them as one `ParameterSet`."""
         raise NotImplementedError
 
+    def free_values(self, row: Mapping[str, float], targets: CellTargets) -> dict[str, float]:
+        """The searched values behind a fitted neuron: the inverse of `values`.
+
+        Parameters
+        ----------
+        row : mapping
+            The neuron's results-table columns (`ahp_models.parameters.ParameterSet.to_row`).
+        targets : CellTargets
+            The cell it was fitted to.
+
+        Returns
+        -------
+        dict
+            Free-parameter name -> physical value, for every searched (not fixed) parameter.
+        """
+        # (V_th - E_L) / R = rheobase + offset; mV / MOhm = nA
+        rheobase_pa = (row["V_th_mV"] - row["E_L_mV"]) / row["R_Mohm"] * 1e3
+        values = {
+            "rheobase_offset_pA": rheobase_pa - targets.rheobase_pA,
+            "tau_m_scale": row["tau_m_ms"] / targets.tau_ms,
+            "reset_depth_mV": row["V_th_mV"] - row["V_reset_mV"],
+            "t_ref_ms": row["t_ref_ms"],
+        }
+        increments = {increment for _, increment in self.currents}  # relative to the rheobase
+        for p in self.ahp_parameters():
+            value = row[p.column]
+            values[p.name] = value / targets.rheobase_pA if p.name in increments else value
+        return {p.name: float(values[p.name]) for p in self.free}
+
     def parameters(self, unit_cube: np.ndarray, targets: CellTargets) -> ParameterSet:
         """The validated `ParameterSet` of candidates (one value per candidate)."""
         return self.model().params_class(**self.values(unit_cube, targets))
@@ -194,12 +240,13 @@ class LifAhpSpace(FitSpace):
         {"tau_ahp_ms": 60.0, "b_ahp_per_rheobase": 0.8, "reset_depth_mV": 4.0},
         {"tau_ahp_ms": 400.0, "b_ahp_per_rheobase": 0.05, "t_ref_ms": 1.0},
     )
+    currents = (("tau_ahp_ms", "b_ahp_per_rheobase"),)
 
     def ahp_parameters(self) -> tuple[FreeParameter, ...]:
         return (
             # up to 30 s: slow AHPs (sAHP, Na/K pump) adapting over the whole 1 s step
-            FreeParameter("tau_ahp_ms", 10.0, 30000.0, True, 200.0),
-            FreeParameter("b_ahp_per_rheobase", 0.0, 6.0, False, 0.1),
+            FreeParameter("tau_ahp_ms", 10.0, 30000.0, True, 200.0, "tau_ahp_ms"),
+            FreeParameter("b_ahp_per_rheobase", 0.0, 6.0, False, 0.1, "b_ahp_pA"),
         )
 
     def model(self) -> NeuronModel:
@@ -222,13 +269,14 @@ class MultiAhpSpace(FitSpace):
         {"tau_slow_ms": 2000.0, "b_slow_per_rheobase": 0.3},
         {"tau_fast_ms": 30.0, "b_fast_per_rheobase": 0.8, "reset_depth_mV": 4.0},
     )
+    currents = (("tau_fast_ms", "b_fast_per_rheobase"), ("tau_slow_ms", "b_slow_per_rheobase"))
 
     def ahp_parameters(self) -> tuple[FreeParameter, ...]:
         return (
-            FreeParameter("tau_fast_ms", 5.0, 300.0, True, 50.0),
-            FreeParameter("b_fast_per_rheobase", 0.0, 6.0, False, 0.05),
-            FreeParameter("tau_slow_ms", 100.0, 30000.0, True, 800.0),
-            FreeParameter("b_slow_per_rheobase", 0.0, 6.0, False, 0.05),
+            FreeParameter("tau_fast_ms", 5.0, 300.0, True, 50.0, "tau_ahp_1_ms"),
+            FreeParameter("b_fast_per_rheobase", 0.0, 6.0, False, 0.05, "b_ahp_1_pA"),
+            FreeParameter("tau_slow_ms", 100.0, 30000.0, True, 800.0, "tau_ahp_2_ms"),
+            FreeParameter("b_slow_per_rheobase", 0.0, 6.0, False, 0.05, "b_ahp_2_pA"),
         )
 
     def model(self) -> NeuronModel:

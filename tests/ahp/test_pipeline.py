@@ -20,8 +20,10 @@ from ahp.pipeline import PipelineSettings, run_pipeline
 from ahp.report import SECTIONS
 from fitting.batch import FitRunError
 from fitting.engine import FitSettings
+from fitting.fit_flags import FLAG_COLUMNS
 from tests.ahp.browser import render
 from tests.fitting.fake_allen_api import serving
+from tests.html_tables import external_references, numbers_without_unit, read_page
 
 #: A small, quick fit (the numbers do not matter here, only that every path gives the same).
 FIT_OPTIONS = ["--generations", "6", "--restarts", "0", "--slots", "1", "--refit-model", "none"]
@@ -77,6 +79,16 @@ def test_pipeline_writes_every_stage_and_a_report_that_renders(finished, tmp_pat
     assert {"tau_ahp_ms", "b_ahp_pA", "V_th_mV", "tau_m_ms"} <= set(recovery.parameter)
     assert not {"E_L_mV", "R_Mohm"} & set(recovery.parameter)  # the cell's vrest and ri
 
+    flags = pd.read_csv(finished / "report" / "flags.csv")
+    assert list(flags.columns) == list(FLAG_COLUMNS)
+    assert "fit_flags" in cells.columns  # the same flags, per cell
+    text = (finished / "report" / "index.html").read_text("utf-8")
+    assert external_references(text) == []
+    tables = read_page(text).tables
+    assert len(tables) >= 4 + 2 * 2  # summary, features, recovery, cells, two per cell
+    for table in tables:
+        assert numbers_without_unit(table) == [], table.columns
+
     page = render(finished / "report" / "index.html", tmp_path)
     assert page.sections[: len(SECTIONS)] == list(SECTIONS)
     assert {"cell-900000003", "cell-900000012"} <= set(page.sections)
@@ -84,6 +96,17 @@ def test_pipeline_writes_every_stage_and_a_report_that_renders(finished, tmp_pat
     assert page.images == page.images_drawn >= 4 + 3 * 2
     assert "specimen 900000012 (human" in page.dom
     assert page.screenshot.stat().st_size > 10_000
+
+
+def test_the_report_does_not_import_the_pipeline():
+    """No cycle: the pipeline writes the report; the report knows only what a run holds."""
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, ahp.report; print('ahp.pipeline' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert imported.stdout.strip() == "False"
 
 
 def test_tables_equal_those_of_the_individual_commands(finished, tmp_path):

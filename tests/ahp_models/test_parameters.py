@@ -154,3 +154,42 @@ def test_other_models_validate_their_fields():
         ParameterError, match=r"asc_r\[0\] = 2 is outside the allowed range \[0, 1\]"
     ):
         get_model("glif3").params_class(asc_r=np.array([2.0, 1.0]))
+
+
+def test_axis_scale_follows_each_fields_sign_and_dimension():
+    """Log axes for positive scales; linear for potentials, signed values and fractions."""
+    scales = {
+        name: {field: spec.axis_scale for field, spec in model.params_class.specs().items()}
+        for name, model in MODELS.items()
+    }
+    assert scales["lif_ahp"] == {
+        "E_L": "linear",
+        "R": "log",
+        "tau_m": "log",
+        "V_th": "linear",
+        "V_reset": "linear",
+        "t_ref": "log",
+        "tau_ahp": "log",
+        "b_ahp": "log",
+    }
+    assert scales["glif3"]["th_inf"] == "linear"  # a potential above E_L, though positive
+    assert scales["glif3"]["asc_amp"] == "linear"  # signed
+    assert scales["glif3"]["asc_r"] == "linear"  # a fraction in [0, 1]
+    assert scales["glif3"]["C"] == "log"
+    tau_ahp = LifAhpParams.specs()["tau_ahp"]
+    b_ahp = LifAhpParams.specs()["b_ahp"]
+    assert b_ahp.scale_for([0.0, 5.0]) == "linear"  # 0 pA could not be drawn on a log axis
+    assert tau_ahp.scale_for([20.0, 300.0]) == "log"
+
+
+def test_column_field_finds_the_field_of_every_table_column():
+    for name, model in MODELS.items():
+        for column in model.params_class().to_row():
+            field = model.params_class.column_field(column)
+            assert column.startswith(field.name), (name, column)
+    assert MultiAhpParams.column_field("tau_ahp_2_ms")[:2] == ("tau_ahp", 2)
+    assert LifAhpParams.column_field("R_Mohm")[:2] == ("R", None)
+    with pytest.raises(ParameterError, match=r"'tau_ahp_2_ms' is not a column of LifAhpParams"):
+        LifAhpParams.column_field("tau_ahp_2_ms")  # one current only
+    with pytest.raises(ParameterError, match="tau_ahp_ms"):
+        LifAhpParams.column_field("tau_ahp_s")  # the wrong unit

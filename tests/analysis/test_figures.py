@@ -2,7 +2,9 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from brian2 import ms, pA, second
+from matplotlib.figure import Figure
 
 from ahp_models import LifAhpParams, long_square, simulate
 from analysis.figures import (
@@ -10,9 +12,11 @@ from analysis.figures import (
     plot_feature_distribution,
     plot_isi_adaptation,
     plot_simulation,
+    readable_log_ticks,
     save_figure,
 )
 from analysis.long_square import features_of_simulation
+from tests.analysis.tick_labels import drawn_labels, overlapping_labels
 
 
 def test_f_i_curves_of_model_and_data(tmp_path):
@@ -56,3 +60,50 @@ def test_simulation_figure_has_one_panel_per_variable():
     result = simulate("lif_ahp", None, stimulus, record=["v", "I_ahp"], codegen_target="numpy")
     figure = plot_simulation(result, labels=["150 pA", "250 pA"])
     assert [a.get_ylabel() for a in figure.axes] == ["v (mV)", "I_ahp (pA)", "neuron"]
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [(1.1, 1.9), (0.6, 1.35), (0.3, 50.0), (5.0, 40.0), (13.0, 63000.0), (1e-3, 1e5), (2.0, 7.0)],
+)
+def test_log_axes_get_a_few_plain_labels_that_do_not_collide(low, high):
+    figure = Figure(figsize=(2.6, 2.4))  # one panel of a four-column grid
+    axes = figure.subplots()
+    axes.plot([low, high], [low, high])
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlim(low, high)
+    axes.set_ylim(low, high)
+    for axis in (axes.xaxis, axes.yaxis):
+        readable_log_ticks(axis, low, high)
+    figure.tight_layout()
+    assert overlapping_labels(figure) == []
+    for axis in (axes.xaxis, axes.yaxis):
+        texts = [label.get_text() for label in drawn_labels(axis)]
+        assert len(texts) >= 2, texts  # something to read the scale by
+        assert all("times" not in t and "^" not in t for t in texts), texts  # plain numbers
+
+
+def test_the_overlap_check_finds_matplotlibs_crowded_default_log_labels():
+    """The check above can fail: a narrow log axis labels every mantissa, and they collide."""
+    figure = Figure(figsize=(2.6, 2.4))
+    axes = figure.subplots()
+    axes.plot([3.3, 75.0], [3.3, 75.0])
+    axes.set_xscale("log")
+    axes.set_xlim(3.3, 75.0)
+    figure.tight_layout()
+    assert overlapping_labels(figure)
+
+
+def test_feature_distribution_on_a_log_axis():
+    cells = pd.DataFrame(
+        {"tau": [20.0, 200.0, 2000.0, 21000.0], "species": ["mouse", "mouse", "human", "human"]}
+    )
+    figure = plot_feature_distribution(cells, "tau", thresholds=(), unit="ms", log=True)
+    axis = figure.axes[0]
+    assert axis.get_xscale() == "log"
+    low, high = axis.get_xlim()
+    assert low < 20.0 and high > 21000.0  # every value on the axis
+    assert overlapping_labels(figure) == []
+    with pytest.raises(ValueError, match="values <= 0"):
+        plot_feature_distribution(cells.assign(tau=[0.0, 1, 2, 3]), "tau", log=True)

@@ -35,7 +35,9 @@ def test_report_of_cells_fitted_with_their_true_parameters(recovery_cells, tmp_p
     ids = [c.targets.specimen_id for c in chosen]
     assert names == sorted(
         [
+            "index.html",
             "quality.csv",
+            "flags.csv",
             *(
                 f"{p}_by_{g}.png"
                 for p in ("tau_ahp_ms", "b_ahp_pA")
@@ -48,6 +50,12 @@ def test_report_of_cells_fitted_with_their_true_parameters(recovery_cells, tmp_p
     for path in written:
         if path.suffix == ".png":
             assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the page shows the same two f-I figures in the sections of their cells
+    page = (tmp_path / "fit" / "report" / "index.html").read_text("utf-8")
+    for specimen in ids:
+        section = page[page.index(f'id="cell-{specimen}"') :].split("</section>")[0]
+        figures = section.count('alt="fit of specimen')
+        assert figures == (1 if specimen in (ids[0], ids[-1]) else 0), specimen
     quality = pd.read_csv(tmp_path / "fit" / "report" / "quality.csv", index_col="species")
     pd.testing.assert_frame_equal(quality, fit_quality(results, cells), check_dtype=False)
     assert quality.loc["all", "frac_adaptation"] == 1.0

@@ -21,15 +21,29 @@ TOOLKIT_LOGGERS = ("ahp", "ahp_models", "analysis", "fitting", "hardware_mapping
 class _ProgressHandler(logging.Handler):
     """Shows progress records as bars on a terminal, and every other record as a line."""
 
+    #: without bars (a log file, CI), a job's progress line at most this often, and its last
+    LINE_INTERVAL_S = 10.0
+
     def __init__(self, stream, bars: bool) -> None:
         super().__init__(logging.INFO)
         self.stream = stream
         self.use_bars = bars
         self.bars: dict[str, tqdm] = {}
+        self.last_line: dict[str, float] = {}
         self.setFormatter(logging.Formatter("%(message)s"))
+
+    def _skip_line(self, progress: Progress, created: float) -> bool:
+        last = self.last_line.get(progress.task)
+        finished = progress.total and progress.done >= progress.total
+        if last is not None and not finished and created - last < self.LINE_INTERVAL_S:
+            return True
+        self.last_line[progress.task] = created
+        return False
 
     def emit(self, record: logging.LogRecord) -> None:
         progress: Progress | None = getattr(record, "progress", None)
+        if progress is not None and not self.use_bars and self._skip_line(progress, record.created):
+            return
         if progress is None or not self.use_bars:
             line = self.format(record)
             if self.bars:

@@ -85,8 +85,7 @@ def _run_claimed(args: argparse.Namespace, config, out: Path) -> dict[str, Path]
             for path in save_figure(figure, out / f"neuron_{name}"):
                 written[f"figure {name}"] = path
     start = time.perf_counter()
-    results = run_study(config, out, progress=lambda line: print(f"filter-study: {line}",
-                                                                 flush=True))  # fmt: skip
+    results = run_study(config, out)  # progress through logging (`ahp` shows it)
     seconds = time.perf_counter() - start
     written["results"] = out / "results.csv"
     atomic_write_text(written["results"], results.to_csv(index=False))

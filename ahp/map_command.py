@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from brian2 import ms
@@ -26,6 +27,8 @@ from hardware_mapping.validation import (
 )
 
 __all__ = ["add_arguments", "run"]
+
+_log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
         decay_rounding=args.decay_rounding,
         search_rounds=args.search_rounds,
         backend=args.backend,
-        progress=print if len(table) > 250 else None,
+        progress=_log.info if len(table) > 250 else None,
     )
     for name, error in unmappable.items():
         print(f"map: {name} left out: {error}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import sys
+import logging
 import time
 from pathlib import Path
 
@@ -25,6 +25,7 @@ import pandas as pd
 from ahp.arguments import path_argument
 from ahp_models.files import atomic_write_text
 from ahp_models.output_folders import check_output_file
+from ahp_models.progress import log_progress
 from analysis.figures import save_figure
 from hardware_mapping.energy import ENERGY_TABLES
 from hardware_mapping.parameter_files import read_network_file, write_network_file
@@ -45,6 +46,8 @@ from hardware_mapping.trained.figures import plot_sample
 from hardware_mapping.trained.float_run import run_float
 
 __all__ = ["add_arguments", "export", "load_network", "run"]
+
+_log = logging.getLogger(__name__)
 
 ARITHMETICS = ("fixed", "float", "both")
 
@@ -312,8 +315,9 @@ def _progress(what: str):
 
     def report(done: int, total: int) -> None:
         rate = done / max(time.perf_counter() - started, 1e-9)
-        end = "\n" if done == total else "\r"
-        print(f"{what}: {done}/{total} samples, {rate:.0f}/s", end=end, file=sys.stderr)
+        log_progress(
+            _log, what, done, total, "samples", f"{what}: {done}/{total} samples, {rate:.0f}/s"
+        )
 
     return report
 

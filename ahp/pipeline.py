@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -61,6 +62,8 @@ from hardware_mapping.validation import (
 )
 
 __all__ = ["SPECIES", "PipelineRun", "PipelineSettings", "run_pipeline"]
+
+_log = logging.getLogger(__name__)
 
 MANIFEST = "pipeline.json"
 POPULATION_FILE = "all_cells.json"
@@ -246,7 +249,7 @@ def run_pipeline(
     *,
     workers: int = 0,
     report_figures: int = 3,
-    progress: Callable[[str], None] | None = print,
+    progress: Callable[[str], None] | None = None,
 ) -> PipelineRun:
     """Run (or resume) the whole pipeline into ``out`` (see the module docstring).
 
@@ -261,14 +264,14 @@ def run_pipeline(
     report_figures : int
         Validation rasters written beside the tables (the worst cells first), as `ahp map`.
     progress : callable, optional
-        Receives progress lines.
+        Receives progress lines (default: this module's logger, at INFO).
 
     Returns
     -------
     PipelineRun
         What was computed and written.
     """
-    say = progress or (lambda _line: None)
+    say = progress or _log.info
     out = Path(out)
     started = time.perf_counter()
     if settings.allen is not None:  # a wrong folder is refused before the output is claimed

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import logging
 import os
 import time
 import urllib.error
@@ -35,6 +36,8 @@ from ahp_models.errors import UserError
 from ahp_models.files import atomic_write_text
 
 __all__ = ["API_URL", "AllenApiError", "AllenCache", "default_cache_folder"]
+
+_log = logging.getLogger(__name__)
 
 API_URL = "https://api.brain-map.org"
 QUERY_PATH = "/api/v2/data/query.json"
@@ -88,7 +91,7 @@ class AllenCache:
     attempts : int
         Tries per download; an interrupted transfer resumes where it stopped.
     progress : callable, optional
-        Receives one line per file fetched.
+        Receives one line per file fetched (default: this module's logger, at INFO).
     """
 
     def __init__(
@@ -99,7 +102,7 @@ class AllenCache:
         offline: bool = False,
         timeout_s: float = 60.0,
         attempts: int = 3,
-        progress: Callable[[str], None] | None = print,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         if attempts < 1:
             raise AllenApiError(f"attempts = {attempts}; allowed: at least 1")
@@ -122,7 +125,7 @@ class AllenCache:
         self.offline = offline
         self.timeout_s = timeout_s
         self.attempts = attempts
-        self._say = progress or (lambda _line: None)
+        self._say = progress or _log.info
 
     # -- public -----------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ factor of all its sweeps laid end to end (2 ms window), and whether it meets the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import pandas as pd
 from brian2 import Quantity, ms, pA
 
 from ahp_models.parameters import ParameterSet
+from ahp_models.progress import log_progress
 from ahp_models.results import split_spike_trains
 from analysis.population_features import population_cell_features, population_sweep_features
 from hardware_mapping.lava_export import to_lava
@@ -43,6 +45,8 @@ __all__ = [
     "tolerance_summary",
     "validate_long_squares",
 ]
+
+_log = logging.getLogger(__name__)
 
 #: The default series: the neuron's rheobase plus these offsets (Allen steps by 20 pA).
 DEFAULT_OFFSETS_PA = tuple(float(x) for x in range(-20, 161, 20))
@@ -193,7 +197,7 @@ def validate_long_squares(
     chunk : int
         Neurons simulated together (bounds the memory of the fixed-point recording).
     progress : bool
-        Print a line after each chunk.
+        Report each chunk and search round through this module's logger (INFO).
     mappings : mapping, optional
         Key -> an existing mapping (e.g. read from a parameter file) to validate instead of
         mapping the neuron here.
@@ -240,7 +244,7 @@ def validate_long_squares(
         decay_rounding=decay_rounding,
         rounds=search_rounds,
         backend=backend,
-        progress=(lambda line: print(line, flush=True)) if progress else None,
+        progress=_log.info if progress else None,
     )
     mappings.update(given)
     keys = [key for key in keys if key in mappings]
@@ -257,12 +261,20 @@ def validate_long_squares(
         fixed_trains.update(trains)
         counters = part_counters if counters is None else add_counters(counters, part_counters)
         if progress:
-            print(f"validated {min(start + chunk, len(keys))} of {len(keys)} neurons", flush=True)
+            done = min(start + chunk, len(keys))
+            log_progress(
+                _log,
+                "validate",
+                done,
+                len(keys),
+                "neurons",
+                f"validated {done} of {len(keys)} neurons",
+            )
     floors = (
         sensitivity_floors(
             {k: neurons[k] for k in keys}, amplitudes, float_trains, dt_ms=dt_ms,
             backend=backend, copies=floor_copies, seed=seed, chunk=chunk,
-            progress=(lambda line: print(line, flush=True)) if progress else None,
+            progress=_log.info if progress else None,
         )
         if floor_copies > 0
         else {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -47,6 +48,8 @@ from analysis.filters.tasks import (
 
 __all__ = ["RESULT_COLUMNS", "claim_output", "memory_summary", "run_study"]
 
+_log = logging.getLogger(__name__)
+
 RESULT_COLUMNS = (
     "seed", "variant", "task", "target", "delay_s", "r2_test", "r2_cv", "r2_train", "alpha",
     "n_train", "n_test", "rate_Hz", "target_rate_Hz",
@@ -61,7 +64,7 @@ def run_study(
     config: StudyConfig,
     out: Path,
     *,
-    progress: Callable[[str], None] | None = print,
+    progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Run every seed of a study not finished yet in ``out`` and return all rows.
 
@@ -73,14 +76,14 @@ def run_study(
         Output folder: ``parts/seed_S.csv`` per finished seed (and ``parts/config.json``,
         the config they belong to; parts of another config are refused, not mixed).
     progress : callable, optional
-        Receives one line per finished step (None: silent).
+        Receives one line per finished step (default: this module's logger, at INFO).
 
     Returns
     -------
     pandas.DataFrame
         `RESULT_COLUMNS`, one row per seed, variant and target.
     """
-    say = progress or (lambda _line: None)
+    say = progress or _log.info
     parts = claim_output(config, out)
     frames, simulated = [], 0
     for seed in config.seeds:

@@ -22,7 +22,7 @@ def builtin_description(
     *,
     cache: str | os.PathLike | None = None,
     offline: bool = False,
-    progress: Callable[[str], None] | None = print,
+    progress: Callable[[str], None] | None = None,
 ) -> NetworkDescription:
     """Load a built-in description (`BUILTIN_DESCRIPTIONS`) with its weights.
 

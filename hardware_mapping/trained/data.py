@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import os
 import urllib.error
 import urllib.request
@@ -34,6 +35,8 @@ __all__ = [
     "paper_test_indices",
     "weights_folder",
 ]
+
+_log = logging.getLogger(__name__)
 
 _WEIGHTS_COMMIT = "fc1726700bead6a3f8e8b7be8668d4e34d2c9f46"
 _WEIGHTS_URL = (
@@ -83,7 +86,7 @@ def weights_folder(
     *,
     cache: str | os.PathLike | None = None,
     offline: bool = False,
-    progress: Callable[[str], None] | None = print,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Return a folder holding the paper's weight files, downloading them if needed.
 
@@ -94,7 +97,7 @@ def weights_folder(
     offline : bool
         Never download: a missing file is an error.
     progress : callable, optional
-        Receives a line per download.
+        Receives a line per download (default: this module's logger, at INFO).
 
     Returns
     -------
@@ -108,7 +111,7 @@ def load_mnist_test(
     *,
     cache: str | os.PathLike | None = None,
     offline: bool = False,
-    progress: Callable[[str], None] | None = print,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the MNIST test set: images (10000, 784) uint8 row by row, labels (10000,).
 
@@ -157,8 +160,7 @@ def _folder(name, files, url, cache, offline, progress, gzipped) -> Path:
                 f"{path} is missing and downloads are off; looked in "
                 f"{', '.join(str(c) for c in candidates)} and the cache"
             )
-        if progress is not None:
-            progress(f"downloading {url}{f} -> {path}")
+        (progress or _log.info)(f"downloading {url}{f} -> {path}")
         try:
             with urllib.request.urlopen(url + f, timeout=60) as response:
                 data = response.read(_MAX_DOWNLOAD_BYTES + 1)

@@ -159,3 +159,20 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere():
     assert log_file.text.splitlines() == ["cell 1 fitted", "cell 2 fitted", "cell 3 fitted"]
     # outside a command, the toolkit's log is the application's business
     assert logging.getLogger("fitting").handlers == []
+
+
+def test_library_code_reports_through_logging_never_print():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    printing = []
+    for package in ("ahp_models", "analysis", "fitting", "hardware_mapping"):
+        for path in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(path.read_text("utf-8"))
+            printing += [
+                f"{path.relative_to(root)}:{node.lineno}"
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Name) and node.id == "print"
+            ]
+    assert not printing, f"library code prints (use the module's logger): {printing}"

@@ -83,7 +83,7 @@ def neuron_group(
     Returns
     -------
     brian2.NeuronGroup
-        The group, at rest; discrete-time models (``loihi_ahp``, ``glif3``'s Allen scheme) carry
+        The group, at rest; the discrete-time model (``loihi_ahp``) carries
         their step as a ``run_regularly`` operation of the group (``group.contained_objects``).
 
     Raises

@@ -1,6 +1,6 @@
 """How well fits reproduce their cells: the fractions of cells within tolerance, per species.
 
-The tolerances are those the fitting is judged by (issue 4): adaptation index within 0.02
+The tolerances are those the fitting is judged by: adaptation index within 0.02
 (absolute), f-I slope and average ISI within 10 %, rheobase within 10 pA. The denominator of
 each fraction is every cell of the selection that has the measured feature, fitted or not: a
 cell that could not be fitted, or whose model lacks the feature (fewer than three spikes for an

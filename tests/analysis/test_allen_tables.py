@@ -18,7 +18,7 @@ from analysis.allen_tables import (
 )
 
 
-def test_reproduces_the_domain_reference_figures(allen_dir):
+def test_reproduces_the_published_database_figures(allen_dir):
     cells = load_cells(allen_dir)
     assert len(cells) == 2333
     assert cells.species.value_counts().to_dict() == {"mouse": 1920, "human": 413}

@@ -198,7 +198,11 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
         The top-level parser.
     """
     parser = _Parser(
-        prog="ahp", description="Neurons with after-hyperpolarizing currents, on Brian2."
+        prog="ahp",
+        description="Neurons with after-hyperpolarizing currents, on Brian2.",
+        epilog="`ahp COMMAND --help` lists a command's options. The models, Allen's features, "
+        "the Loihi arithmetic and the sMNIST network are described in the docs/ folder of "
+        "the ahp-toolkit repository.",
     )
     parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

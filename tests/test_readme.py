@@ -194,3 +194,25 @@ def test_every_name_of_the_python_api_list_imports():
         except AttributeError:
             missing.append(name)
     assert not missing, f"README's Python API names that do not import: {missing}"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_links_to_the_docs_resolve():
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(((?:docs/)?[\w./-]+\.md(?:#[\w-]+)?)\)", page.read_text()):
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve()
+            if not linked.is_file():
+                broken.append(f"{page.name}: {target}")
+                continue
+            headings = re.findall(r"^#+ (.+)$", linked.read_text("utf-8"), re.M)
+            if anchor and anchor not in {_anchor(h) for h in headings}:
+                broken.append(f"{page.name}: {target}")
+    assert not broken, broken

@@ -28,7 +28,7 @@ demo: install
 test: install $(REFERENCE)/ipfx/SOURCE.txt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q -n auto --dist loadfile
+	$(PY) -m pytest -q -n auto --dist loadfile --durations=25
 ifneq ($(NVCC),)
 	$(MAKE) test-cuda
 else

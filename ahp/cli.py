@@ -55,6 +55,14 @@ COMMANDS: dict[str, Command] = {
         "Fit a selection of Allen cells; checkpoints every cell, resumes a killed run, writes "
         "one results table.",
     ),
+    "predict": Command(
+        "ahp.predict_command",
+        "run fitted cells on long squares at chosen amplitudes",
+        "Simulate every fitted cell of an `ahp fit` results table on long squares at the given "
+        "amplitudes (the fit's protocol; Allen's 1 s step unless --duration) and write "
+        "predictions.csv: spike count, rate, latency, ISIs and adaptation index per cell and "
+        "amplitude.",
+    ),
     "fetch": Command(
         "ahp.fetch_command",
         "download the Allen Cell Types tables and NWB files into a local cache",

@@ -15,7 +15,9 @@ from fitting.engine import FitSettings
 from fitting.nwb import read_nwb_folder
 from fitting.report import write_fit_report
 from fitting.space import FITTABLE_MODELS
+from fitting.sweep_cells import cells_from_sweeps, read_passive_table
 from fitting.sweep_tables import read_sweep_table
+from fitting.targets import FEATURE_TABLE, SWEEPS
 
 __all__ = ["add_arguments", "add_fit_options", "check_at_least", "fit_settings", "run"]
 
@@ -40,12 +42,49 @@ def _nwb_sweeps(folder: Path, specimens: list[int] | None) -> dict:
     for specimen, table in sweeps.items():
         for sweep, reason in table.attrs["skipped"].items():
             print(f"fit: specimen {specimen}, long square sweep {sweep} left out: {reason}")
-        if table.empty:
+    return sweeps
+
+
+def _short(ids: list[int], shown: int = 10) -> str:
+    """Specimen ids for a message, the first `shown` of them."""
+    text = ", ".join(map(str, ids[:shown]))
+    return text + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
+
+
+def _cells(args: argparse.Namespace, sweeps: dict | None) -> pd.DataFrame:
+    """Allen's rows (``--allen``) and, for cells with sweeps but no row there, rows computed
+    from their sweeps (`fitting.sweep_cells`); ``targets_source`` says which is which."""
+    tables = None
+    if args.allen is not None:
+        tables = load_cells(args.allen).assign(targets_source=FEATURE_TABLE)
+    if sweeps is None:
+        return tables
+    listed = set(tables.specimen_id) if tables is not None else set()
+    for specimen in sorted(listed & set(sweeps)):
+        if sweeps[specimen].empty:  # an NWB file without a usable long square
             print(
                 f"fit: specimen {specimen}: no usable long square in its NWB file; fitted to "
                 "Allen's table alone"
             )
-    return {specimen: table for specimen, table in sweeps.items() if not table.empty}
+            del sweeps[specimen]
+    alone = sorted(set(sweeps) - listed)
+    passive = read_passive_table(args.passive) if args.passive is not None else None
+    if passive is not None:
+        unused = sorted(set(passive.index) - set(alone))
+        if unused:
+            print(
+                f"fit: --passive: {len(unused)} of its cells have a row in Allen's feature table "
+                f"or no sweeps; their values are not used ({_short(unused)})"
+            )
+    if alone and tables is not None:
+        print(
+            f"fit: {len(alone)} cells with sweeps have no row in Allen's tables; their targets "
+            f"come from their sweeps ({_short(alone)})"
+        )
+    from_sweeps = cells_from_sweeps({s: sweeps[s] for s in alone}, passive)
+    if tables is None or not alone:
+        return from_sweeps if tables is None else tables
+    return pd.concat([tables, from_sweeps], ignore_index=True)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,8 +93,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--allen",
         type=path_argument,
-        required=True,
-        help="folder with allen_ephys_features.csv and the specimen table",
+        help="folder with allen_ephys_features.csv and the specimen table (without it, every "
+        "cell of --sweeps or --nwb is fitted from its sweeps alone)",
     )
     data.add_argument("--specimen", type=specimen_ids, help="specimen ids, comma separated")
     data.add_argument("--species", choices=("mouse", "human"))
@@ -68,13 +107,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=path_argument,
         help="per-sweep table: Allen's spike counts (osb_longsquare_sweeps.csv layout) or the "
         "toolkit's per-sweep features (long_square_sweeps.csv, as the default cohort's): fit "
-        "the whole f-I curve of the cells listed there",
+        "the whole f-I curve of the cells listed there; a cell without a row in Allen's "
+        "tables is fitted from its sweeps alone (its features computed with Allen's rules)",
     )
     per_sweep.add_argument(
         "--nwb",
         type=path_argument,
         help="folder of Allen NWB 1.x files (specimen_<id>/ephys.nwb, as `ahp fetch` writes): "
         "fit the f-I curve, latencies, ISIs and adaptation of every long square they hold",
+    )
+    data.add_argument(
+        "--passive",
+        type=path_argument,
+        help="passive properties of the cells fitted from their sweeps alone, which no sweep "
+        "table holds: CSV with specimen_id, vrest (mV), ri (MOhm), tau (ms), and optionally "
+        "species (mouse, human), cre_line, dendrite_type, layer, area (else 'unknown')",
     )
     add_fit_options(parser)
     run_group = parser.add_argument_group("run")
@@ -191,9 +238,23 @@ def run(args: argparse.Namespace) -> Path:
         )
     if args.scheduler is not None:
         check_scheduler_address(args.scheduler)
-    cells = load_cells(args.allen)
+    if args.allen is None and args.sweeps is None and args.nwb is None:
+        raise FitRunError(
+            "no cells: give --allen DIR (Allen's tables), --sweeps FILE or --nwb DIR (cells "
+            "fitted from their sweeps), or --allen with one of the others"
+        )
+    if args.passive is not None and args.sweeps is None and args.nwb is None:
+        raise FitRunError(
+            f"--passive {args.passive}: only cells fitted from their sweeps read it; allowed "
+            "with --sweeps FILE or --nwb DIR"
+        )
+    sweeps = None
+    if args.sweeps:
+        sweeps = read_sweep_table(args.sweeps)
+    elif args.nwb:
+        sweeps = _nwb_sweeps(args.nwb, args.specimen)
     cells = select(
-        cells,
+        _cells(args, sweeps),
         species=args.species,
         cre_line=args.cre_line,
         dendrite_type=args.dendrite_type,
@@ -205,20 +266,21 @@ def run(args: argparse.Namespace) -> Path:
         if unknown:
             raise FitRunError(f"--specimen {unknown}: not among the selected cells")
         cells = cells[cells.specimen_id.isin(args.specimen)]
-    sweeps = None
-    if args.sweeps:
-        sweeps = read_sweep_table(args.sweeps)
-    elif args.nwb:
-        sweeps = _nwb_sweeps(args.nwb, args.specimen)
     if sweeps is not None and not args.specimen:
         cells = cells[cells.specimen_id.isin(sweeps)]
     if args.limit:
         cells = cells.head(args.limit)
     if cells.empty:
+        source = args.allen or args.sweeps or args.nwb
         raise FitRunError(
-            f"the selection {_selection_text(args)} matches no cell of {args.allen or 'the tables'}"
+            f"the selection {_selection_text(args)} matches no cell of {source}"
             "; allowed: options whose cells exist together (`ahp allen-summary` lists them)"
         )
+    sources = cells.targets_source.value_counts()
+    print(
+        f"fit: targets of {sources.get(FEATURE_TABLE, 0)} cells from Allen's feature table, "
+        f"{sources.get(SWEEPS, 0)} from their sweeps alone (column targets_source)"
+    )
     results = fit_database(
         cells,
         args.out,

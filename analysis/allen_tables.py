@@ -24,6 +24,7 @@ __all__ = [
     "SPECIMEN_FILE",
     "AllenTableError",
     "adaptation_summary",
+    "check_feature_units",
     "feature_quantiles",
     "load_cells",
     "read_ephys_features",
@@ -108,7 +109,36 @@ def read_ephys_features(path: str | os.PathLike) -> pd.DataFrame:
     """
     table = _read_table(path)
     _require(table, ["specimen_id", *FEATURE_UNITS], path)
-    for column, (unit, low, high) in FEATURE_UNITS.items():
+    return check_feature_units(table, FEATURE_UNITS, path)
+
+
+def check_feature_units(
+    table: pd.DataFrame, columns: Iterable[str], path: str | os.PathLike
+) -> pd.DataFrame:
+    """Check feature columns against the ranges possible in their units (`FEATURE_UNITS`).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table with ``specimen_id`` and the columns.
+    columns : iterable of str
+        `FEATURE_UNITS` names to check.
+    path : str or os.PathLike
+        The table's file, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, with those columns as floats (NaN where empty).
+
+    Raises
+    ------
+    AllenTableError
+        For a value that is not a number or impossible in the documented unit (the message
+        names the column, specimen and value).
+    """
+    for column in columns:
+        unit, low, high = FEATURE_UNITS[column]
         values = pd.to_numeric(table[column], errors="coerce")
         bad_type = values.isna() & table[column].notna()
         if bad_type.any():

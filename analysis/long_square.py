@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from brian2 import Hz, pA
+from brian2 import Hz, pA, second
 
 from ahp_models.quantities import QuantityError, parse_quantity
 from analysis.spike_trains import SpikeTrainError
@@ -42,6 +42,7 @@ __all__ = [
     "LongSquareFeatures",
     "f_i_features",
     "features_of_simulation",
+    "features_of_sweep_table",
     "long_square_features",
 ]
 
@@ -219,7 +220,14 @@ def long_square_features(
             raise SpikeTrainError(f"sweep {k}: {err}") from None
     sweeps = pd.DataFrame(rows, columns=list(SWEEP_FEATURE_COLUMNS))
     sweeps.insert(0, "amplitude_pA", amplitudes_pa)
-    rates = sweeps.avg_rate_Hz.to_numpy()
+    return _cell_features(sweeps, rules)
+
+
+def _cell_features(sweeps: pd.DataFrame, rules: str) -> LongSquareFeatures:
+    """Allen's cell features of per-sweep features (``amplitude_pA`` and the
+    `SWEEP_FEATURE_COLUMNS`, NaN where unmeasured)."""
+    amplitudes_pa = sweeps.amplitude_pA.to_numpy(dtype=float)
+    rates = sweeps.avg_rate_Hz.to_numpy(dtype=float)
     rheobase, threshold, slope = _rheobase_and_slope(amplitudes_pa, rates, rules)
     hero = _hero_sweep(amplitudes_pa, rates > 0, threshold, rules) if rheobase >= 0 else -1
     hero_row = sweeps.iloc[hero] if hero >= 0 else None
@@ -234,6 +242,65 @@ def long_square_features(
         }
     )
     return LongSquareFeatures(cell=cell, sweeps=sweeps, rheobase_sweep=rheobase, hero_sweep=hero)
+
+
+def features_of_sweep_table(
+    sweeps: pd.DataFrame, width: Any, *, rules: str = "allensdk"
+) -> LongSquareFeatures:
+    """`long_square_features` of sweeps summarised per sweep instead of given as spike trains.
+
+    Sweep tables (Allen's per-sweep spike counts, the toolkit's per-sweep features, an NWB
+    file's long squares) hold each sweep's spike count and, some of them, its latency, ISIs and
+    adaptation index. The cell features follow from those with the same rules: the rate of a
+    sweep is its spike count over the step's width, and the hero sweep's columns give
+    ``adaptation``, ``avg_isi`` and ``latency`` (NaN where the table lacks the column).
+
+    Parameters
+    ----------
+    sweeps : pandas.DataFrame
+        One row per sweep: ``amplitude_pA``, ``spike_count`` (spikes in the step) and any of
+        the other `SWEEP_FEATURE_COLUMNS` (times in s); ``avg_rate_Hz`` is always computed
+        from the count and the width, other columns are not read.
+    width : Quantity
+        The step's width (Allen: 1 s), one value or one per sweep.
+    rules : {"allensdk", "ipfx"}
+        As for `long_square_features`.
+
+    Returns
+    -------
+    LongSquareFeatures
+        Cell features (Allen's columns and units) and the per-sweep table, with ``avg_rate_Hz``
+        computed and the missing columns NaN.
+
+    Raises
+    ------
+    SpikeTrainError
+        Without the two required columns, for no sweep, non-finite amplitudes, spike counts
+        that are not whole numbers >= 0, or a width that is not a positive time.
+    """
+    _check_rules(rules)
+    missing = [c for c in ("amplitude_pA", "spike_count") if c not in sweeps.columns]
+    if missing:
+        raise SpikeTrainError(f"the sweep table lacks column(s) {missing}")
+    amplitudes_pa = _amplitudes_pa(sweeps.amplitude_pA.to_numpy(dtype=float) * pA)
+    counts = sweeps.spike_count.to_numpy(dtype=float)
+    if not (np.isfinite(counts) & (counts >= 0) & (counts % 1 == 0)).all():
+        raise SpikeTrainError("spike counts must be whole numbers >= 0")
+    try:
+        width_s = np.asarray(parse_quantity(width, "s", field="width") / second, dtype=float)
+    except QuantityError as err:
+        raise SpikeTrainError(str(err)) from None
+    if width_s.ndim > 1 or width_s.size not in (1, counts.size) or not (width_s > 0).all():
+        raise SpikeTrainError(
+            f"width = {width!r}: allowed: one positive, finite time or one per sweep"
+        )
+    if not np.isfinite(width_s).all():
+        raise SpikeTrainError(f"width = {width!r}: allowed: finite times")
+    table = pd.DataFrame({"amplitude_pA": amplitudes_pa})
+    for column in SWEEP_FEATURE_COLUMNS:
+        table[column] = sweeps[column].to_numpy(dtype=float) if column in sweeps else np.nan
+    table["avg_rate_Hz"] = counts / width_s
+    return _cell_features(table, rules)
 
 
 def features_of_simulation(result: Any, stimulus: Any, **options: Any) -> LongSquareFeatures:

@@ -222,7 +222,9 @@ def fit_database(
     Parameters
     ----------
     cells : pandas.DataFrame
-        Rows of `analysis.allen_tables.load_cells` (or a selection of it).
+        Rows of `analysis.allen_tables.load_cells` (or a selection of it), or of
+        `fitting.sweep_cells.cells_from_sweeps`; a ``targets_source`` column goes into the
+        results table.
     out : str or os.PathLike
         Output folder: ``checkpoints/`` and the results table.
     settings : FitSettings
@@ -274,6 +276,9 @@ def fit_database(
                     "reason": str(reason),
                     "settings": stamp,
                     "model": settings.model,
+                    **(
+                        {"targets_source": row["targets_source"]} if "targets_source" in row else {}
+                    ),
                 },
             )
             skipped += 1

@@ -30,9 +30,9 @@ __all__ = [
 
 
 def simulate_long_squares(
-    params: ParameterSet, amplitudes_pa: np.ndarray, dt_ms: float
+    params: ParameterSet, amplitudes_pa: np.ndarray, dt_ms: float, width_s: float = WIDTH_S
 ) -> pd.DataFrame:
-    """Simulate one 1 s long square per neuron of a stacked parameter set.
+    """Simulate one long square (1 s unless told) per neuron of a stacked parameter set.
 
     Parameters
     ----------
@@ -42,6 +42,9 @@ def simulate_long_squares(
         Step amplitude (pA) of each neuron.
     dt_ms : float
         Simulation step.
+    width_s : float
+        The step's width (s); it starts after the fit's short pre-step
+        (`fitting.targets.ONSET_S`), and the features are those of the step's window.
 
     Returns
     -------
@@ -52,13 +55,13 @@ def simulate_long_squares(
     stimulus = long_square(
         amplitudes_pa * pA,
         onset=ONSET_S * second,
-        width=WIDTH_S * second,
-        duration=(ONSET_S + WIDTH_S) * second,
+        width=width_s * second,
+        duration=(ONSET_S + width_s) * second,
         dt=dt_ms * ms,
     )
     result = simulate(model_for_params(params), params, stimulus, backend="cpp_standalone")
     return population_sweep_features(
-        result.spike_neuron, result.spike_time_s, amplitudes_pa.size, ONSET_S, ONSET_S + WIDTH_S
+        result.spike_neuron, result.spike_time_s, amplitudes_pa.size, ONSET_S, ONSET_S + width_s
     )
 
 
@@ -85,6 +88,7 @@ def simulate_cells(
     parameter_sets: Mapping[int, ParameterSet],
     amplitudes_pa: Mapping[int, np.ndarray],
     dt_ms: float,
+    width_s: float = WIDTH_S,
 ) -> pd.DataFrame:
     """Long squares of several fitted cells, one compiled population per model.
 
@@ -96,6 +100,8 @@ def simulate_cells(
         Specimen -> step amplitudes (pA) to simulate.
     dt_ms : float
         Simulation step.
+    width_s : float
+        The steps' width (s), as for `simulate_long_squares`.
 
     Returns
     -------
@@ -117,7 +123,7 @@ def simulate_cells(
             ]
         )
         amplitudes = np.concatenate([np.asarray(amplitudes_pa[s], dtype=float) for s in cells])
-        features = simulate_long_squares(stacked, amplitudes, dt_ms)
+        features = simulate_long_squares(stacked, amplitudes, dt_ms, width_s)
         features.insert(0, "amplitude_pA", amplitudes)
         features.insert(0, "specimen_id", np.repeat(cells, sizes))
         parts.append(features)

@@ -1,9 +1,11 @@
 """What a fit must reproduce for one cell: Allen's features, passive properties, sweeps.
 
 A `CellTargets` is built from one row of the joined Allen tables (`analysis.allen_tables`), and
-optionally from per-sweep spike counts (``osb_longsquare_sweeps.csv`` or an NWB file). Cells that
-cannot be fitted raise `UnfittableCell` naming the reason; whole-database runs record that reason
-instead of fitting (nothing is silently skipped).
+optionally from per-sweep spike counts (``osb_longsquare_sweeps.csv`` or an NWB file); a cell
+without a row in Allen's feature table gets one computed from its sweeps
+(`fitting.sweep_cells`), marked by its ``targets_source``. Cells that cannot be fitted raise
+`UnfittableCell` naming the reason; whole-database runs record that reason instead of fitting
+(nothing is silently skipped).
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FEATURES", "SWEEP_COLUMNS", "CellTargets", "UnfittableCell", "allen_grid"]
+__all__ = [
+    "FEATURES",
+    "FEATURE_TABLE",
+    "SWEEPS",
+    "SWEEP_COLUMNS",
+    "CellTargets",
+    "UnfittableCell",
+    "allen_grid",
+]
 
 #: The fitted features: Allen's column name -> unit.
 FEATURES = {
@@ -31,6 +41,11 @@ FEATURES = {
 ONSET_S, WIDTH_S = 0.02, 1.0
 #: Passive properties taken from Allen's table: column -> unit.
 PASSIVE = {"vrest": "mV", "ri": "MOhm", "tau": "ms"}
+#: Where a cell's targets come from (a row's ``targets_source``, carried into the results):
+#: Allen's feature table, or the cell's sweeps alone (`fitting.sweep_cells`).
+FEATURE_TABLE, SWEEPS = "feature_table", "sweeps"
+#: Row columns carried into the results table as they are.
+METADATA = ("species", "cre_line", "dendrite_type", "layer", "area", "targets_source")
 
 
 class UnfittableCell(ValueError):
@@ -73,14 +88,17 @@ class CellTargets:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], sweeps: pd.DataFrame | None = None) -> CellTargets:
-        """Targets from a row of `analysis.allen_tables.load_cells`.
+        """Targets from a row of `analysis.allen_tables.load_cells` (or of
+        `fitting.sweep_cells.cells_from_sweeps`).
 
         Parameters
         ----------
         row : mapping
-            The cell's row (features in Allen's units, checked by the table reader).
+            The cell's row (features in Allen's units, checked by the table reader); its
+            ``targets_source`` (`FEATURE_TABLE` or `SWEEPS`), if any, goes into the metadata.
         sweeps : pandas.DataFrame, optional
-            The cell's long squares (``amplitude_pA``, ``spike_count``).
+            The cell's long squares (``amplitude_pA``, ``spike_count``); required for a row of
+            source `SWEEPS`.
 
         Returns
         -------
@@ -90,13 +108,27 @@ class CellTargets:
         Raises
         ------
         UnfittableCell
-            Without passive properties, a rheobase or at least one spiking feature.
+            Without passive properties, a rheobase or at least one spiking feature, or with
+            sweeps that cannot be fitted (checked first for a row of source `SWEEPS`).
         """
         specimen = int(row["specimen_id"])
+        from_sweeps = row.get("targets_source") == SWEEPS
+        if from_sweeps:  # its features come from its sweeps: their faults come first
+            if sweeps is None:
+                raise UnfittableCell(f"specimen {specimen}: targets from sweeps, but no sweeps")
+            sweeps = _check_sweeps(sweeps, specimen)
         passive = {name: float(row.get(name, math.nan)) for name in PASSIVE}
         missing = [name for name, value in passive.items() if not math.isfinite(value)]
         if missing:
-            raise UnfittableCell(f"specimen {specimen}: no {', '.join(missing)} in Allen's table")
+            raise UnfittableCell(
+                f"specimen {specimen}: no {', '.join(missing)} "
+                + (
+                    "(the cell has no row in Allen's feature table and sweeps hold no passive "
+                    "properties; give them in a passive table, `ahp fit --passive`)"
+                    if from_sweeps
+                    else "in Allen's table"
+                )
+            )
         if not passive["ri"] > 0 or not passive["tau"] > 0:
             raise UnfittableCell(
                 f"specimen {specimen}: ri = {passive['ri']:g} MOhm and tau = {passive['tau']:g} "
@@ -110,11 +142,9 @@ class CellTargets:
                 f"specimen {specimen}: rheobase {features['threshold_i_long_square']:g} pA is "
                 "not positive; the LIF models fire only for depolarising steps"
             )
-        if sweeps is not None:
+        if sweeps is not None and not from_sweeps:
             sweeps = _check_sweeps(sweeps, specimen)
-        metadata = {
-            k: row[k] for k in ("species", "cre_line", "dendrite_type", "layer", "area") if k in row
-        }
+        metadata = {k: row[k] for k in METADATA if k in row}
         return cls(
             specimen, features, passive["vrest"], passive["ri"], passive["tau"], sweeps, metadata
         )
@@ -141,6 +171,8 @@ def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
     missing = {"amplitude_pA", "spike_count"} - set(sweeps.columns)
     if missing:
         raise UnfittableCell(f"specimen {specimen}: sweeps lack column(s) {sorted(missing)}")
+    if sweeps.empty:
+        raise UnfittableCell(f"specimen {specimen}: no usable sweep (the sweep table is empty)")
     optional = [c for c in SWEEP_COLUMNS if c in sweeps.columns]
     sweeps = sweeps[["amplitude_pA", "spike_count", *optional]].astype(float)
     sweeps = sweeps.reset_index(drop=True)

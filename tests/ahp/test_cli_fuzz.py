@@ -183,6 +183,20 @@ COMMANDS = {
     }),
     "network export": (["{network}"], {
         None: ["nosuch", "../x.toml", "", *TOML_FILES], "--out": bad_files("folder"),
+        "--nir": bad_files("folder"),
+    }),
+    "predict": (["{fits}", "--amplitudes", "100pA"], {
+        None: INPUT_FILES, "--amplitudes": ["100", "nan pA", "5 mV", ",", "100,100pA", ""],
+        "--duration": DURATION, "--specimen": ["99", "abc", ""],
+        "--out": bad_files("existing_file"),
+    }),
+    "export glif": (["{fits}"], {
+        None: [*INPUT_FILES, "{parameters}"], "--dt": [*NUMBER, "0", "1000"],
+        "--specimen": ["99", "abc", ""], "--limit": COUNT, "--scheme": ["nosuch", ""],
+        "--out": bad_files("existing_file"),
+    }),
+    "export nir": (["{parameters}", "--out", "{out}.nir"], {
+        None: [*INPUT_FILES, "{parameters}", "{fits}"],
     }),
 }  # fmt: skip
 

@@ -1,0 +1,71 @@
+"""`ahp predict`: fitted cells on long squares at chosen amplitudes -> predictions.csv."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from brian2 import Quantity, second
+
+from ahp.arguments import currents_argument, path_argument
+from ahp.cell_mapping import read_fit_table
+from ahp.fit_command import specimen_ids
+from ahp_models.files import atomic_write_text
+from ahp_models.quantities import QuantityError, parse_quantity
+from ahp_models.stimuli import ALLEN_LONG_SQUARE_WIDTH
+from fitting.prediction import PredictionError, predict_cells
+
+__all__ = ["PREDICTIONS_FILE", "add_arguments", "run"]
+
+PREDICTIONS_FILE = "predictions.csv"
+
+
+def _duration(text: str) -> Quantity:
+    """A step length with its unit (``1 s``, ``500 ms``); positive and finite."""
+    try:
+        value = parse_quantity(text, second, field="duration")
+    except QuantityError as err:
+        raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
+    if not 0 < float(value / second) < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a positive, finite time")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``ahp predict``."""
+    parser.add_argument("results", type=path_argument, help="fit results table (`ahp fit` output)")
+    parser.add_argument(
+        "--amplitudes",
+        type=currents_argument,
+        required=True,
+        help="step amplitudes, comma separated, with their unit after the last, e.g. "
+        "100,150,200pA (a negative first value: --amplitudes=-50,100pA)",
+    )
+    parser.add_argument("--specimen", type=specimen_ids, help="specimen ids, comma separated")
+    parser.add_argument(
+        "--duration",
+        type=_duration,
+        default=ALLEN_LONG_SQUARE_WIDTH,
+        help="length of each step, a multiple of the fit's 0.1 ms step (default: Allen's 1 s)",
+    )
+    parser.add_argument("--out", type=path_argument, default=Path("predictions"))
+
+
+def run(args: argparse.Namespace) -> Path:
+    """Run ``ahp predict``; return the predictions table's path."""
+    table = read_fit_table(args.results)  # checked: every fitted row's parameters valid
+    if args.specimen:
+        unknown = sorted(set(args.specimen) - set(table["specimen_id"]))
+        if unknown:
+            raise PredictionError(
+                f"--specimen {unknown}: not among the fitted cells of {args.results}"
+            )
+        table = table[table["specimen_id"].isin(args.specimen)]
+    predictions = predict_cells(table, args.amplitudes, duration=args.duration)
+    path = args.out / PREDICTIONS_FILE
+    atomic_write_text(path, predictions.to_csv(index=False))
+    print(
+        f"predict: {len(table)} cells x {len(args.amplitudes)} amplitudes "
+        f"({float(args.duration / second):g} s steps) in {path}"
+    )
+    return path

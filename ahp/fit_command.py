@@ -10,7 +10,8 @@ import pandas as pd
 
 from ahp.arguments import path_argument
 from analysis.allen_tables import load_cells, select
-from fitting.batch import FitRunError, check_scheduler_address, fit_database
+from fitting.batch import FitRunError, fit_database
+from fitting.cluster import check_scheduler_address
 from fitting.engine import FitSettings
 from fitting.nwb import read_nwb_folder
 from fitting.report import write_fit_report
@@ -135,7 +136,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run_group.add_argument(
         "--workers", type=int, default=0, help="local worker processes (0: this process)"
     )
-    run_group.add_argument("--scheduler", help="address of a Dask scheduler")
+    run_group.add_argument(
+        "--scheduler",
+        help="address of a running Dask scheduler (HOST:PORT); its workers need ahp-toolkit, "
+        "brian2, cma and numpy at this installation's versions, no shared disk: the cells are "
+        "read and the results written here",
+    )
     run_group.add_argument("--format", choices=("csv", "parquet"), default="csv")
 
 

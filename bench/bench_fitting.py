@@ -68,7 +68,7 @@ def main() -> None:
         f"reference: one fitting-population run takes {reference_s * 1e3:.1f} ms"
     )
     start = time.perf_counter()
-    results = fit_database(cells, args.out, settings, workers=args.workers)
+    results = fit_database(cells, args.out, settings, workers=args.workers, progress=print)
     elapsed = time.perf_counter() - start
     fitted = int((results.status == "fitted").sum())
     rate = len(cells) / elapsed * 60

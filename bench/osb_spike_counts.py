@@ -49,7 +49,9 @@ def main() -> None:
     cells = load_cells(args.allen)
     cells = cells[cells.specimen_id.isin(sweeps)]
     settings = FitSettings(model=args.model)
-    results = fit_database(cells, args.out, settings, sweeps=sweeps, workers=args.workers)
+    results = fit_database(
+        cells, args.out, settings, sweeps=sweeps, workers=args.workers, progress=print
+    )
     ours = model_sweep_counts(results, sweeps, settings.dt_ms)
     glif = glif3_sweep_counts(
         pd.read_csv(args.allen / "glif_teeter2018_params_summary.csv"), sweeps

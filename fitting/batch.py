@@ -1,10 +1,10 @@
 """Whole-database fits: checkpoints per cell, resume, local cores or a Dask cluster.
 
 Every cell's outcome (a fit, or the reason it cannot be fitted) is written to
-``OUT/checkpoints/<specimen_id>.json`` atomically the moment it is known. A restarted run reads
-the checkpoints, skips those cells and fits only the rest; the results table
+``OUT/checkpoints/<specimen_id>.json`` atomically the moment it reaches the calling process. A
+restarted run reads the checkpoints, skips those cells and fits only the rest; the results table
 (``OUT/fit_results.csv``, or Parquet) is assembled from all checkpoints at the end, atomically,
-so a killed run never leaves a partial table and never loses or repeats a finished cell. Each
+so a killed run never leaves a partial table and never loses or repeats a cell it received. Each
 cell's fitting time goes to ``OUT/fit_timing.csv``, not to the results table, which is therefore
 the same bytes for the same seed however often a run was stopped. Each
 checkpoint records a fingerprint of the fit settings: resuming with different settings is an
@@ -12,11 +12,17 @@ error instead of a silent mix.
 
 A cell whose first fit misses a tolerance is refitted with the fallback model
 (`fitting.pipeline`): its first fit waits in ``OUT/first_fits/<specimen_id>.json`` until the
-refit writes the cell's checkpoint, so a resumed run refits it without fitting it again. Refits
+refit's checkpoint arrives, so a resumed run refits it without fitting it again. Refits
 are batched as first fits finish, to keep the fallback model's population full.
 
+The work is split into tasks of a few cells that take plain data (the cells' targets, the
+settings, the stored first fits) and return records; only the calling process reads the input
+and writes the output folder. The tasks run in this process, on a local Dask cluster or on the
+workers of any Dask scheduler, which need no shared disk (`fitting.cluster`).
+
 Fits of different cells are independent (every cell has its own seed and its own rows of the
-population), so a resumed run gives exactly the numbers an uninterrupted one would.
+population), so a distributed or resumed run gives exactly the numbers of an uninterrupted
+local one.
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
-import re
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +45,14 @@ import pandas as pd
 from ahp_models.errors import UserError
 from ahp_models.files import atomic_path, atomic_write_text
 from ahp_models.output_folders import claims_output_folder
+from ahp_models.progress import log_progress
+from fitting.cluster import dask_client
 from fitting.engine import FitEngine, FitSettings
 from fitting.pipeline import FirstFit, needs_refit, refit_cells
 from fitting.targets import CellTargets, UnfittableCell
 
 __all__ = [
     "FitRunError",
-    "check_scheduler_address",
     "fit_database",
     "read_checkpoints",
     "settings_fingerprint",
@@ -56,6 +64,8 @@ RESULTS = "fit_results"
 TIMING_FILE = "fit_timing.csv"
 #: Checkpoint fields measured in wall-clock time, kept out of the results table.
 TIMING_COLUMNS = ("seconds",)
+
+logger = logging.getLogger(__name__)
 
 
 class FitRunError(UserError, RuntimeError):
@@ -132,47 +142,61 @@ def _fitted_record(row: Mapping[str, Any], stamp: str) -> dict[str, Any]:
     return {"status": "fitted", "reason": "", "settings": stamp, **row}
 
 
-def _fit_chunk(
-    cells: list[CellTargets], settings: FitSettings, folder: str, stamp: str
-) -> tuple[int, list[int]]:
-    """First fits of cells in this process (a Dask worker or the caller): checkpoint each cell
-    within tolerance, keep the others' first fits for their refit.
+# The tasks: plain data in (cell targets, settings, first fits as read by the caller), records
+# out. They read and write no file, so that they run alike here, in a local worker process or on
+# a machine that shares no disk with the caller.
 
-    Returns
-    -------
-    tuple
-        Cells finished, and the specimen ids waiting for a refit.
+
+def _fit_chunk(
+    cells: list[CellTargets], settings: FitSettings, stamp: str
+) -> Iterator[dict[str, Any]]:
+    """First fits of cells; yield each cell's record as its fit ends.
+
+    A cell within every tolerance yields its checkpoint (``status`` "fitted"), the others their
+    first fit for the refit (``status`` "first_fit", `fitting.pipeline.FirstFit.to_record`).
     """
-    out, waiting = Path(folder), []
     engine = _engine(settings, cells[0].protocol_amplitudes().size)
     for fit in engine.fit(cells):
         if needs_refit(fit, settings):
-            record = {"status": "first_fit", "settings": stamp, **FirstFit.of(fit).to_record()}
-            _write_checkpoint(out / FIRST_FITS, fit.specimen_id, record)
-            waiting.append(fit.specimen_id)
+            yield {"status": "first_fit", "settings": stamp, **FirstFit.of(fit).to_record()}
         else:
-            _write_checkpoint(
-                out / CHECKPOINTS, fit.specimen_id, _fitted_record(fit.to_row(), stamp)
-            )
-    return len(cells) - len(waiting), waiting
+            yield _fitted_record(fit.to_row(), stamp)
 
 
 def _refit_chunk(
-    cells: list[CellTargets], settings: FitSettings, folder: str, stamp: str
-) -> tuple[int, list[int]]:
-    """Refits (`fitting.pipeline.refit_cells`) of cells whose first fits wait in ``folder``."""
-    out = Path(folder)
-    first = {}
-    for cell in cells:
-        record = json.loads((out / FIRST_FITS / f"{cell.specimen_id}.json").read_text("utf-8"))
+    cells: list[CellTargets],
+    first_fits: Mapping[int, Mapping[str, Any]],
+    settings: FitSettings,
+    stamp: str,
+) -> Iterator[dict[str, Any]]:
+    """Refits (`fitting.pipeline.refit_cells`) of cells from their first fits' records (specimen
+    id -> record of ``first_fits/``); yield each cell's checkpoint as its refit ends."""
+    first = {
         # the waiting record's own bookkeeping is not part of the fit's row
-        first[cell.specimen_id] = FirstFit.from_record(
+        specimen: FirstFit.from_record(
             {k: v for k, v in record.items() if k not in ("status", "settings")}
         )
+        for specimen, record in first_fits.items()
+    }
     engine = _engine(settings.fallback_settings(), cells[0].protocol_amplitudes().size)
     for row in refit_cells(engine, cells, first):
-        _write_checkpoint(out / CHECKPOINTS, row["specimen_id"], _fitted_record(row, stamp))
-    return len(cells), []
+        yield _fitted_record(row, stamp)
+
+
+def _task_records(
+    function: Callable[..., Iterator[dict[str, Any]]], *arguments: Any
+) -> list[dict[str, Any]]:
+    """What a Dask worker runs: every record of one task, returned to the caller at once."""
+    return list(function(*arguments))
+
+
+@dataclass(frozen=True)
+class _Task:
+    """``function(*arguments)`` yields a task's records; ``first``: a first-fit task."""
+
+    function: Callable[..., Iterator[dict[str, Any]]]
+    arguments: tuple
+    first: bool
 
 
 def _chunks(cells: list[CellTargets], size: int) -> Iterable[list[CellTargets]]:
@@ -204,6 +228,78 @@ class _RefitQueue:
         return chunks
 
 
+class _Bookkeeper:
+    """The caller's side of a run: writes each record the moment it arrives (atomically, so a
+    killed run keeps every cell it received), counts and reports, and hands out refit tasks."""
+
+    def __init__(
+        self,
+        folder: Path,
+        settings: FitSettings,
+        stamp: str,
+        cells: Iterable[CellTargets],
+        total: int,
+        size: int,
+        say: Callable[[str], None],
+    ) -> None:
+        self.folder, self.settings, self.stamp, self.say = folder, settings, stamp, say
+        self.by_id = {cell.specimen_id: cell for cell in cells}
+        self.queue = _RefitQueue(size)
+        self.total, self.first_left, self.fitted, self.refits = total, 0, 0, 0
+        self.started = time.perf_counter()
+
+    def first_fits(self, chunks: Iterable[list[CellTargets]]) -> list[_Task]:
+        tasks = [_Task(_fit_chunk, (chunk, self.settings, self.stamp), True) for chunk in chunks]
+        self.first_left += len(tasks)
+        return tasks
+
+    def wait_for_refit(self, cells: Iterable[CellTargets]) -> None:
+        cells = list(cells)
+        self.queue.add(cells)
+        self.refits += len(cells)
+
+    def refits_due(self) -> list[_Task]:
+        """Refit tasks of the full chunks waiting (of all waiting once no first fit is left),
+        with the first fits as stored: a resumed refit starts from the same numbers."""
+        tasks = []
+        for chunk in self.queue.take(flush=self.first_left == 0):
+            first = {
+                cell.specimen_id: json.loads(
+                    (self.folder / FIRST_FITS / f"{cell.specimen_id}.json").read_text("utf-8")
+                )
+                for cell in chunk
+            }
+            tasks.append(_Task(_refit_chunk, (chunk, first, self.settings, self.stamp), False))
+        return tasks
+
+    def store(self, record: Mapping[str, Any]) -> None:
+        """Write one record of a task where it belongs."""
+        specimen = int(record["specimen_id"])
+        if record["status"] == "first_fit":
+            _write_checkpoint(self.folder / FIRST_FITS, specimen, record)
+            self.wait_for_refit([self.by_id[specimen]])
+        else:
+            _write_checkpoint(self.folder / CHECKPOINTS, specimen, record)
+            self.fitted += 1
+
+    def task_done(self, task: _Task) -> list[_Task]:
+        """Report a finished task; return the refit tasks now due."""
+        self.first_left -= task.first
+        elapsed = time.perf_counter() - self.started
+        rate = self.fitted / elapsed if elapsed else float("inf")
+        eta = (self.total - self.fitted) / rate / 60 if rate else float("nan")
+        refitting = f" ({self.refits} refitted with {self.settings.fallback_model} or waiting)"
+        line = (
+            f"fit: {self.fitted}/{self.total} cells, {rate * 60:.1f} cells/min, ETA {eta:.1f} min"
+            + (refitting if self.settings.fallback_model else "")
+        )
+        if self.say == logger.info:  # the default: a progress record, drawn as a bar by `ahp`
+            log_progress(logger, "fit", self.fitted, self.total, "cells", line)
+        else:
+            self.say(line)
+        return self.refits_due()
+
+
 @claims_output_folder("out")
 def fit_database(
     cells: pd.DataFrame,
@@ -215,9 +311,14 @@ def fit_database(
     scheduler: str | None = None,
     chunk_cells: int | None = None,
     output_format: str = "csv",
-    progress: Callable[[str], None] | None = print,
+    progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Fit a selection of Allen cells, resumably, and write the results table.
+
+    Only this process reads or writes files: the tasks get the cells' targets (built here from
+    ``cells`` and ``sweeps``) and return their records, which are written here as each task's
+    result arrives. Workers of a ``scheduler`` therefore need no disk shared with this process,
+    but ahp-toolkit installed at this process's version (`fitting.cluster`).
 
     Parameters
     ----------
@@ -226,30 +327,43 @@ def fit_database(
         `fitting.sweep_cells.cells_from_sweeps`; a ``targets_source`` column goes into the
         results table.
     out : str or os.PathLike
-        Output folder: ``checkpoints/`` and the results table.
+        Output folder (of this process): ``checkpoints/`` and the results table.
     settings : FitSettings
         How to fit (seed included).
     sweeps : mapping, optional
         Measured long squares per specimen (``amplitude_pA``, ``spike_count``) for cells that
         have them; their whole f-I curve is then fitted.
     workers : int
-        0: fit in this process; N >= 1: a Dask LocalCluster of N single-threaded processes.
+        0: fit in this process, checkpointing each cell as it ends; N >= 1: a Dask LocalCluster
+        of N single-threaded processes, each task's cells checkpointed as the task ends.
     scheduler : str, optional
-        Address of a running Dask scheduler (overrides ``workers``).
+        Address of a running Dask scheduler (overrides ``workers``); its workers need the same
+        versions of `fitting.cluster.MATCHED_PACKAGES` as this process, and nothing on disk.
     chunk_cells : int, optional
-        Cells per task (default: two engine fills).
+        Cells per task (default: two engine fills); on Dask, a killed run loses at most the
+        running tasks' cells.
     output_format : {"csv", "parquet"}
         Results table format.
     progress : callable, optional
-        Receives one progress line per finished task.
+        Receives one progress line per finished task (default: this module's `logging` logger,
+        at INFO).
 
     Returns
     -------
     pandas.DataFrame
-        The results table (fitted and unfittable cells, one row each).
+        The results table (fitted and unfittable cells, one row each). Its file is the same
+        bytes for the same cells and settings, however the run was distributed or resumed.
+
+    Raises
+    ------
+    FitRunError
+        Checkpoints of other settings, a foreign file among them, or an unknown format.
+    fitting.cluster.SchedulerError
+        A scheduler that cannot be reached or whose workers have other versions.
     """
     if output_format not in ("csv", "parquet"):
         raise FitRunError(f"output format {output_format!r}; allowed: csv, parquet")
+    say = progress or logger.info
     folder = Path(out)
     checkpoints = folder / CHECKPOINTS
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -285,7 +399,6 @@ def fit_database(
             continue
         (waiting if specimen in waiting_ids else pending).append(targets)
     total = len(pending) + len(waiting)
-    say = progress or (lambda _line: None)
     say(
         f"fit: {len(finished)} cells already done in {folder}, {skipped} unfittable, "
         f"{total} to fit ({settings.model}, seed {settings.seed}"
@@ -293,42 +406,21 @@ def fit_database(
         + ")"
     )
     size = chunk_cells or 2 * settings.slots
-    chunks = list(_chunks(pending, size))
-    by_id = {cell.specimen_id: cell for cell in pending}
-    queue = _RefitQueue(size)
-    queue.add(waiting)
-    first_left = len(chunks)
-    started, fitted, refits = time.perf_counter(), 0, len(waiting)
-
-    def handle(result: tuple[int, list[int]], first: bool) -> list[tuple[Callable, list]]:
-        """Count a finished task; return the refit tasks now due."""
-        nonlocal fitted, first_left, refits
-        count, to_refit = result
-        fitted += count
-        refits += len(to_refit)
-        first_left -= first
-        queue.add(by_id[specimen] for specimen in to_refit)
-        elapsed = time.perf_counter() - started
-        rate = fitted / elapsed if elapsed else float("inf")
-        eta = (total - fitted) / rate / 60 if rate else float("nan")
-        refitting = f" ({refits} refitted with {settings.fallback_model} or waiting)"
-        say(
-            f"fit: {fitted}/{total} cells, {rate * 60:.1f} cells/min, ETA {eta:.1f} min"
-            + (refitting if settings.fallback_model else "")
-        )
-        return [(_refit_chunk, chunk) for chunk in queue.take(flush=first_left == 0)]
-
-    tasks = [(_fit_chunk, chunk) for chunk in chunks]
-    tasks += [(_refit_chunk, chunk) for chunk in queue.take(flush=first_left == 0)]
+    books = _Bookkeeper(folder, settings, stamp, pending + waiting, total, size, say)
+    tasks = books.first_fits(_chunks(pending, size))
+    books.wait_for_refit(waiting)
+    tasks += books.refits_due()
     if not tasks:
         pass
     elif scheduler is None and workers == 0:
         work = deque(tasks)
         while work:
-            task, chunk = work.popleft()
-            work.extend(handle(task(chunk, settings, str(folder), stamp), task is _fit_chunk))
+            task = work.popleft()
+            for record in task.function(*task.arguments):
+                books.store(record)
+            work.extend(books.task_done(task))
     else:
-        _run_distributed(tasks, handle, settings, str(folder), stamp, workers, scheduler)
+        _run_distributed(tasks, books, workers, scheduler)
     table = read_checkpoints(folder, stamp)
     # wall-clock times differ from run to run: they go to their own file, so that the results
     # table of a seed is the same bytes however often the run was stopped and resumed
@@ -346,57 +438,24 @@ def fit_database(
     return table
 
 
-def check_scheduler_address(address: str) -> None:
-    """Refuse a Dask scheduler address that is not ``[tcp://|tls://]HOST:PORT`` before any
-    work (connecting is tried when the fit starts).
+def _run_distributed(
+    tasks: list[_Task], books: _Bookkeeper, workers: int, scheduler: str | None
+) -> None:
+    """Run the tasks on Dask; store each one's records here as its result arrives."""
+    from dask.distributed import as_completed
 
-    Raises
-    ------
-    FitRunError
-        Naming the address and the form allowed.
-    """
-    match = re.fullmatch(
-        r"(?:(tcp|tls|inproc|ucx)://)?([A-Za-z0-9_.\-]+|\[[0-9a-fA-F:]+\]):(\d+)", address
-    )
-    if match is None or not 0 < int(match.group(3)) < 65536:
-        raise FitRunError(
-            f"--scheduler {address!r}; allowed: a Dask scheduler address HOST:PORT, e.g. "
-            "tcp://127.0.0.1:8786"
-        )
+    with dask_client(workers, scheduler) as client:
+        submitted: dict[str, _Task] = {}
 
+        def submit(task: _Task):
+            future = client.submit(_task_records, task.function, *task.arguments, pure=False)
+            submitted[future.key] = task
+            return future
 
-def _run_distributed(tasks, handle, settings, folder, stamp, workers, scheduler) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, ValueError, TimeoutError) as error:
-            raise FitRunError(
-                f"--scheduler {scheduler}: cannot connect ({error}); allowed: the address of a "
-                "running Dask scheduler, e.g. tcp://host:8786"
-            ) from None
-
-    first_fits: set[str] = set()  # keys of the first-fit tasks
-
-    def submit(task, chunk):
-        future = client.submit(task, chunk, settings, folder, stamp, pure=False)
-        if task is _fit_chunk:
-            first_fits.add(future.key)
-        return future
-
-    try:
-        running = as_completed([submit(task, chunk) for task, chunk in tasks])
+        running = as_completed([submit(task) for task in tasks])
         for future in running:
-            for task, chunk in handle(future.result(), future.key in first_fits):
-                running.add(submit(task, chunk))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+            task = submitted.pop(future.key)
+            for record in future.result():
+                books.store(record)
+            for due in books.task_done(task):
+                running.add(submit(due))

@@ -33,6 +33,7 @@ LONGEST_FIRST = (
     "tests/ahp/test_pipeline.py",
     "tests/fitting/test_batch.py",
     "tests/fitting/test_recovery.py",
+    "tests/fitting/test_distributed.py",
 )
 
 

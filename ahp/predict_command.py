@@ -11,7 +11,7 @@ from ahp.arguments import currents_argument, path_argument
 from ahp.cell_mapping import read_fit_table
 from ahp.fit_command import specimen_ids
 from ahp_models.files import atomic_write_text
-from ahp_models.quantities import QuantityError, parse_quantity
+from ahp_models.quantities import QuantityError, positive_time_s
 from ahp_models.stimuli import ALLEN_LONG_SQUARE_WIDTH
 from fitting.prediction import PredictionError, predict_cells
 
@@ -23,12 +23,9 @@ PREDICTIONS_FILE = "predictions.csv"
 def _duration(text: str) -> Quantity:
     """A step length with its unit (``1 s``, ``500 ms``); positive and finite."""
     try:
-        value = parse_quantity(text, second, field="duration")
+        return positive_time_s(text, "duration") * second
     except QuantityError as err:
         raise argparse.ArgumentTypeError(f"{text!r}: {err}") from None
-    if not 0 < float(value / second) < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a positive, finite time")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

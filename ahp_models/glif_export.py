@@ -76,14 +76,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from brian2 import Quantity, second
+from brian2 import Quantity
 
 from ahp_models.files import atomic_write_text
 from ahp_models.hardware_form import refractory_steps
 from ahp_models.integration import coupling_factor
 from ahp_models.lif_ahp import LifAhp, LifAhpParams, LifMultiAhp, MultiAhpParams
 from ahp_models.parameters import ParameterError
-from ahp_models.quantities import QuantityError, parse_quantity
+from ahp_models.quantities import QuantityError, positive_time_s
 
 __all__ = ["SCHEMES", "glif_neuron_config", "write_neuron_config"]
 
@@ -224,12 +224,9 @@ def _model_of(params: Any) -> LifAhp | LifMultiAhp:
 
 def _time_step_s(dt: Any) -> float:
     try:
-        dt_s = float(np.asarray(parse_quantity(dt, second, field="dt") / second))
-    except (QuantityError, TypeError):  # TypeError: an array of several steps
-        raise ParameterError(f"GLIF export: dt = {dt!r}; allowed: one time step > 0") from None
-    if not 0.0 < dt_s < math.inf:
-        raise ParameterError(f"GLIF export: dt = {dt!r}; allowed: a time step > 0")
-    return dt_s
+        return positive_time_s(dt, "dt")
+    except QuantityError as err:
+        raise ParameterError(f"GLIF export: {err}") from None
 
 
 def _floats(values: np.ndarray) -> list[float]:

@@ -33,7 +33,7 @@ from ahp_models.network import (
     stimulus_equations,
 )
 from ahp_models.parameters import ParameterError, ParameterSet
-from ahp_models.quantities import QuantityError, parse_quantity
+from ahp_models.quantities import QuantityError, positive_time_s
 from ahp_models.stimuli import Stimulus, from_array
 
 __all__ = ["neuron_group"]
@@ -43,12 +43,9 @@ def _time_step_s(dt: Any) -> float:
     if dt is None:
         return float(defaultclock.dt / second)
     try:
-        dt_s = float(parse_quantity(dt, second, field="dt") / second)
+        return positive_time_s(dt, "dt")
     except QuantityError as err:
         raise ParameterError(str(err)) from None
-    if not 0 < dt_s < np.inf:
-        raise ParameterError(f"dt = {dt!r}; allowed: a positive time step")
-    return dt_s
 
 
 def neuron_group(

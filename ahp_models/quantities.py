@@ -19,7 +19,13 @@ from brian2.units.fundamentalunits import DIMENSIONLESS, get_dimensions
 
 from ahp_models.errors import UserError
 
-__all__ = ["QuantityError", "format_quantity", "lookup_unit", "parse_quantity"]
+__all__ = [
+    "QuantityError",
+    "format_quantity",
+    "lookup_unit",
+    "parse_quantity",
+    "positive_time_s",
+]
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _QUANTITY_TEXT = re.compile(rf"^\s*({_NUMBER})\s*(?:\*\s*)?([A-Za-z1].*?)?\s*$")
@@ -215,6 +221,21 @@ def parse_quantity(
             f"{{'value': {shown!r}, 'unit': '{unit_text}'}} or '{shown!r} {unit_text}'"
         )
     return array
+
+
+def positive_time_s(value: Any, field: str) -> float:
+    """One positive, finite time (a Quantity or text such as ``"0.1 ms"``) in seconds.
+
+    Raises
+    ------
+    QuantityError
+        For a value that is not one time, or not positive and finite; the message names
+        ``field``.
+    """
+    seconds = np.asarray(parse_quantity(value, "s", field=field), dtype=float)
+    if seconds.size != 1 or not 0 < float(seconds.reshape(-1)[0]) < np.inf:
+        raise QuantityError(f"{field} = {value!r}; allowed: one positive, finite time")
+    return float(seconds.reshape(-1)[0])
 
 
 def _lookup_in_context(unit_name: str, where: str) -> Unit:

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from brian2 import Quantity, ms, pA, second
+from brian2 import Quantity, ms, pA
 
 from ahp_models.errors import UserError
 from ahp_models.parameters import ParameterError, ParameterSet
-from ahp_models.quantities import QuantityError, parse_quantity
+from ahp_models.quantities import QuantityError, parse_quantity, positive_time_s
 from ahp_models.stimuli import ALLEN_LONG_SQUARE_WIDTH, MAX_STEPS, MAX_STIMULUS_PA
 from analysis.population_features import POPULATION_SWEEP_COLUMNS
 from fitting.engine import FitSettings
@@ -98,12 +98,10 @@ def check_amplitudes(amplitudes: Any, field: str = "amplitudes") -> np.ndarray:
 def _duration_s(duration: Any, dt_ms: float) -> float:
     """The step's length in s, checked: positive, on the time step, within the step limit."""
     try:
-        value_s = np.asarray(parse_quantity(duration, second, field="duration") / second)
+        value_s = positive_time_s(duration, "duration")
     except QuantityError as err:
         raise PredictionError(str(err)) from None
-    if value_s.ndim != 0 or not 0 < float(value_s) < np.inf:
-        raise PredictionError(f"duration = {duration!r}; allowed: one positive, finite time")
-    steps = float(value_s) * 1e3 / dt_ms
+    steps = value_s * 1e3 / dt_ms
     if steps + ONSET_S * 1e3 / dt_ms > MAX_STEPS:
         raise PredictionError(
             f"duration = {duration!r} is {steps:.3g} steps of {dt_ms:g} ms; allowed: at most "
@@ -176,11 +174,9 @@ def predict_cells(
         duration that is not a positive multiple of ``dt``.
     """
     try:
-        dt_ms = float(parse_quantity(dt, ms, field="dt") / ms)
+        dt_ms = positive_time_s(dt, "dt") * 1e3
     except QuantityError as err:
         raise PredictionError(str(err)) from None
-    if not 0 < dt_ms < np.inf:
-        raise PredictionError(f"dt = {dt!r}; allowed: a positive, finite time")
     duration_s = _duration_s(duration, dt_ms)
     cells = _fitted_cells(table)
     if isinstance(amplitudes, Mapping):

@@ -127,7 +127,7 @@ def test_a_toolkit_stimulus_drives_the_group():
     [
         ({"params": MultiAhpParams()}, "takes LifAhpParams"),
         ({"dt": 0.3 * ms}, "not a whole number of time steps"),  # t_ref = 2 ms
-        ({"dt": -1 * ms}, "allowed: a positive time step"),
+        ({"dt": -1 * ms}, "allowed: one positive, finite time"),
         ({"params": LifAhpParams(tau_m=[10, 20] * ms), "n": 3}, "population sizes disagree"),
     ],
 )

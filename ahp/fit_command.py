@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from fitting.report import write_fit_report
 from fitting.space import FITTABLE_MODELS
 from fitting.sweep_cells import cells_from_sweeps, read_passive_table
 from fitting.sweep_tables import read_sweep_table
-from fitting.targets import FEATURE_TABLE, SWEEPS
+from fitting.targets import FEATURE_TABLE, NO_PASSIVE, PASSIVE_TABLE, RECORDINGS, SWEEPS
 
 __all__ = ["add_arguments", "add_fit_options", "check_at_least", "fit_settings", "run"]
 
@@ -46,6 +47,14 @@ def _nwb_sweeps(folder: Path, specimens: list[int] | None) -> dict:
     return sweeps
 
 
+def _has_recorded_passive(sweeps: pd.DataFrame) -> bool:
+    """Whether a cell's recordings gave all of vrest, ri and tau (`fitting.nwb` tables)."""
+    recorded = sweeps.attrs.get("passive")
+    return recorded is not None and all(
+        math.isfinite(value) for value in (recorded.vrest_mv, recorded.ri_mohm, recorded.tau_ms)
+    )
+
+
 def _short(ids: list[int], shown: int = 10) -> str:
     """Specimen ids for a message, the first `shown` of them."""
     text = ", ".join(map(str, ids[:shown]))
@@ -57,7 +66,9 @@ def _cells(args: argparse.Namespace, sweeps: dict | None) -> pd.DataFrame:
     from their sweeps (`fitting.sweep_cells`); ``targets_source`` says which is which."""
     tables = None
     if args.allen is not None:
-        tables = load_cells(args.allen).assign(targets_source=FEATURE_TABLE)
+        tables = load_cells(args.allen).assign(
+            targets_source=FEATURE_TABLE, passive_source=FEATURE_TABLE
+        )
     if sweeps is None:
         return tables
     listed = set(tables.specimen_id) if tables is not None else set()
@@ -83,6 +94,21 @@ def _cells(args: argparse.Namespace, sweeps: dict | None) -> pd.DataFrame:
             f"come from their sweeps ({_short(alone)})"
         )
     from_sweeps = cells_from_sweeps({s: sweeps[s] for s in alone}, passive)
+    if passive is not None:
+        recorded = [s for s in alone if s in passive.index and _has_recorded_passive(sweeps[s])]
+        if recorded:
+            print(
+                f"fit: --passive: its vrest, ri, tau replace those measured on the recordings of "
+                f"{len(recorded)} cells ({_short(recorded)})"
+            )
+    sources = from_sweeps.passive_source.value_counts()
+    if len(from_sweeps):
+        print(
+            f"fit: passive properties of the {len(from_sweeps)} cells fitted from their sweeps: "
+            f"{sources.get(RECORDINGS, 0)} from their recordings, "
+            f"{sources.get(PASSIVE_TABLE, 0)} from --passive, {sources.get(NO_PASSIVE, 0)} none "
+            "(column passive_source)"
+        )
     if tables is None or not alone:
         return from_sweeps if tables is None else tables
     return pd.concat([tables, from_sweeps], ignore_index=True)
@@ -120,9 +146,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--passive",
         type=path_argument,
-        help="passive properties of the cells fitted from their sweeps alone, which no sweep "
-        "table holds: CSV with specimen_id, vrest (mV), ri (MOhm), tau (ms), and optionally "
-        "species (mouse, human), cre_line, dendrite_type, layer, area (else 'unknown')",
+        help="passive properties of the cells fitted from their sweeps alone (NWB cells "
+        "without it take those measured on their hyperpolarizing long squares, Allen's way; "
+        "its values win over those): CSV with specimen_id, vrest (mV), ri (MOhm), tau (ms), "
+        "and optionally species (mouse, human), cre_line, dendrite_type, layer, area (else "
+        "'unknown')",
     )
     add_fit_options(parser)
     run_group = parser.add_argument_group("run")

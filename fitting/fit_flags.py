@@ -186,6 +186,7 @@ def flag_table(
     *,
     dt_ms: float = 0.1,
     fixed: Mapping[str, float] | None = None,
+    sweeps: Mapping[int, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Every flag of every fitted cell (`FLAG_COLUMNS`), in the results table's order.
 
@@ -200,6 +201,9 @@ def flag_table(
         The fits' simulation step.
     fixed : mapping, optional
         Free parameters the fits held fixed (`fitting.engine.FitSettings.fixed`).
+    sweeps : mapping, optional
+        Measured sweeps per specimen: required for cells whose targets come from them
+        (``targets_source`` `fitting.targets.SWEEPS`).
 
     Returns
     -------
@@ -215,7 +219,10 @@ def flag_table(
                 f"specimen {specimen} is fitted but not among the cells given: its fit cannot "
                 "be judged without the cell's measurements"
             )
-        targets = CellTargets.from_row(measured.loc[specimen].to_dict() | {"specimen_id": specimen})
+        targets = CellTargets.from_row(
+            measured.loc[specimen].to_dict() | {"specimen_id": specimen},
+            (sweeps or {}).get(specimen),
+        )
         flags += cell_flags(row.to_dict(), targets, space_for(str(row.model), dt_ms, fixed))
     return pd.DataFrame([asdict(f) for f in flags], columns=list(FLAG_COLUMNS))
 

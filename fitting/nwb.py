@@ -20,7 +20,8 @@ definitions (`analysis.sweep_features`). A sweep that cannot be used (no step, r
 than the step, amplitude disagreeing with the file's metadata in every reading of its units, a
 response that is not in volts) is listed with its reason in the table's ``attrs["skipped"]``,
 never dropped silently; a file that is not readable HDF5 (a truncated download) raises
-`NwbError`.
+`NwbError`. The cell's passive properties, measured on its usable long squares with Allen's
+definitions (`analysis.subthreshold`), are the table's ``attrs["passive"]``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from analysis.subthreshold import (
+    baseline_voltage_mv,
+    is_membrane_sweep,
+    passive_properties,
+    step_amplitude_pa,
+)
 from fitting.nwb2 import nwb2_sweeps
 from fitting.nwb_common import NwbError, open_nwb, text
 from fitting.recorded_sweep import (
@@ -42,7 +49,7 @@ from fitting.recorded_sweep import (
     ROW_COLUMNS,
     RecordedSweep,
     SweepSkipped,
-    long_square_row,
+    long_square_row_and_trace,
 )
 
 __all__ = [
@@ -197,7 +204,9 @@ def long_square_sweeps(path: str | os.PathLike) -> pd.DataFrame:
         One row per usable long-square sweep, in sweep order: ``sweep``, ``amplitude_pA``,
         ``stimulus_start_s``, ``stimulus_end_s`` (from the sweep's first sample),
         ``spike_count`` and the optional fitting columns of `fitting.targets.SWEEP_COLUMNS`.
-        ``attrs["skipped"]`` maps each long square left out to the reason.
+        ``attrs["skipped"]`` maps each long square left out to the reason;
+        ``attrs["passive"]`` is the cell's `analysis.subthreshold.PassiveProperties`, measured
+        on the usable long squares.
 
     Raises
     ------
@@ -207,16 +216,24 @@ def long_square_sweeps(path: str | os.PathLike) -> pd.DataFrame:
         samples.
     """
     path = Path(path)
-    rows, skipped = [], {}
+    rows, skipped, baselines_mv, membrane_sweeps = [], {}, [], []
     with open_nwb(path) as file:
-        # one sweep in memory at a time: a cell's file holds hundreds of MB of traces
+        # one sweep in memory at a time (a cell's file holds hundreds of MB of traces); only
+        # the few hyperpolarizing ones are kept, around their step, for ri and tau
         for sweep in _sweeps(file, path, LONG_SQUARE):
             try:
-                rows.append(long_square_row(sweep))
+                row, trace = long_square_row_and_trace(sweep)
             except SweepSkipped as reason:
                 skipped[sweep.number] = str(reason)
+                continue
+            rows.append(row)
+            baselines_mv.append(baseline_voltage_mv(trace.t_s, trace.v_mv, trace.start_s))
+            amplitude_pa = step_amplitude_pa(trace.t_s, trace.i_pa, trace.start_s)
+            if is_membrane_sweep(amplitude_pa, row["spike_count"]):
+                membrane_sweeps.append(trace)
     table = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     table.attrs["skipped"] = skipped
+    table.attrs["passive"] = passive_properties(baselines_mv, membrane_sweeps)
     return table
 
 

@@ -5,7 +5,8 @@ The NWB 1.x and NWB 2 readers (`fitting.nwb`, `fitting.nwb2`) turn a sweep into 
 reads the step from the stimulus (first to last change after the test pulse), checks the
 recording, finds the spikes with Allen's detector (`analysis.spike_detection`) and summarises them
 with Allen's sweep definitions (`analysis.sweep_features`), so a cell gives the same row from
-either file version.
+either file version. `long_square_row_and_trace` also gives the samples around the step, on which
+`analysis.subthreshold` measures the cell's passive properties.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from brian2 import Quantity, amp, mV, second, volt
 
 from analysis.spike_detection import detect_spikes
 from analysis.spike_trains import SpikeTrainError
+from analysis.subthreshold import BASELINE_INTERVAL_S, Trace
 from analysis.sweep_features import sweep_features
 from fitting.targets import SWEEP_COLUMNS
 
@@ -27,6 +29,7 @@ __all__ = [
     "RecordedSweep",
     "SweepSkipped",
     "long_square_row",
+    "long_square_row_and_trace",
 ]
 
 LONG_SQUARE = "Long Square"
@@ -114,11 +117,12 @@ def _step_window(stimulus_a: np.ndarray, first: int, last: int) -> tuple[int, in
 
 def _stated_units(
     sweep: RecordedSweep, begin: int, after: int, amplitude_pa: float
-) -> tuple[float, np.ndarray]:
-    """The amplitude and response in the reading of the units that the stated amplitude fits."""
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The amplitude, stimulus and response in the reading of the units that the stated
+    amplitude fits."""
     stated = sweep.stated_amplitude_pa
     if stated is None or abs(stated - amplitude_pa) <= AMPLITUDE_TOLERANCE_PA:
-        return amplitude_pa, sweep.response_v
+        return amplitude_pa, sweep.stimulus_a, sweep.response_v
     if sweep.stored is None:
         raise SweepSkipped(
             f"the stimulus trace steps by {amplitude_pa:.6g} pA but the stated amplitude is "
@@ -133,7 +137,30 @@ def _stated_units(
             f"{unconverted_pa:.6g} pA (data) but aibs_stimulus_amplitude_pa is "
             f"{stated:.6g} pA: the units of this sweep are unclear"
         )
-    return unconverted_pa, response_stored
+    return unconverted_pa, stimulus_stored, response_stored
+
+
+#: Samples kept beyond the baseline window and the step, so that the sample nearest each of
+#: their ends is inside the kept trace.
+_MARGIN_SAMPLES = 2
+
+
+def _trace(
+    sweep: RecordedSweep,
+    stimulus_a: np.ndarray,
+    response_v: np.ndarray,
+    start_s: float,
+    end_s: float,
+) -> Trace:
+    """The samples around the step (see `long_square_row_and_trace`)."""
+    t_s = sweep.response_time_s()
+    first = max(0, int(np.searchsorted(t_s, start_s - BASELINE_INTERVAL_S)) - _MARGIN_SAMPLES)
+    last = min(t_s.size, int(np.searchsorted(t_s, end_s)) + _MARGIN_SAMPLES + 1)
+    t_s = t_s[first:last]
+    # the stimulus sample nearest each response sample (the same index at a common rate)
+    nearest = np.rint(t_s * sweep.stimulus_rate_hz).astype(np.int64)
+    i_pa = stimulus_a[np.clip(nearest, 0, stimulus_a.size - 1)] * 1e12
+    return Trace(t_s, response_v[first:last] * 1e3, i_pa, start_s, end_s)
 
 
 def long_square_row(sweep: RecordedSweep) -> dict[str, float]:
@@ -158,6 +185,32 @@ def long_square_row(sweep: RecordedSweep) -> dict[str, float]:
         that disagrees with the stated one, a response that is not a membrane potential in volts
         or that ends before the step does.
     """
+    return long_square_row_and_trace(sweep)[0]
+
+
+def long_square_row_and_trace(sweep: RecordedSweep) -> tuple[dict[str, float], Trace]:
+    """`long_square_row` and the samples `analysis.subthreshold` measures on.
+
+    Parameters
+    ----------
+    sweep : RecordedSweep
+        A long square.
+
+    Returns
+    -------
+    row : dict of str to float
+        `long_square_row`.
+    trace : analysis.subthreshold.Trace
+        The response from `analysis.subthreshold.BASELINE_INTERVAL_S` before the step to just
+        after it (a few samples' margin each side): times from the stimulus's first sample,
+        voltage in mV and, at each of its samples, the nearest stimulus sample in pA, in the
+        reading of the units that the row's amplitude uses.
+
+    Raises
+    ------
+    SweepSkipped
+        As `long_square_row`.
+    """
     stimulus_a, rate_hz = sweep.stimulus_a, sweep.stimulus_rate_hz
     first, last = sweep.experiment or (0, stimulus_a.size - 1)
     begin, after = _step_window(stimulus_a, first, min(last, stimulus_a.size - 1))
@@ -168,7 +221,7 @@ def long_square_row(sweep: RecordedSweep) -> dict[str, float]:
             f"stimulus is not a square step (varies by {np.ptp(plateau_pa):.3g} pA between "
             f"samples {begin} and {after})"
         )
-    amplitude_pa, response_v = _stated_units(sweep, begin, after, amplitude_pa)
+    amplitude_pa, stimulus_a, response_v = _stated_units(sweep, begin, after, amplitude_pa)
     start_s, end_s = begin / rate_hz, after / rate_hz
     t_s = sweep.response_time_s()
     before_step = response_v[t_s < start_s]
@@ -201,4 +254,4 @@ def long_square_row(sweep: RecordedSweep) -> dict[str, float]:
         "spike_count": features["spike_count"],
     }
     row.update({column: features[column] for column in SWEEP_COLUMNS})
-    return row
+    return row, _trace(sweep, stimulus_a, response_v, start_s, end_s)

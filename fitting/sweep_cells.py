@@ -7,9 +7,14 @@ from the spike counts, and the hero sweep's adaptation index, mean ISI and laten
 sweeps hold those per-sweep features (NaN otherwise, as in Allen's table: the fit then leaves
 those terms out; Allen's spike-count layout has none of them).
 
-No sweep table holds the passive properties (``vrest``, ``ri``, ``tau``) the fit takes as
-measured. They come from a passive table (`read_passive_table`); a cell that has none is
-recorded as unfittable with that reason. Species, Cre line, dendrite type, layer and area,
+The passive properties (``vrest``, ``ri``, ``tau``) the fit takes as measured come from a
+passive table (`read_passive_table`) when it lists the cell: it wins. Otherwise a cell read
+from NWB files takes those its own recordings give (Allen's definitions,
+`analysis.subthreshold`; ``attrs["passive"]`` of `fitting.nwb.long_square_sweeps`). A sweep
+table of spike counts holds no voltages: a cell that has neither is recorded as unfittable with
+the reason. Each row's ``passive_source`` says which (`fitting.targets.PASSIVE_TABLE`,
+`fitting.targets.RECORDINGS` or `fitting.targets.NO_PASSIVE`; ``passive_reason`` says why the
+recordings gave none). Species, Cre line, dendrite type, layer and area,
 which only Allen's specimen table knows, come from the passive table's optional columns, else
 they are `analysis.allen_tables.UNKNOWN`, so that such cells form their own group in the
 report instead of passing for mouse or human. Each row's ``targets_source`` is
@@ -29,7 +34,16 @@ from brian2 import second
 from analysis.allen_tables import UNKNOWN, AllenTableError, check_feature_units
 from analysis.long_square import features_of_sweep_table
 from analysis.spike_trains import SpikeTrainError
-from fitting.targets import FEATURES, PASSIVE, SWEEPS, WIDTH_S
+from analysis.subthreshold import PassiveProperties
+from fitting.targets import (
+    FEATURES,
+    NO_PASSIVE,
+    PASSIVE,
+    PASSIVE_TABLE,
+    RECORDINGS,
+    SWEEPS,
+    WIDTH_S,
+)
 
 __all__ = ["CLASS_COLUMNS", "SPECIES", "cells_from_sweeps", "read_passive_table"]
 
@@ -111,6 +125,17 @@ def _step_width(sweeps: pd.DataFrame):
     return WIDTH_S * second
 
 
+def _recorded_passive(sweeps: pd.DataFrame) -> tuple[dict[str, float], str, str]:
+    """The passive properties a cell's recordings give, their source and why they are missing."""
+    recorded = sweeps.attrs.get("passive")
+    if not isinstance(recorded, PassiveProperties):
+        return dict.fromkeys(PASSIVE, np.nan), NO_PASSIVE, ""
+    values = {"vrest": recorded.vrest_mv, "ri": recorded.ri_mohm, "tau": recorded.tau_ms}
+    if all(np.isfinite(list(values.values()))):
+        return values, RECORDINGS, ""
+    return values, NO_PASSIVE, recorded.reason or "no usable long square"
+
+
 def cells_from_sweeps(
     sweeps: Mapping[int, pd.DataFrame], passive: pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -120,18 +145,21 @@ def cells_from_sweeps(
     ----------
     sweeps : mapping
         Specimen -> its sweeps (`fitting.sweep_tables.read_sweep_table` or
-        `fitting.nwb.read_nwb_folder` tables).
+        `fitting.nwb.read_nwb_folder` tables; the latter carry the passive properties of their
+        recordings in ``attrs["passive"]``).
     passive : pandas.DataFrame, optional
-        `read_passive_table`; cells it does not list get NaN passive properties (unfittable,
-        with that reason, when fitted) and ``unknown`` classes.
+        `read_passive_table`: the passive properties of the cells it lists (rather than those
+        of their recordings). Cells it does not list get ``unknown`` classes and the passive
+        properties of their recordings, else NaN (unfittable, with the reason, when fitted).
 
     Returns
     -------
     pandas.DataFrame
         One row per specimen, in increasing id order, with the columns of
         `analysis.allen_tables.load_cells` that fitting reads (``specimen_id``, the
-        `CLASS_COLUMNS`, the `fitting.targets.FEATURES`, ``vrest``, ``ri``, ``tau``) and
-        ``targets_source`` = `fitting.targets.SWEEPS`. A cell whose sweeps give no feature
+        `CLASS_COLUMNS`, the `fitting.targets.FEATURES`, ``vrest``, ``ri``, ``tau``),
+        ``targets_source`` = `fitting.targets.SWEEPS`, ``passive_source`` and
+        ``passive_reason`` (see the module text). A cell whose sweeps give no feature
         (no sweep at all) has NaN features; `fitting.targets.CellTargets.from_row` names why.
     """
     passive = passive if passive is not None else pd.DataFrame(columns=[*PASSIVE, *CLASS_COLUMNS])
@@ -146,7 +174,19 @@ def cells_from_sweeps(
         row = {"specimen_id": int(specimen)}
         row |= {c: UNKNOWN if known is None else known[c] for c in CLASS_COLUMNS}
         row |= {f: float(features.get(f, np.nan)) for f in FEATURES}
-        row |= {p: np.nan if known is None else float(known[p]) for p in PASSIVE}
+        if known is not None:
+            values, source, reason = {p: float(known[p]) for p in PASSIVE}, PASSIVE_TABLE, ""
+        else:
+            values, source, reason = _recorded_passive(table)
+        row |= values | {"passive_source": source, "passive_reason": reason}
         rows.append(row | {"targets_source": SWEEPS})
-    columns = ["specimen_id", *CLASS_COLUMNS, *FEATURES, *PASSIVE, "targets_source"]
+    columns = [
+        "specimen_id",
+        *CLASS_COLUMNS,
+        *FEATURES,
+        *PASSIVE,
+        "targets_source",
+        "passive_source",
+        "passive_reason",
+    ]
     return pd.DataFrame(rows, columns=columns)

@@ -44,8 +44,20 @@ PASSIVE = {"vrest": "mV", "ri": "MOhm", "tau": "ms"}
 #: Where a cell's targets come from (a row's ``targets_source``, carried into the results):
 #: Allen's feature table, or the cell's sweeps alone (`fitting.sweep_cells`).
 FEATURE_TABLE, SWEEPS = "feature_table", "sweeps"
+#: Where a cell's passive properties come from (a row's ``passive_source``, carried into the
+#: results): Allen's feature table, the cell's own recordings (`analysis.subthreshold`), a
+#: passive table (`fitting.sweep_cells.read_passive_table`), or nowhere.
+RECORDINGS, PASSIVE_TABLE, NO_PASSIVE = "recordings", "passive_table", "none"
 #: Row columns carried into the results table as they are.
-METADATA = ("species", "cre_line", "dendrite_type", "layer", "area", "targets_source")
+METADATA = (
+    "species",
+    "cre_line",
+    "dendrite_type",
+    "layer",
+    "area",
+    "targets_source",
+    "passive_source",
+)
 
 
 class UnfittableCell(ValueError):
@@ -120,11 +132,17 @@ class CellTargets:
         passive = {name: float(row.get(name, math.nan)) for name in PASSIVE}
         missing = [name for name, value in passive.items() if not math.isfinite(value)]
         if missing:
+            why = row.get("passive_reason")
+            unmeasured = (
+                f"its recordings give none: {why}"
+                if isinstance(why, str) and why
+                else "its sweeps hold no voltages"
+            )
             raise UnfittableCell(
                 f"specimen {specimen}: no {', '.join(missing)} "
                 + (
-                    "(the cell has no row in Allen's feature table and sweeps hold no passive "
-                    "properties; give them in a passive table, `ahp fit --passive`)"
+                    f"(the cell has no row in Allen's feature table and {unmeasured}; give "
+                    "them in a passive table, `ahp fit --passive`)"
                     if from_sweeps
                     else "in Allen's table"
                 )

@@ -8,6 +8,7 @@ import pytest
 from ahp.cli import main
 from fitting.synthetic import SWEEP_FILE, draw_lif_ahp_cells, record_cells, write_allen_tables
 from fitting.targets import FEATURES
+from tests.fitting.nwb_files import passive_cell
 
 FAST = ["--generations", "3", "--restarts", "0", "--popsize", "4", "--slots", "2",
         "--refit-model", "none", "--report-cells", "0"]  # fmt: skip
@@ -90,9 +91,11 @@ def test_without_passive_properties_the_run_fails_naming_them(allen_tables, tmp_
     out = tmp_path / "fit"
     argv = ["fit", "--sweeps", str(allen_tables / SWEEP_FILE), "--out", str(out), *FAST]
     assert main(argv) == 2
-    error = capsys.readouterr().err
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the fit's progress lines
     assert error.startswith("ahp fit: error: none of the 3 selected cells could be fitted")
-    assert "give them in a passive table, `ahp fit --passive`" in error
+    assert "its sweeps hold no voltages; give them in a passive table, `ahp fit --passive`" in (
+        error
+    )
     assert set(pd.read_csv(out / "fit_results.csv").status) == {"unfittable"}
 
 
@@ -113,3 +116,39 @@ def test_bad_sweep_only_runs_are_refused(allen_tables, tmp_path, capsys, argv, f
     error = capsys.readouterr().err
     assert error.startswith("ahp fit: error: ") and fragment in error, error
     assert not (tmp_path / "fit").exists()
+
+
+def test_an_nwb_cell_alone_is_fitted_with_the_passive_properties_of_its_recordings(
+    tmp_path, capsys
+):
+    folder = tmp_path / "nwb"
+    folder.mkdir()
+    passive_cell(folder / "5.nwb", r_mohm=150.0, tau_ms=20.0)
+    out = tmp_path / "fit"
+    assert main(["fit", "--nwb", str(folder), "--out", str(out), *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert "1 cells fitted from their sweeps: 1 from their recordings, 0 from --passive" in printed
+    results = pd.read_csv(out / "fit_results.csv").set_index("specimen_id")
+    assert results.status.to_dict() == {5: "fitted"}
+    assert results.loc[5, "passive_source"] == "recordings"
+    assert results.loc[5, "targets_source"] == "sweeps"
+    assert results.loc[5, ["tau_m_ms", "cost"]].notna().all()
+
+
+def test_the_passive_table_wins_over_the_recordings_and_says_so(tmp_path, capsys):
+    folder = tmp_path / "nwb"
+    folder.mkdir()
+    passive_cell(folder / "5.nwb")
+    passive = tmp_path / "passive.csv"
+    passive.write_text("specimen_id,vrest,ri,tau\n5,-66,210,31\n")
+    out = tmp_path / "fit"
+    argv = ["fit", "--nwb", str(folder), "--passive", str(passive), "--out", str(out)]
+    assert main([*argv, *FAST]) == 0
+    printed = capsys.readouterr().out
+    assert (
+        "--passive: its vrest, ri, tau replace those measured on the recordings of 1 cells (5)"
+        in (printed)
+    )
+    results = pd.read_csv(out / "fit_results.csv").set_index("specimen_id")
+    assert results.loc[5, "passive_source"] == "passive_table"
+    assert results.status.to_dict() == {5: "fitted"}

@@ -22,14 +22,29 @@ def spiking_trace(spike_times_s: np.ndarray, n_samples: int) -> np.ndarray:
     return v_mv * 1e-3
 
 
-def write_sweep(file, number, name, amplitude_pa, spikes_s, *, conversion=1.0, stated=None):
+def rc_trace(amplitude_pa: float, n_samples: int, r_mohm: float, tau_ms: float) -> np.ndarray:
+    """Membrane voltage (V) of an RC membrane at rest at -70 mV under the long square."""
+    t_s = np.arange(n_samples) / RATE_HZ
+    x_s = np.clip(t_s - STEP_S[0], 0.0, STEP_S[1] - STEP_S[0])
+    dv_mv = r_mohm * amplitude_pa * 1e-3 * (1 - np.exp(-x_s / (tau_ms * 1e-3)))
+    after = t_s > STEP_S[1]
+    dv_mv[after] = dv_mv[~after][-1] * np.exp(-(t_s[after] - STEP_S[1]) / (tau_ms * 1e-3))
+    return (-70.0 + dv_mv) * 1e-3
+
+
+def write_sweep(
+    file, number, name, amplitude_pa, spikes_s, *, conversion=1.0, stated=None, response_v=None
+):
+    """One sweep; its response is `spiking_trace` unless ``response_v`` (V) is given."""
     n_samples = int(2.5 * RATE_HZ)
     t_s = np.arange(n_samples) / RATE_HZ
     stimulus_a = np.zeros(n_samples)
     stimulus_a[(t_s >= TEST_PULSE_S[0]) & (t_s < TEST_PULSE_S[1])] = 20e-12
     stimulus_a[(t_s >= STEP_S[0] - 1e-9) & (t_s < STEP_S[1] - 1e-9)] = amplitude_pa * 1e-12
     epoch = file.create_group(f"epochs/Sweep_{number}")
-    for part, data in (("stimulus", stimulus_a), ("response", spiking_trace(spikes_s, n_samples))):
+    if response_v is None:
+        response_v = spiking_trace(spikes_s, n_samples)
+    for part, data in (("stimulus", stimulus_a), ("response", response_v)):
         series = epoch.create_group(f"{part}/timeseries")
         dataset = series.create_dataset("data", data=(data / conversion).astype("float32"))
         dataset.attrs["conversion"] = conversion
@@ -56,4 +71,22 @@ def silent_then_adapting_cell(path) -> bytes:
     with h5py.File(path, "w") as file:
         write_sweep(file, 5, "Long Square", 110.0, np.array([]))
         write_sweep(file, 7, "Long Square", 190.0, ADAPTING_S)
+    return Path(path).read_bytes()
+
+
+#: Hyperpolarizing long squares of `passive_cell`: Allen's membrane-property sweeps (-100 pA
+#: itself is not one).
+HYPERPOLARIZING_PA = (-100.0, -90.0, -70.0, -50.0, -30.0, -10.0)
+
+
+def passive_cell(path, r_mohm: float = 150.0, tau_ms: float = 20.0) -> bytes:
+    """`silent_then_adapting_cell` with hyperpolarizing long squares of an RC membrane first."""
+    import h5py
+
+    with h5py.File(path, "w") as file:
+        for number, amplitude in enumerate(HYPERPOLARIZING_PA, start=1):
+            response = rc_trace(amplitude, int(2.5 * RATE_HZ), r_mohm, tau_ms)
+            write_sweep(file, number, "Long Square", amplitude, [], response_v=response)
+        write_sweep(file, 8, "Long Square", 110.0, np.array([]))
+        write_sweep(file, 9, "Long Square", 190.0, ADAPTING_S)
     return Path(path).read_bytes()

@@ -49,7 +49,7 @@ from ahp_models.progress import log_progress
 from fitting.cluster import dask_client
 from fitting.engine import FitEngine, FitSettings
 from fitting.pipeline import FirstFit, needs_refit, refit_cells
-from fitting.targets import CellTargets, UnfittableCell
+from fitting.targets import FEATURE_TABLE, CellTargets, UnfittableCell
 
 __all__ = [
     "FitRunError",
@@ -364,6 +364,15 @@ def fit_database(
     if output_format not in ("csv", "parquet"):
         raise FitRunError(f"output format {output_format!r}; allowed: csv, parquet")
     say = progress or logger.info
+    # a cell's targets and passive properties come from Allen's feature table unless its row
+    # says otherwise (cells fitted from their sweeps alone): every table records which
+    cells = cells.assign(
+        **{
+            column: FEATURE_TABLE
+            for column in ("targets_source", "passive_source")
+            if column not in cells.columns
+        }
+    )
     folder = Path(out)
     checkpoints = folder / CHECKPOINTS
     checkpoints.mkdir(parents=True, exist_ok=True)

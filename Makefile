@@ -7,7 +7,7 @@ REFERENCE := .cache/reference
 DEMO_OUT ?= demo_output
 NVCC := $(shell command -v nvcc)
 
-.PHONY: all install demo test test-cuda lint format bench clean
+.PHONY: all install demo test test-long test-cuda lint format bench clean
 
 all: test
 
@@ -28,7 +28,7 @@ demo: install
 test: install $(REFERENCE)/ipfx/SOURCE.txt
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q -n auto --dist loadfile --durations=25
+	$(PY) -m pytest -q -n auto --dist loadfile --durations=25 -m "not long"
 ifneq ($(NVCC),)
 	$(MAKE) test-cuda
 else
@@ -41,6 +41,10 @@ $(CUDA_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(CUDA_VENV)
 	$(CUDA_VENV)/bin/python -m pip install --quiet -e ".[cuda,test]"
 	touch $@
+
+# the long checks: quality of fits, filter theory, 1000 random configurations against nengo-loihi
+test-long: install $(REFERENCE)/ipfx/SOURCE.txt
+	$(PY) -m pytest -q -n auto --dist loadfile --durations=25 -m long
 
 test-cuda: $(CUDA_VENV)/.installed
 	$(CUDA_VENV)/bin/python -m pytest -q -m cuda tests/ahp_models/test_cuda_backend.py
@@ -55,7 +59,8 @@ format:
 ALLEN ?= ../shared/data/allen
 
 # every benchmark of bench/README.md's table (the Allen ones need the tables: ALLEN=DIR)
-bench: install
+bench: install test-long
+	$(PY) bench/cli_startup.py
 	$(PY) bench/bench_simulation.py
 	$(PY) bench/bench_fixedpoint.py
 	$(PY) bench/smnist.py --variant relay

@@ -35,6 +35,7 @@ FAST_FIT = ["--generations", "3", "--restarts", "0", "--popsize", "4", "--slots"
             "--refit-model", "none", "--workers", "0"]  # fmt: skip
 #: Options appended to a README command, per subcommand.
 SMALLER = {
+    "network run": ["--images", "20"],
     "fit": [*FAST_FIT, "--limit", "2", "--report-cells", "1"],
     "pipeline": [*FAST_FIT, "--limit", "1"],
 }
@@ -149,7 +150,7 @@ def test_every_readme_command_runs(workspace, allen_api, capsys):
             assert done.returncode == 0, (line, done.stderr.decode())
             continue
         words = [os.path.expanduser(w) for w in words[1:]]
-        words += SMALLER.get(words[0], [])
+        words += SMALLER.get(" ".join(words[:2]), SMALLER.get(words[0], []))
         if words[0] == "fetch":
             words += ["--api", allen_api.url]
         status = main(words)

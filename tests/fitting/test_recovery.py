@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from fitting.engine import FitSettings
 from fitting.pipeline import fit_cells
@@ -29,6 +30,7 @@ RECOVERY = FitSettings(
 )
 
 
+@pytest.mark.long
 def test_fits_recover_tau_ahp_and_b_ahp_within_ten_percent(recovery_cells):
     table = fit_cells([c.targets for c in recovery_cells], RECOVERY).set_index("specimen_id")
     truth = pd.DataFrame(

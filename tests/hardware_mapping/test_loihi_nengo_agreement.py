@@ -37,6 +37,7 @@ def assert_identical(network, steps: int, seed: int, lane: str = "proven") -> di
     return ours.counters.sum().to_dict()
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("lane", LANES)
 def test_1000_random_single_compartment_configurations(lane):
     rng = np.random.default_rng(20261122)

@@ -15,6 +15,8 @@ from analysis.filters.linear_response import (
     white_noise_response,
 )
 
+pytestmark = pytest.mark.long  # seconds of simulated noise per point: minutes in all
+
 # Strong background noise keeps the LIF's own response flat (no locking to the firing rate),
 # the regime the mean-adaptation approximation describes
 NOISE = 150 * pA

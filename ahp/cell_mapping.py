@@ -257,6 +257,12 @@ def select_fitted_rows(
     -------
     pandas.DataFrame
         The selected rows.
+
+    Raises
+    ------
+    MappingError
+        For a table `read_fit_table` refuses, a ``--specimen`` cell it has not fitted, or a
+        selection of no cell.
     """
     table = read_fit_table(path)
     if specimens:

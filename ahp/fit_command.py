@@ -140,7 +140,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     per_sweep.add_argument(
         "--nwb",
         type=path_argument,
-        help="folder of Allen NWB 1.x files (specimen_<id>/ephys.nwb, as `ahp fetch` writes): "
+        help="folder of NWB files, Allen's NWB 1.x or NWB 2 (specimen_<id>/ephys.nwb, as `ahp "
+        "fetch` writes): "
         "fit the f-I curve, latencies, ISIs and adaptation of every long square they hold",
     )
     data.add_argument(
@@ -339,7 +340,8 @@ def run(args: argparse.Namespace) -> Path:
         cell_figures=args.report_cells,
         dt_ms=settings.dt_ms,
         fixed=dict(settings.fixed),
-        run_text=f"{len(results)} cells of {args.allen} ({_selection_text(args)}) fitted with "
+        run_text=f"{len(results)} cells of {args.allen or args.sweeps or args.nwb} "
+        f"({_selection_text(args)}) fitted with "
         f"{settings.model} (refit: {settings.fallback_model or 'none'}), CMA-ES population "
         f"{settings.popsize}, {settings.max_generations} generations, seed {settings.seed}, "
         f"{settings.dt_ms:g} ms steps.",

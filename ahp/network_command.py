@@ -141,6 +141,10 @@ def export(args: argparse.Namespace) -> Path:
         from hardware_mapping.nir_export import check_nir_installed
 
         check_output_file(args.nir, "--nir")
+        if Path(args.nir).resolve() == Path(args.out).resolve():
+            raise DescriptionError(
+                f"--nir {args.nir}: the file --out writes; allowed: another file"
+            )
         check_nir_installed()
     mapped = map_description(load_network(args))
     written = write_network_file(args.out, mapped)

@@ -8,12 +8,12 @@ from pathlib import Path
 from brian2 import Quantity, second
 
 from ahp.arguments import currents_argument, path_argument
-from ahp.cell_mapping import read_fit_table
+from ahp.cell_mapping import select_fitted_rows
 from ahp.fit_command import specimen_ids
 from ahp_models.files import atomic_write_text
 from ahp_models.quantities import QuantityError, positive_time_s
 from ahp_models.stimuli import ALLEN_LONG_SQUARE_WIDTH
-from fitting.prediction import PredictionError, predict_cells
+from fitting.prediction import predict_cells
 
 __all__ = ["PREDICTIONS_FILE", "add_arguments", "run"]
 
@@ -50,14 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> Path:
     """Run ``ahp predict``; return the predictions table's path."""
-    table = read_fit_table(args.results)  # checked: every fitted row's parameters valid
-    if args.specimen:
-        unknown = sorted(set(args.specimen) - set(table["specimen_id"]))
-        if unknown:
-            raise PredictionError(
-                f"--specimen {unknown}: not among the fitted cells of {args.results}"
-            )
-        table = table[table["specimen_id"].isin(args.specimen)]
+    # checked: every fitted row's parameters valid, the --specimen cells among them
+    table = select_fitted_rows(args.results, args.specimen)
     predictions = predict_cells(table, args.amplitudes, duration=args.duration)
     path = args.out / PREDICTIONS_FILE
     atomic_write_text(path, predictions.to_csv(index=False))

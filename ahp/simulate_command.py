@@ -283,7 +283,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
             "(`ahp models` lists them)"
         )
     if args.nwb:
-        check_nwb_output(record)  # before the simulation runs
+        check_nwb_output(model, record)  # before the simulation runs
     result = simulate(
         model,
         params,

@@ -78,14 +78,27 @@ def _pynwb():
     return pynwb
 
 
-def check_nwb_output(record: Sequence[str]) -> None:
+def check_nwb_output(model: NeuronModel, record: Sequence[str]) -> None:
     """Refuse, before a simulation runs, an NWB 2 output it could not write.
 
     Parameters
     ----------
+    model : NeuronModel
+        The model to be simulated; its ``v`` must be a membrane potential in volts.
     record : sequence of str
         The variables the simulation will record; the sweeps need ``v``.
+
+    Raises
+    ------
+    NwbExportError
+        Without ``v`` recorded, for a model whose ``v`` is not a voltage, or without pynwb.
     """
+    unit_name = model.recordable()[MEMBRANE_POTENTIAL].unit_name
+    if brian_unit_text(unit_name) != "volt":
+        raise NwbExportError(
+            f"{MEMBRANE_POTENTIAL!r} of model {model.name!r} is in {unit_name!r}, not a "
+            "membrane potential in volts; allowed: models with a voltage (not the Loihi form)"
+        )
     if MEMBRANE_POTENTIAL not in record:
         raise NwbExportError(
             f"NWB 2 sweeps need {MEMBRANE_POTENTIAL!r} recorded (recording: {list(record)}); "

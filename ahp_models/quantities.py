@@ -226,6 +226,18 @@ def parse_quantity(
 def positive_time_s(value: Any, field: str) -> float:
     """One positive, finite time (a Quantity or text such as ``"0.1 ms"``) in seconds.
 
+    Parameters
+    ----------
+    value : Quantity, str or mapping
+        The time, in any form `parse_quantity` reads.
+    field : str
+        Its name, for messages.
+
+    Returns
+    -------
+    float
+        The time in seconds.
+
     Raises
     ------
     QuantityError

@@ -399,9 +399,8 @@ def fit_database(
                     "reason": str(reason),
                     "settings": stamp,
                     "model": settings.model,
-                    **(
-                        {"targets_source": row["targets_source"]} if "targets_source" in row else {}
-                    ),
+                    "targets_source": row["targets_source"],
+                    "passive_source": row["passive_source"],
                 },
             )
             skipped += 1

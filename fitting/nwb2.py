@@ -73,7 +73,7 @@ def stimulus_name(description: str) -> str:
         The name.
     """
     # ipfx reads the code without MIES's channel suffix and the set sweep in brackets
-    code = description.removesuffix("_DA_0").split("[")[0]
+    code = description.split("[")[0].removesuffix("_DA_0")
     if code.startswith(ALLEN_LONG_SQUARE_CODES["prefixes"]) or (
         code in ALLEN_LONG_SQUARE_CODES["codes"]
     ):

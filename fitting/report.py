@@ -190,7 +190,10 @@ def write_fit_report(
     atomic_write_text(folder / "quality.csv", quality.to_csv())
     written.append(folder / "quality.csv")
     results = _with_classes(results, cells)
-    flags = flag_table(results, cells, dt_ms=dt_ms, fixed=fixed, sweeps=sweeps)
+    # a folder resumed with another selection holds fits of cells not given here: only the
+    # selection's fits can be judged against their cells' measurements
+    judged = results[results.specimen_id.isin(cells.specimen_id)]
+    flags = flag_table(judged, cells, dt_ms=dt_ms, fixed=fixed, sweeps=sweeps)
     atomic_write_text(folder / "flags.csv", flags.to_csv(index=False))
     written.append(folder / "flags.csv")
     fitted = results[results.status == "fitted"].copy()

@@ -175,7 +175,9 @@ def cells_from_sweeps(
         row |= {c: UNKNOWN if known is None else known[c] for c in CLASS_COLUMNS}
         row |= {f: float(features.get(f, np.nan)) for f in FEATURES}
         if known is not None:
-            values, source, reason = {p: float(known[p]) for p in PASSIVE}, PASSIVE_TABLE, ""
+            values, source = {p: float(known[p]) for p in PASSIVE}, PASSIVE_TABLE
+            empty = [p for p, value in values.items() if np.isnan(value)]
+            reason = f"{', '.join(empty)} empty in the --passive table" if empty else ""
         else:
             values, source, reason = _recorded_passive(table)
         row |= values | {"passive_source": source, "passive_reason": reason}

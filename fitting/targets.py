@@ -133,11 +133,12 @@ class CellTargets:
         missing = [name for name, value in passive.items() if not math.isfinite(value)]
         if missing:
             why = row.get("passive_reason")
-            unmeasured = (
-                f"its recordings give none: {why}"
-                if isinstance(why, str) and why
-                else "its sweeps hold no voltages"
-            )
+            if row.get("passive_source") == PASSIVE_TABLE:
+                unmeasured = f"its --passive row leaves them empty ({why})"
+            elif isinstance(why, str) and why:
+                unmeasured = f"its recordings give none: {why}"
+            else:
+                unmeasured = "its sweeps hold no voltages"
             raise UnfittableCell(
                 f"specimen {specimen}: no {', '.join(missing)} "
                 + (

@@ -130,3 +130,18 @@ def test_simulate_nwb_without_v_is_refused_before_the_run(tmp_path, capsys):
     assert main(command) == 2
     assert "NWB 2 sweeps need 'v' recorded" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_simulate_nwb_of_a_model_without_a_voltage_is_refused_before_the_run(tmp_path, capsys):
+    command = ["simulate", "--model", "loihi_ahp", "--amplitudes", "150", "--nwb", "--out",
+               str(tmp_path / "run")]  # fmt: skip
+    assert main(command) == 2
+    assert "not a membrane potential in volts" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_network_export_refuses_one_file_for_both_outputs(tmp_path, capsys):
+    description = write_description(tmp_path, small_network(tmp_path))
+    same = str(tmp_path / "n.json")
+    assert main(["network", "export", str(description), "--out", same, "--nir", same]) == 2
+    assert "the file --out writes; allowed: another file" in capsys.readouterr().err

@@ -124,7 +124,7 @@ def test_export_and_user_errors_exit_with_a_message(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "projections[1].exponent = 12" in error and "-8..7" in error
     assert not (tmp_path / "m.json").exists()
-    assert main(["network", "run", "no-such-network"]) == 2
+    assert main(["network", "run", "no-such-network", "--out", str(tmp_path / "r0")]) == 2
     assert "rao2022-smnist" in capsys.readouterr().err
     assert main(["network", "run", str(description), "--out", str(tmp_path / "r")]) == 2
     assert "give --samples and --labels" in capsys.readouterr().err

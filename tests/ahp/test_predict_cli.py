@@ -112,7 +112,7 @@ def test_the_amplitudes_are_required(fits, capsys):
 @pytest.mark.parametrize(
     ("extra", "error", "fragment"),
     [
-        (["--specimen", "4"], PredictionError, r"--specimen \[4\]: not among the fitted cells"),
+        (["--specimen", "4"], MappingError, r"--specimen \[4\]: not among the fitted cells"),
         (["--duration", "1.00005 s"], PredictionError, "whole number of time steps of 0.1 ms"),
     ],
 )

@@ -140,6 +140,7 @@ def test_readme_lists_the_tours_commands():
     assert len(python) >= 4
 
 
+@pytest.mark.long  # every tour end to end: minutes (make test-long)
 def test_every_readme_command_runs(workspace, allen_api, capsys):
     commands, _ = readme_blocks()
     ran = []

@@ -3,6 +3,7 @@ with the individual commands."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -143,7 +144,7 @@ def test_tables_equal_those_of_the_individual_commands(finished, tmp_path):
         assert (map_out / name).read_bytes() == (finished / "hardware" / name).read_bytes(), name
 
 
-def test_killed_during_fitting_resumes_to_the_same_files(finished, tmp_path, capsys):
+def test_killed_during_fitting_resumes_to_the_same_files(finished, tmp_path, caplog):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "ahp.cli", "pipeline", "--limit", "1", *FIT_OPTIONS]
     process = subprocess.Popen(
@@ -162,8 +163,9 @@ def test_killed_during_fitting_resumes_to_the_same_files(finished, tmp_path, cap
     assert len(list(checkpoints.glob("*.json"))) == 1, "killed after the fit, not during it"
     assert not (out / "fit" / "fit_results.csv").exists()
 
-    run_pipeline(SETTINGS, out)
-    assert "1 cells already done" in capsys.readouterr().err  # progress is logged
+    with caplog.at_level(logging.INFO, logger="ahp"):  # the library logs its progress
+        run_pipeline(SETTINGS, out)
+    assert "1 cells already done" in caplog.text
     assert _tables(out) == _tables(finished)
 
 

@@ -61,6 +61,7 @@ def glif3_rows(allen_dir):
     )
 
 
+@pytest.mark.long  # minutes of allensdk's Python loop; test_glif_export runs it on less
 def test_glif3_reproduces_allensdk_spike_times(glif_neuron_class, glif3_rows):
     checked = 0
     for seed, row in enumerate(glif3_rows.itertuples()):

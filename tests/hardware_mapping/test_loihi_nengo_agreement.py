@@ -50,7 +50,9 @@ def test_1000_random_single_compartment_configurations(lane):
 
 
 @pytest.mark.parametrize("lane", LANES)
-@pytest.mark.parametrize("seed", [1, 2, 3])
+# one seed in `make test`, the others among the long checks
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.long),
+                                  pytest.param(3, marks=pytest.mark.long)])  # fmt: skip
 def test_random_recurrent_networks(seed, lane):
     rng = np.random.default_rng(seed)
     network = recurrent_network(rng, n_total=150, steps=1000)

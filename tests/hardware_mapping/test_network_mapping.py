@@ -52,6 +52,7 @@ def population(n, seed):
     return neurons, currents, synapses
 
 
+@pytest.mark.long
 def test_population_statistics_match_the_float_network():
     neurons, currents, synapses = population(80, seed=3)
     mapped = map_recurrent_population(neurons, currents, synapses)

@@ -1,0 +1,79 @@
+"""Held-out evaluation: the alternate-amplitude split and the spike-count scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fitting.holdout import error_signs, score_spike_counts, split_alternate_amplitudes
+
+
+def _sweeps(amplitudes, counts=None):
+    amplitudes = np.asarray(amplitudes, dtype=float)
+    counts = np.zeros(amplitudes.size) if counts is None else np.asarray(counts, dtype=float)
+    return pd.DataFrame(
+        {"sweep": np.arange(amplitudes.size), "amplitude_pA": amplitudes, "spike_count": counts}
+    )
+
+
+def test_alternate_amplitudes_with_repeats_and_float_noise():
+    # 29.999998 is 30 pA; the second 70 pA sweep is a repeat; the order of sweeps is not sorted
+    cell = _sweeps([-10.0, 29.999998, 10.0, 50.0, 70.0, 30.0, 90.0, 70.0])
+    fitting, held_out = split_alternate_amplitudes({7: cell})
+    # distinct amplitudes -10, 10, 30, 50, 70, 90 ranked 0..5: odd ranks 10, 50, 90 held out
+    assert sorted(held_out[7].amplitude_pA.round()) == [10.0, 50.0, 90.0]
+    assert sorted(fitting[7].amplitude_pA.round()) == [-10.0, 30.0, 30.0, 70.0, 70.0]
+    fitting0, held_out0 = split_alternate_amplitudes({7: cell}, held_out=0)
+    pd.testing.assert_frame_equal(fitting0[7], held_out[7])
+    pd.testing.assert_frame_equal(held_out0[7], fitting[7])
+
+
+@given(
+    st.lists(st.integers(-20, 40), min_size=1, max_size=30),
+    st.integers(0, 1),
+)
+def test_split_is_a_partition_that_alternates(steps, parity):
+    amplitudes = np.array(steps, dtype=float) * 10.0
+    cell = _sweeps(amplitudes)
+    fitting, held_out = split_alternate_amplitudes({1: cell}, held_out=parity)
+    # every sweep in exactly one half, repeats of one amplitude together
+    assert sorted(fitting[1].sweep.tolist() + held_out[1].sweep.tolist()) == list(range(len(cell)))
+    assert not set(fitting[1].amplitude_pA) & set(held_out[1].amplitude_pA)
+    distinct = np.unique(amplitudes)
+    expected = set(distinct[parity::2])
+    assert set(held_out[1].amplitude_pA) == expected
+
+
+def test_scores_against_hand_counts():
+    table = pd.DataFrame(
+        {
+            "specimen_id": [1, 1, 1, 2, 2, 2],
+            "spike_count": [0, 2, 10, 0, 5, 20],
+            # model a: +1 on a silent sweep, exact, +4; cell 2: -1, -5 -> cell 1 over, 2 under
+            "a": [1, 2, 14, 0, 4, 15],
+            # model b: exact everywhere
+            "b": [0, 2, 10, 0, 5, 20],
+        }
+    )
+    scores = score_spike_counts(table, ["a", "b"])
+    a = scores.loc["a"]
+    # spiking sweeps: errors 0, 4, 1, 5 (the silent sweeps are not scored)
+    assert a.spiking_sweeps == 4
+    assert a.median_error == 2.5 and a.mean_error == 2.5
+    assert a.within_1 == 0.5 and a.within_3 == 0.5
+    assert a.over_cells == 0.5 and a.under_cells == 0.5 and a.same_sign == 0.5
+    b = scores.loc["b"]
+    assert b.mean_error == 0 and b.within_1 == 1 and b.same_sign == 0
+    signs = error_signs(table, "a")
+    assert signs.loc[1, "signed_error"] == 5 and signs.loc[1, "sign"] == 1
+    assert signs.loc[2, "signed_error"] == -6 and signs.loc[2, "sign"] == -1
+    assert signs.loc[1, "mean_abs_error"] == 2.0
+
+
+def test_models_must_share_their_sweeps():
+    table = pd.DataFrame({"specimen_id": [1, 1], "spike_count": [1, 2], "a": [1, np.nan]})
+    with pytest.raises(ValueError, match="same sweeps"):
+        score_spike_counts(table, ["a"])

@@ -27,7 +27,12 @@ from analysis.allen_tables import load_cells
 from fitting.batch import fit_database
 from fitting.engine import FitSettings
 from fitting.evaluation import glif3_sweep_counts, model_sweep_counts
-from fitting.holdout import error_signs, score_spike_counts, split_alternate_amplitudes
+from fitting.holdout import (
+    error_signs,
+    first_sweep_of_each_amplitude,
+    score_spike_counts,
+    split_alternate_amplitudes,
+)
 from fitting.space import FITTABLE_MODELS
 from fitting.sweep_tables import read_sweep_summaries
 
@@ -120,6 +125,11 @@ def main() -> None:
     _print_scores(
         f"{which} sweeps of the {both.specimen_id.nunique()} cells with a GLIF3 fit:",
         score_spike_counts(both, [*variants, "glif3"]),
+    )
+    first = fitted[first_sweep_of_each_amplitude(fitted)]
+    _print_scores(
+        f"the first {which} sweep of each amplitude only (later repeats show the cell's drift):",
+        score_spike_counts(first.dropna(subset=["glif3"]), [*variants, "glif3"]),
     )
     fast = fitted[fitted.fast_spiking]
     fast_both = fast.dropna(subset=["glif3"])

@@ -155,7 +155,7 @@ def _fit_chunk(
     A cell within every tolerance yields its checkpoint (``status`` "fitted"), the others their
     first fit for the refit (``status`` "first_fit", `fitting.pipeline.FirstFit.to_record`).
     """
-    engine = _engine(settings, cells[0].protocol_amplitudes().size)
+    engine = _engine(settings, cells[0].simulated_amplitudes().size)
     for fit in engine.fit(cells):
         if needs_refit(fit, settings):
             yield {"status": "first_fit", "settings": stamp, **FirstFit.of(fit).to_record()}
@@ -178,7 +178,7 @@ def _refit_chunk(
         )
         for specimen, record in first_fits.items()
     }
-    engine = _engine(settings.fallback_settings(), cells[0].protocol_amplitudes().size)
+    engine = _engine(settings.fallback_settings(), cells[0].simulated_amplitudes().size)
     for row in refit_cells(engine, cells, first):
         yield _fitted_record(row, stamp)
 
@@ -202,7 +202,7 @@ class _Task:
 def _chunks(cells: list[CellTargets], size: int) -> Iterable[list[CellTargets]]:
     by_length: dict[int, list[CellTargets]] = {}
     for cell in cells:
-        by_length.setdefault(cell.protocol_amplitudes().size, []).append(cell)
+        by_length.setdefault(cell.simulated_amplitudes().size, []).append(cell)
     for group in by_length.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
@@ -217,7 +217,7 @@ class _RefitQueue:
 
     def add(self, cells: Iterable[CellTargets]) -> None:
         for cell in cells:
-            self.waiting.setdefault(cell.protocol_amplitudes().size, []).append(cell)
+            self.waiting.setdefault(cell.simulated_amplitudes().size, []).append(cell)
 
     def take(self, flush: bool) -> list[list[CellTargets]]:
         chunks = []

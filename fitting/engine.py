@@ -34,7 +34,7 @@ from fitting.objective import (
 )
 from fitting.quality import features_within
 from fitting.space import FITTABLE_MODELS, FitSpace, space_for
-from fitting.targets import FEATURES, ONSET_S, WIDTH_S, CellTargets
+from fitting.targets import FEATURES, GRID_SWEEPS, ONSET_S, WIDTH_S, CellTargets
 
 __all__ = ["CellFit", "FitEngine", "FitSettings"]
 
@@ -222,7 +222,8 @@ class FitEngine:
     settings : FitSettings
         How to fit.
     n_amplitudes : int
-        Number of long squares simulated per candidate (11 for Allen's grid).
+        Long squares simulated per candidate (`fitting.targets.CellTargets.simulated_amplitudes`:
+        Allen's grid of 11, then a cell's measured sweeps if fitted).
     directory : str, optional
         Where to compile (a temporary directory by default).
     """
@@ -278,7 +279,7 @@ class FitEngine:
         )
 
     def _new_slot(self, targets: CellTargets, start: np.ndarray | None = None) -> _Slot:
-        amplitudes = targets.protocol_amplitudes()
+        amplitudes = targets.simulated_amplitudes()
         if amplitudes.size != self.n_amplitudes:
             raise ValueError(
                 f"specimen {targets.specimen_id}: {amplitudes.size} amplitudes, this engine "
@@ -298,7 +299,7 @@ class FitEngine:
                 if slot.probe is not None:
                     slot.pending[0], slot.probe = np.array(slot.probe, dtype=float), None
             parts.append(self.space.values(np.array(source.pending), source.targets))
-            amplitudes.append(np.tile(source.targets.protocol_amplitudes(), self.settings.popsize))
+            amplitudes.append(np.tile(source.targets.simulated_amplitudes(), self.settings.popsize))
         # one validated parameter set for the whole population, each candidate once per amplitude
         params = self.space.model().params_class(
             **{
@@ -311,8 +312,14 @@ class FitEngine:
         sweeps = population_sweep_features(
             result.spike_neuron, result.spike_time_s, self.n_neurons, ONSET_S, ONSET_S + WIDTH_S
         )
-        cells = population_cell_features(sweeps, amplitudes.reshape(-1, self.n_amplitudes))
-        counts = sweeps.spike_count.to_numpy().reshape(-1, self.n_amplitudes)
+        # each candidate's first GRID_SWEEPS sweeps are Allen's grid (its features), the rest
+        # the cell's measured sweeps (`CellTargets.simulated_amplitudes`)
+        on_grid = np.arange(self.n_neurons) % self.n_amplitudes < GRID_SWEEPS
+        cells = population_cell_features(
+            sweeps[on_grid].reset_index(drop=True),
+            amplitudes.reshape(-1, self.n_amplitudes)[:, :GRID_SWEEPS],
+        )
+        counts = sweeps.spike_count.to_numpy().reshape(-1, self.n_amplitudes)[:, GRID_SWEEPS:]
         for k, slot in enumerate(slots):
             if slot is None:
                 continue
@@ -325,7 +332,9 @@ class FitEngine:
                 for column in SWEEP_TERMS:
                     if column in slot.targets.sweeps:
                         model_values = sweeps[column].to_numpy().reshape(-1, self.n_amplitudes)
-                        extra[column] = sweep_term_errors(column, model_values[rows], slot.targets)
+                        extra[column] = sweep_term_errors(
+                            column, model_values[rows, GRID_SWEEPS:], slot.targets
+                        )
             costs = total_cost(errors, extra)
             slot.strategy.tell(slot.pending, costs.tolist())
             slot.generations += 1

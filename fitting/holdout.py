@@ -15,7 +15,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["error_signs", "score_spike_counts", "split_alternate_amplitudes"]
+__all__ = [
+    "error_signs",
+    "first_sweep_of_each_amplitude",
+    "score_spike_counts",
+    "split_alternate_amplitudes",
+]
 
 #: Amplitudes closer than this (pA) are one amplitude: the tables store 29.999998 for 30 pA and
 #: Allen repeats a sweep at the same amplitude.
@@ -63,6 +68,29 @@ def _amplitude_ranks(amplitudes_pa: np.ndarray) -> np.ndarray:
     distinct = order[np.concatenate([[True], np.diff(order) > SAME_AMPLITUDE_PA])]
     # an amplitude belongs to the last distinct value at or below it (within the tolerance)
     return np.searchsorted(distinct, amplitudes_pa + SAME_AMPLITUDE_PA, side="right") - 1
+
+
+def first_sweep_of_each_amplitude(table: pd.DataFrame) -> pd.Series:
+    """Which sweeps are the first (lowest sweep number) of their cell at their amplitude.
+
+    Cells drift during a recording: Allen's repeats of an amplitude, recorded later, often fire
+    far fewer spikes than the first sweep at that amplitude (e.g. 8 spikes at 210 pA in sweep
+    50, then 1, 1, 1, 0 in sweeps 65-79 of specimen 485931158). No fixed neuron predicts both;
+    scoring the first sweeps separately tells a model's error from the cell's drift.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per sweep: ``specimen_id``, ``sweep``, ``amplitude_pA``.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned with ``table``.
+    """
+    rounded = (table.amplitude_pA / (2 * SAME_AMPLITUDE_PA)).round()
+    first = table.groupby([table.specimen_id, rounded]).sweep.transform("min")
+    return table.sweep == first
 
 
 def score_spike_counts(

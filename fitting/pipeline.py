@@ -151,7 +151,7 @@ def fit_cells(
     """
     groups: dict[int, list[CellTargets]] = {}
     for cell in cells:
-        groups.setdefault(cell.protocol_amplitudes().size, []).append(cell)
+        groups.setdefault(cell.simulated_amplitudes().size, []).append(cell)
     rows = []
     fallback = settings.fallback_settings()
     for n_amplitudes, members in groups.items():

@@ -21,6 +21,7 @@ import pandas as pd
 __all__ = [
     "FEATURES",
     "FEATURE_TABLE",
+    "GRID_SWEEPS",
     "SWEEPS",
     "SWEEP_COLUMNS",
     "CellTargets",
@@ -169,11 +170,26 @@ class CellTargets:
         )
 
     def protocol_amplitudes(self) -> np.ndarray:
-        """Amplitudes (pA) of the simulated long squares: the cell's own sweeps if known, else
-        Allen's grid around its rheobase (`allen_grid`)."""
+        """Amplitudes (pA) of the cell's long squares as reported: its own sweeps if known,
+        else Allen's grid around its rheobase (`allen_grid`)."""
         if self.sweeps is not None:
             return self.sweeps.amplitude_pA.to_numpy(dtype=float)
         return allen_grid(self.rheobase_pA)
+
+    def simulated_amplitudes(self) -> np.ndarray:
+        """Amplitudes (pA) a fit simulates: Allen's grid around the rheobase (`allen_grid`,
+        `GRID_SWEEPS` steps), on which the model's Allen features are measured, then the
+        cell's own sweeps if any, compared sweep by sweep.
+
+        The features are measured on the grid even when sweeps are given: the cell's features
+        summarise all its sweeps, and measuring the model's on a subset of them (a held-out
+        split, or a file holding some sweeps only) would compare a coarser rheobase and a
+        hero sweep at another amplitude with the cell's.
+        """
+        grid = allen_grid(self.rheobase_pA)
+        if self.sweeps is None:
+            return grid
+        return np.concatenate([grid, self.sweeps.amplitude_pA.to_numpy(dtype=float)])
 
 
 #: Optional per-sweep columns: name -> (spikes needed for a value, lowest, highest allowed).
@@ -219,6 +235,10 @@ def _check_sweeps(sweeps: pd.DataFrame, specimen: int) -> pd.DataFrame:
                 + (" (times are in seconds, not ms)" if column != "adaptation_index" else "")
             )
     return sweeps
+
+
+#: Steps of Allen's grid (`allen_grid`): the first simulated amplitudes of every fitted cell.
+GRID_SWEEPS = 11
 
 
 def allen_grid(rheobase_pa: float) -> np.ndarray:

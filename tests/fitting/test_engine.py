@@ -14,9 +14,13 @@ QUICK = FitSettings(
 )
 
 
+#: Allen's grid (the features) and the recorded cells' 11 sweeps (their counts).
+N_AMPLITUDES = 22
+
+
 @pytest.fixture(scope="module")
 def engine():
-    engine = FitEngine(QUICK, n_amplitudes=11)
+    engine = FitEngine(QUICK, n_amplitudes=N_AMPLITUDES)
     yield engine
     engine.close()
 
@@ -38,7 +42,7 @@ def test_a_cells_fit_does_not_depend_on_the_cells_beside_it(engine, recovery_cel
 def test_the_seed_changes_the_search_and_the_report_is_complete(engine, recovery_cells):
     targets = recovery_cells[4].targets
     (fit,) = engine.fit([targets])
-    other = FitEngine(QUICK.__class__(**{**QUICK.__dict__, "seed": 6}), n_amplitudes=11)
+    other = FitEngine(QUICK.__class__(**{**QUICK.__dict__, "seed": 6}), n_amplitudes=N_AMPLITUDES)
     try:
         (refit,) = other.fit([targets])
     finally:

@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fitting.holdout import error_signs, score_spike_counts, split_alternate_amplitudes
+from fitting.holdout import (
+    error_signs,
+    first_sweep_of_each_amplitude,
+    score_spike_counts,
+    split_alternate_amplitudes,
+)
 
 
 def _sweeps(amplitudes, counts=None):
@@ -77,3 +82,15 @@ def test_models_must_share_their_sweeps():
     table = pd.DataFrame({"specimen_id": [1, 1], "spike_count": [1, 2], "a": [1, np.nan]})
     with pytest.raises(ValueError, match="same sweeps"):
         score_spike_counts(table, ["a"])
+
+
+def test_first_sweep_of_each_amplitude():
+    table = pd.DataFrame(
+        {
+            "specimen_id": [1, 1, 1, 1, 2, 2],
+            "sweep": [50, 65, 66, 51, 50, 40],
+            "amplitude_pA": [210.0, 209.99998, 210.0, 230.0, 210.0, 210.0],
+        }
+    )
+    first = first_sweep_of_each_amplitude(table)
+    assert first.tolist() == [True, False, False, True, False, True]

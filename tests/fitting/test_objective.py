@@ -63,8 +63,21 @@ def test_features_the_cell_lacks_are_left_out_and_missing_model_features_penalis
 def test_sweep_counts_use_two_spikes_or_ten_percent():
     sweeps = pd.DataFrame({"amplitude_pA": [100.0, 200.0], "spike_count": [4.0, 40.0]})
     model = np.array([[6.0, 44.0], [4.0, 40.0]])
-    # (6 - 4) / 2 = 1 and (44 - 40) / 4 = 1: RMS 1; an exact model costs 0
-    assert sweep_count_errors(model, _targets(sweeps)) == pytest.approx([1.0, 0.0])
+    # (6 - 4) / 2 = 1 and (44 - 40) / 4 = 1: squares summed 2; an exact model costs 0
+    assert sweep_count_errors(model, _targets(sweeps)) == pytest.approx([math.sqrt(2.0), 0.0])
+
+
+def test_silent_sweeps_do_not_dilute_a_sweep_count_mismatch():
+    # the same mismatch on one spiking sweep costs the same beside 2 or 20 silent sweeps (a
+    # mean over sweeps would make it 10 times cheaper with the 20)
+    costs = []
+    for silent in (2, 20):
+        amplitudes = np.concatenate([np.linspace(-100.0, 0.0, silent), [100.0]])
+        counts = np.concatenate([np.zeros(silent), [10.0]])
+        sweeps = pd.DataFrame({"amplitude_pA": amplitudes, "spike_count": counts})
+        model = np.concatenate([np.zeros(silent), [16.0]])[None, :]
+        costs.append(sweep_count_errors(model, _targets(sweeps))[0])
+    assert costs == pytest.approx([3.0, 3.0])  # (16 - 10) / max(2, 1) = 3
 
 
 def test_sweep_terms_compare_only_sweeps_where_both_have_a_value():

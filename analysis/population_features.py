@@ -150,7 +150,11 @@ def population_cell_features(sweeps: pd.DataFrame, amplitudes_pa: np.ndarray) ->
         mean_y = (weight * rates).sum(axis=1) / n
         dx = np.where(spiking, amps - mean_x[:, None], 0.0)
         slope = (dx * (rates - mean_y[:, None])).sum(axis=1) / (dx**2).sum(axis=1)
-    distinct = np.array([np.unique(a[s]).size for a, s in zip(amps, spiking, strict=True)])
+    # distinct spiking amplitudes per cell: sorted (silent ones as NaN, sorted last), minus
+    # repeats of the value before
+    ordered = np.sort(np.where(spiking, amps, np.nan), axis=1)
+    repeats = (ordered[:, 1:] == ordered[:, :-1]).sum(axis=1)
+    distinct = spiking.sum(axis=1) - repeats
     slope = np.where(distinct >= 2, slope, np.nan)
 
     window = (

@@ -62,6 +62,10 @@ CHECKPOINTS = "checkpoints"
 FIRST_FITS = "first_fits"
 RESULTS = "fit_results"
 TIMING_FILE = "fit_timing.csv"
+#: Default cells per task, in engine fills: a task's last cells run in a smaller population
+#: (`fitting.engine.FitSettings.tail_slots`), but the more cells a task has, the fewer such
+#: tails a run has (at the price of more cells lost to a killed Dask run).
+CHUNK_FILLS = 4
 #: Checkpoint fields measured in wall-clock time, kept out of the results table.
 TIMING_COLUMNS = ("seconds",)
 
@@ -340,8 +344,8 @@ def fit_database(
         Address of a running Dask scheduler (overrides ``workers``); its workers need the same
         versions of `fitting.cluster.MATCHED_PACKAGES` as this process, and nothing on disk.
     chunk_cells : int, optional
-        Cells per task (default: two engine fills); on Dask, a killed run loses at most the
-        running tasks' cells.
+        Cells per task (default: `CHUNK_FILLS` engine fills); on Dask, a killed run loses at
+        most the running tasks' cells.
     output_format : {"csv", "parquet"}
         Results table format.
     progress : callable, optional
@@ -413,7 +417,7 @@ def fit_database(
         + (f"; {len(waiting)} of them waiting for a refit" if waiting else "")
         + ")"
     )
-    size = chunk_cells or 2 * settings.slots
+    size = chunk_cells or CHUNK_FILLS * settings.slots
     books = _Bookkeeper(folder, settings, stamp, pending + waiting, total, size, say)
     tasks = books.first_fits(_chunks(pending, size))
     books.wait_for_refit(waiting)

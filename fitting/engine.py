@@ -4,13 +4,16 @@ A `FitEngine` compiles one C++ standalone simulation of ``slots x popsize x n_am
 neurons. Each slot fits one cell with its own CMA-ES (pycma, ask/tell); every generation asks all
 active cells for their candidates, runs the population once through ``run_args`` (no
 recompilation), computes every sweep's and candidate's Allen features in one vectorised pass,
-and tells each cell its costs. When a cell stops (target cost reached, CMA-ES converged, or the
-generation limit), its slot takes the next cell, so the compiled population stays full.
+and tells each cell its costs. When a cell stops (target cost reached, every acceptance
+tolerance met, CMA-ES converged, or the generation limit), its slot takes the next cell, so the
+compiled population stays full; once no cell waits, the last few move to a small population
+(compiled when first needed) instead of running beside idle slots.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -47,6 +50,12 @@ WARM_STEP = 0.5
 #: generations ends early: its generations are better spent on a restart elsewhere.
 STALL_GENERATIONS = 15
 STALL_IMPROVEMENT = 0.01
+#: Default `FitSettings.stop_within`: a tenth of each tolerance kept as margin (fits that end
+#: at the tolerance's edge lose cells when mapped to hardware registers); 0.9 saved 19 % of the
+#: generations on 80 cells, 1.0 would save 33 %.
+STOP_WITHIN = 0.9
+#: Default `FitSettings.tail_slots`.
+TAIL_SLOTS = 4
 
 
 def _joined(values: list[Quantity], repeat: int) -> Quantity:
@@ -69,6 +78,12 @@ class FitSettings:
         Generation limit per CMA-ES run (an attempt may run 1 + max_restarts of them).
     target_cost : float
         A cell stops once its best cost falls below this (sum of squared normalised errors).
+    stop_within : float or None
+        A cell without measured sweeps also stops once its best fit lies within this fraction
+        of every acceptance tolerance (`fitting.quality.features_within` with ``scale``):
+        further generations would lower the cost (latency) but cannot bring the cell within a
+        tolerance it is not already within. Cells fitted to their sweeps do not stop for this.
+        None: only `target_cost` ends a fit early.
     restart_cost : float
         A cell whose CMA-ES run ends above this cost restarts (the best result so far is
         kept): alternately around its best point with a smaller step if it is a near miss
@@ -87,6 +102,10 @@ class FitSettings:
         Seed of every random choice (each cell's CMA-ES seed derives from it and the specimen).
     slots : int
         Cells fitted side by side in one population.
+    tail_slots : int or None
+        Once no cell waits and at most this many are still running, they move to a population
+        of this many slots (compiled when first needed) instead of running beside idle slots
+        of the full one; None: they stay.
     dt_ms : float
         Simulation step.
     fixed : tuple of (str, float)
@@ -103,6 +122,8 @@ class FitSettings:
     popsize: int = 12
     max_generations: int = 60
     target_cost: float = 1.0
+    stop_within: float | None = STOP_WITHIN
+    tail_slots: int | None = TAIL_SLOTS
     restart_cost: float = 4.0
     max_restarts: int = 2
     attempts: int = 1
@@ -234,14 +255,25 @@ class FitEngine:
         self.n_amplitudes = int(n_amplitudes)
         self.per_slot = settings.popsize * self.n_amplitudes
         self.n_neurons = settings.slots * self.per_slot
+        self.directory = directory
         self.stimulus_template = self._stimulus(np.zeros(self.n_neurons))
-        self.simulation: CompiledSimulation = compile_simulator(
-            self.space.model(),
-            n_neurons=self.n_neurons,
-            stimulus=self.stimulus_template,
-            dt=settings.dt_ms * ms,
-            directory=directory,
-        )
+        self._simulations: dict[int, CompiledSimulation] = {}
+        self.simulation: CompiledSimulation = self._simulation_for(settings.slots)
+
+    def _simulation_for(self, n_slots: int) -> CompiledSimulation:
+        """The compiled population of ``n_slots`` cells (compiled the first time it is needed)."""
+        if n_slots not in self._simulations:
+            directory = self.directory
+            if directory is not None and n_slots != self.settings.slots:
+                directory = os.path.join(directory, f"slots_{n_slots}")
+            self._simulations[n_slots] = compile_simulator(
+                self.space.model(),
+                n_neurons=n_slots * self.per_slot,
+                stimulus=self._stimulus(np.zeros(n_slots * self.per_slot)),
+                dt=self.settings.dt_ms * ms,
+                directory=directory,
+            )
+        return self._simulations[n_slots]
 
     def _stimulus(self, amplitudes_pa: np.ndarray):
         return long_square(
@@ -308,13 +340,14 @@ class FitEngine:
             }
         )
         amplitudes = np.concatenate(amplitudes)
-        result = self.simulation.run(params, self._stimulus(amplitudes))
+        n_neurons = len(slots) * self.per_slot
+        result = self._simulation_for(len(slots)).run(params, self._stimulus(amplitudes))
         sweeps = population_sweep_features(
-            result.spike_neuron, result.spike_time_s, self.n_neurons, ONSET_S, ONSET_S + WIDTH_S
+            result.spike_neuron, result.spike_time_s, n_neurons, ONSET_S, ONSET_S + WIDTH_S
         )
         # each candidate's first GRID_SWEEPS sweeps are Allen's grid (its features), the rest
         # the cell's measured sweeps (`CellTargets.simulated_amplitudes`)
-        on_grid = np.arange(self.n_neurons) % self.n_amplitudes < GRID_SWEEPS
+        on_grid = np.arange(n_neurons) % self.n_amplitudes < GRID_SWEEPS
         cells = population_cell_features(
             sweeps[on_grid].reset_index(drop=True),
             amplitudes.reshape(-1, self.n_amplitudes)[:, :GRID_SWEEPS],
@@ -353,6 +386,16 @@ class FitEngine:
         """Why the cell stops now, or None; restarts the CMA-ES run when that is due."""
         if slot.best_cost < self.settings.target_cost:
             return "target_cost"
+        # a cell with measured sweeps is fitted to them too: its features being within
+        # tolerance says nothing about its sweeps
+        margin = self.settings.stop_within
+        if (
+            margin is not None
+            and slot.targets.sweeps is None
+            and features_within(slot.best_features, slot.targets.features, margin)
+        ):
+            reason = "within_tolerance"
+            return reason if not slot.restarts else f"{reason} after {slot.restarts} restarts"
         stop = slot.strategy.stop()
         if slot.run_generations >= self.settings.max_generations:
             reason = "max_generations"
@@ -451,7 +494,13 @@ class FitEngine:
                         exhausted = True
 
         refill()
+        tail = self.settings.tail_slots
         while any(slot is not None for slot in slots):
+            active = [slot for slot in slots if slot is not None]
+            if exhausted and tail is not None and len(active) <= tail < len(slots):
+                # the last cells leave the idle slots of the full population behind: a fit
+                # does not depend on the slots beside it
+                slots = active + [None] * (tail - len(active))
             self._evaluate(slots)
             for k, slot in enumerate(slots):
                 if slot is None:
@@ -463,5 +512,6 @@ class FitEngine:
             refill()
 
     def close(self) -> None:
-        """Remove the compiled project."""
-        self.simulation.close()
+        """Remove the compiled projects."""
+        for simulation in self._simulations.values():
+            simulation.close()

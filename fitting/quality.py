@@ -25,7 +25,9 @@ CRITERIA = {
 }
 
 
-def features_missed(model: Mapping[str, float], cell: Mapping[str, float]) -> list[str]:
+def features_missed(
+    model: Mapping[str, float], cell: Mapping[str, float], scale: float = 1.0
+) -> list[str]:
     """The `CRITERIA` features where a model lies outside the tolerance of a cell.
 
     Parameters
@@ -33,6 +35,8 @@ def features_missed(model: Mapping[str, float], cell: Mapping[str, float]) -> li
     model, cell : mapping
         Feature -> value; a feature the cell lacks (NaN or absent) is not judged, one the model
         lacks where the cell has it is a miss.
+    scale : float
+        Multiplies every tolerance (below 1: a margin inside the acceptance tolerances).
 
     Returns
     -------
@@ -44,16 +48,18 @@ def features_missed(model: Mapping[str, float], cell: Mapping[str, float]) -> li
         measured = float(cell.get(feature, np.nan))
         if np.isnan(measured):
             continue
-        limit = tolerance * abs(measured) if kind == "rel" else tolerance
+        limit = scale * (tolerance * abs(measured) if kind == "rel" else tolerance)
         if not abs(float(model.get(feature, np.nan)) - measured) <= limit:
             missed.append(feature)
     return missed
 
 
-def features_within(model: Mapping[str, float], cell: Mapping[str, float]) -> bool:
-    """Whether a model's features lie within every `CRITERIA` tolerance of a cell's
-    (`features_missed` is empty)."""
-    return not features_missed(model, cell)
+def features_within(
+    model: Mapping[str, float], cell: Mapping[str, float], scale: float = 1.0
+) -> bool:
+    """Whether a model's features lie within every `CRITERIA` tolerance (times ``scale``) of a
+    cell's (`features_missed` is empty)."""
+    return not features_missed(model, cell, scale)
 
 
 def within_tolerance(results: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:

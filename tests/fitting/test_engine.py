@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+
 import numpy as np
 import pytest
 
 from fitting.engine import FitEngine, FitSettings
 from fitting.pipeline import fit_cells
+from fitting.quality import features_within
 from fitting.targets import FEATURES
 
 QUICK = FitSettings(
@@ -63,3 +67,62 @@ def test_results_table_has_parameters_with_units_features_and_errors(recovery_ce
     for feature in FEATURES:
         assert {f"model_{feature}", f"cell_{feature}", f"error_{feature}"} <= set(table.columns)
     assert "error_sweep_spike_count" in table.columns
+
+
+@contextlib.contextmanager
+def settings_of(engine, **changes):
+    """The module's engine with other search settings (same population: no new compilation)."""
+    original = engine.settings
+    engine.settings = dataclasses.replace(original, **changes)
+    try:
+        yield engine
+    finally:
+        engine.settings = original
+
+
+@pytest.fixture(scope="module")
+def grid_engine():
+    """An engine for cells fitted to Allen's features alone (Allen's grid of 11 amplitudes)."""
+    engine = FitEngine(QUICK, n_amplitudes=11)
+    yield engine
+    engine.close()
+
+
+def test_a_fit_stops_as_soon_as_it_is_within_the_margin_of_every_tolerance(
+    grid_engine, recovery_cells
+):
+    engine = grid_engine
+    cells = [dataclasses.replace(c.targets, sweeps=None) for c in recovery_cells[:4]]
+    # a wide margin (3 tolerances), which these short searches reach
+    with settings_of(engine, stop_within=3.0, max_generations=30):
+        fits = list(engine.fit(cells))
+    stopped = [f for f in fits if f.stop_reason.startswith("within_tolerance")]
+    assert stopped
+    for fit in stopped:
+        assert features_within(fit.model_features, fit.target_features, 3.0)
+    # one generation earlier (the same seed, so the same search) it was not yet within
+    first = max(stopped, key=lambda fit: fit.generations)
+    assert first.generations > 1
+    with settings_of(engine, stop_within=None, max_generations=first.generations - 1):
+        (earlier,) = engine.fit([c for c in cells if c.specimen_id == first.specimen_id])
+    assert earlier.generations == first.generations - 1
+    assert not features_within(earlier.model_features, earlier.target_features, 3.0)
+
+
+def test_a_cell_fitted_to_its_sweeps_does_not_stop_for_its_features(engine, recovery_cells):
+    cells = [c.targets for c in recovery_cells[:4]]  # with their recorded sweeps
+    with settings_of(engine, stop_within=3.0, max_generations=8):
+        fits = list(engine.fit(cells))
+    assert not [f for f in fits if f.stop_reason.startswith("within_tolerance")]
+    # the same margin is reached: the features alone would have stopped some of them
+    assert any(features_within(f.model_features, f.target_features, 3.0) for f in fits)
+
+
+def test_the_last_cells_move_to_a_smaller_population_with_the_same_fits(engine, recovery_cells):
+    cells = [c.targets for c in recovery_cells[5:8]]
+    with settings_of(engine, tail_slots=None):
+        beside_idle = {f.specimen_id: _key(f) for f in engine.fit(cells)}
+    with settings_of(engine, tail_slots=1):
+        moved = {f.specimen_id: _key(f) for f in engine.fit(cells)}
+    assert 1 in engine._simulations  # the last cell did run in a population of one slot
+    assert moved == beside_idle

@@ -177,20 +177,31 @@ def _identity_panel(axis: Axes, values: np.ndarray, scale: str) -> None:
     axis.set_ylim(low, high)
 
 
+def _histogram(axis: Axes, values: pd.Series, color: str, bins: int = 20) -> None:
+    """A histogram that also draws values equal up to rounding (numpy cannot cut ``bins``
+    finite bins from a range of a few ulps, e.g. two cells' energies 1e-16 apart)."""
+    values = np.asarray(values, dtype=float)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    if high - low <= 1e-9 * max(abs(low), abs(high)):
+        half = 0.05 * abs(high) or 0.5
+        low, high = low - half, high + half
+    axis.hist(values, bins=bins, range=(low, high), color=color)
+
+
 def plot_agreement(cells: pd.DataFrame) -> Figure:
     """Per cell: float-vs-registers gamma and count error, and the energy per sweep."""
     with matplotlib.rc_context(STYLE):
         figure = Figure(figsize=(11.0, 2.9))
         gamma, counts, energy = figure.subplots(1, 3)
         shown = cells.dropna(subset=["gamma"])
-        gamma.hist(shown.gamma, bins=20, color="C0")
+        _histogram(gamma, shown.gamma, "C0")
         gamma.axvline(0.9, color="grey", linestyle="--", linewidth=0.8)
         gamma.set_xlabel("gamma factor (2 ms), float vs registers")
         gamma.set_ylabel("cells")
-        counts.hist(100 * shown.max_count_error.clip(upper=0.2), bins=20, color="C1")
+        _histogram(counts, 100 * shown.max_count_error.clip(upper=0.2), "C1")
         counts.axvline(2, color="grey", linestyle="--", linewidth=0.8)
         counts.set_xlabel("largest spike-count error (%, 20 = 20 or more)")
-        energy.hist(shown.dynamic_per_sweep_uJ, bins=20, color="C2")
+        _histogram(energy, shown.dynamic_per_sweep_uJ, "C2")
         energy.set_xlabel("dynamic energy per 2.02 s sweep (uJ)")
         figure.tight_layout()
     return figure

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ahp.report_figures import plot_recovery
+from ahp.report_figures import plot_agreement, plot_recovery
 from ahp_models import LifAhpParams
 from fitting.fit_page import PASSIVE_COLUMNS
 from fitting.synthetic import draw_lif_ahp_cells
@@ -84,3 +84,18 @@ def test_a_zero_increment_turns_its_panel_linear_rather_than_leave_it_out():
     drawn = np.concatenate([line.get_ydata() for line in panel.get_lines()[:2]])
     assert 0.0 in drawn and len(drawn) == (recovery.parameter == "b_ahp_pA").sum()
     assert overlapping_labels(figure) == []
+
+
+def test_agreement_histograms_draw_values_equal_up_to_rounding():
+    # two cells whose values differ by one ulp: numpy alone cannot cut 20 finite bins there
+    energy = 2.345678
+    cells = pd.DataFrame(
+        {
+            "gamma": [1.0, np.nextafter(1.0, 0.0)],
+            "max_count_error": [0.01, 0.01],
+            "dynamic_per_sweep_uJ": [energy, np.nextafter(energy, 3.0)],
+        }
+    )
+    figure = plot_agreement(cells)
+    drawn = [sum(p.get_height() for p in axis.patches) for axis in figure.axes]
+    assert drawn == [2, 2, 2]  # every cell counted in each panel

@@ -52,7 +52,7 @@ def _print_scores(title: str, scores: pd.DataFrame) -> None:
     print(title)
     for model, row in scores.iterrows():
         print(
-            f"  {model:>8}: {row.cells} cells, {row.spiking_sweeps} spiking sweeps: median "
+            f"  {model:>8}: {row.cells:.0f} cells, {row.spiking_sweeps:.0f} spiking sweeps: median "
             f"|error| {row.median_error:.1f}, mean {row.mean_error:.2f}, within 1 "
             f"{row.within_1:.0%}, within 3 {row.within_3:.0%}; cells over-predicting "
             f"{row.over_cells:.0%}, under {row.under_cells:.0%}"

@@ -4,8 +4,9 @@ A `FitEngine` compiles one C++ standalone simulation of ``slots x popsize x n_am
 neurons. Each slot fits one cell with its own CMA-ES (pycma, ask/tell); every generation asks all
 active cells for their candidates, runs the population once through ``run_args`` (no
 recompilation), computes every sweep's and candidate's Allen features in one vectorised pass,
-and tells each cell its costs. When a cell stops (target cost reached, every acceptance
-tolerance met, CMA-ES converged, or the generation limit), its slot takes the next cell, so the
+and tells each cell its costs. When a cell stops (target cost reached, every feature within
+`FitSettings.stop_within` of its acceptance tolerance for a cell without sweeps, CMA-ES
+converged, or the generation limit), its slot takes the next cell, so the
 compiled population stays full; once no cell waits, the last few move to a small population
 (compiled when first needed) instead of running beside idle slots.
 """
@@ -254,11 +255,9 @@ class FitEngine:
         self.space: FitSpace = space_for(settings.model, settings.dt_ms, dict(settings.fixed))
         self.n_amplitudes = int(n_amplitudes)
         self.per_slot = settings.popsize * self.n_amplitudes
-        self.n_neurons = settings.slots * self.per_slot
         self.directory = directory
-        self.stimulus_template = self._stimulus(np.zeros(self.n_neurons))
         self._simulations: dict[int, CompiledSimulation] = {}
-        self.simulation: CompiledSimulation = self._simulation_for(settings.slots)
+        self._simulation_for(settings.slots)  # the full population, compiled up front
 
     def _simulation_for(self, n_slots: int) -> CompiledSimulation:
         """The compiled population of ``n_slots`` cells (compiled the first time it is needed)."""

@@ -187,9 +187,7 @@ class CellTargets:
         hero sweep at another amplitude with the cell's.
         """
         grid = allen_grid(self.rheobase_pA)
-        if self.sweeps is None:
-            return grid
-        return np.concatenate([grid, self.sweeps.amplitude_pA.to_numpy(dtype=float)])
+        return grid if self.sweeps is None else np.concatenate([grid, self.protocol_amplitudes()])
 
 
 #: Optional per-sweep columns: name -> (spikes needed for a value, lowest, highest allowed).

@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from ahp_models.backends.binary_cache import CACHE_VARIABLE
+
 ROOT = Path(__file__).resolve().parents[1]
 ALLEN_DATA = ROOT.parent / "shared" / "data" / "allen"
+#: The binary cache folder this process created (`pytest_configure`).
+_BINARY_CACHE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Share compiled C++ binaries between the processes of this test session.
+
+    Worker processes (``-n auto``) and the commands tests start compile the same projects again;
+    with ``AHP_BINARY_CACHE`` set (`ahp_models.backends.binary_cache`) a project whose sources,
+    flags and compiler equal one compiled before copies its binary. The main process creates the
+    folder before starting workers (they and every subprocess inherit the variable) and removes
+    it at the end. A value already set is kept (empty: no cache).
+    """
+    if CACHE_VARIABLE in os.environ or hasattr(config, "workerinput"):
+        return
+    folder = tempfile.mkdtemp(prefix="ahp_test_binaries_")
+    os.environ[CACHE_VARIABLE] = folder
+    config.stash[_BINARY_CACHE] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's binary cache (only in the process that created it)."""
+    folder = config.stash.get(_BINARY_CACHE, None)
+    if folder is not None:
+        os.environ.pop(CACHE_VARIABLE, None)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

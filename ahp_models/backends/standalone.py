@@ -11,6 +11,7 @@ runs can go in parallel (each gets its own input and results directory).
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ import numpy as np
 from brian2 import get_device, prefs, set_device
 from brian2.devices.device import reset_device
 
+from ahp_models.backends import binary_cache
 from ahp_models.errors import UserError
 from ahp_models.model import NeuronModel
 from ahp_models.network import (
@@ -104,6 +106,12 @@ class StandaloneSimulator:
         returns more preferences.
     cannot_run : str, optional
         Why the compiled binary cannot run on this machine (e.g. no GPU); `run` raises it.
+
+    Attributes
+    ----------
+    binary_reused : bool
+        Whether the C++ binary came from the cache of compiled binaries
+        (`ahp_models.backends.binary_cache`, opt-in) instead of the compiler.
     """
 
     def __init__(
@@ -142,6 +150,7 @@ class StandaloneSimulator:
         self.directory = Path(directory).resolve()
         self.build_count = 0
         self.run_count = 0
+        self.binary_reused = False
         self._project = self._build(dict(extra_prefs or {}), before_build)
 
     # -- build ------------------------------------------------------------------------------
@@ -159,6 +168,13 @@ class StandaloneSimulator:
         }
         if before_build is not None:
             settings.update(before_build(self.directory))
+        # C++ projects may take their binary from the cache of compiled ones (CUDA builds always
+        # compile: nvcc's inputs are not only the project's files)
+        cache = binary_cache.cache_folder() if self.device == "cpp_standalone" else None
+        if cache is not None:
+            # Brian2 suffixes a name still held by a live object (neurons_clock_1): collecting
+            # the last build's objects first keeps the sources, and so their digest, the same
+            gc.collect()
         set_device(self.device, build_on_run=False, directory=str(self.directory))
         device = get_device()
         try:
@@ -171,8 +187,15 @@ class StandaloneSimulator:
                 handles.network.run(self.n_steps * handles.group.clock.dt)
                 try:
                     device.build(
-                        directory=str(self.directory), compile=True, run=False, with_output=False
+                        directory=str(self.directory),
+                        compile=cache is None,
+                        run=False,
+                        with_output=False,
                     )
+                    if cache is not None:
+                        self.binary_reused = binary_cache.compile_or_reuse(
+                            device, self.directory, cache
+                        )
                 except Exception as err:  # Brian2 raises RuntimeError, nvcc failures too
                     raise BuildError(
                         f"building the {self.device} project in {self.directory} failed: {err}"

@@ -43,6 +43,6 @@ def test_the_same_project_takes_the_stored_binary_and_gives_the_same_spikes(tmp_
     assert binary_cache._digest(changed) != binary_cache._digest(tmp_path / "second")
 
 
-def test_without_the_variable_every_project_compiles(tmp_path, monkeypatch):
+def test_an_empty_variable_turns_the_cache_off(tmp_path, monkeypatch):
     monkeypatch.setenv(binary_cache.CACHE_VARIABLE, "")
     assert binary_cache.cache_folder() is None

@@ -29,6 +29,7 @@ from fitting.engine import FitSettings
 from fitting.evaluation import glif3_sweep_counts, model_sweep_counts
 from fitting.holdout import (
     error_signs,
+    first_ascending_series,
     first_sweep_of_each_amplitude,
     score_spike_counts,
     split_alternate_amplitudes,
@@ -130,6 +131,16 @@ def main() -> None:
     _print_scores(
         f"the first {which} sweep of each amplitude only (later repeats show the cell's drift):",
         score_spike_counts(first.dropna(subset=["glif3"]), [*variants, "glif3"]),
+    )
+    rising = fitted[first_ascending_series(fitted)]
+    _print_scores(
+        f"{which} sweeps before the protocol first steps back down (later ones show the drift, "
+        "new amplitudes included):",
+        score_spike_counts(rising, variants),
+    )
+    _print_scores(
+        "  of them on the cells with a GLIF3 fit:",
+        score_spike_counts(rising.dropna(subset=["glif3"]), [*variants, "glif3"]),
     )
     fast = fitted[fitted.fast_spiking]
     fast_both = fast.dropna(subset=["glif3"])

@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "error_signs",
+    "first_ascending_series",
     "first_sweep_of_each_amplitude",
     "score_spike_counts",
     "split_alternate_amplitudes",
@@ -91,6 +92,35 @@ def first_sweep_of_each_amplitude(table: pd.DataFrame) -> pd.Series:
     rounded = (table.amplitude_pA / (2 * SAME_AMPLITUDE_PA)).round()
     first = table.groupby([table.specimen_id, rounded]).sweep.transform("min")
     return table.sweep == first
+
+
+def first_ascending_series(table: pd.DataFrame) -> pd.Series:
+    """Which sweeps come before the cell's protocol first steps back down in amplitude.
+
+    Allen's long squares rise in steps, then go back to lower amplitudes (repeats near rheobase
+    and the hero sweep, finer steps) minutes later. Cells run down meanwhile: a cell that fired
+    6 and 11 spikes at 50 and 70 pA in its rising series may fire none at 50, 70 and 80 pA
+    afterwards (specimen 469793303), so that later sweeps at *new* amplitudes show the drift
+    too, which `first_sweep_of_each_amplitude` cannot see. A sweep belongs to the first series if
+    no positive amplitude recorded before it (lower sweep number) is higher than its own (by more
+    than `SAME_AMPLITUDE_PA`); a negative or zero step never ends the series, and the sweeps of
+    each cell are taken in sweep order.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per sweep: ``specimen_id``, ``sweep``, ``amplitude_pA``.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned with ``table``.
+    """
+    ordered = table.sort_values(["specimen_id", "sweep"], kind="stable")
+    positive = ordered.amplitude_pA.where(ordered.amplitude_pA > 0)
+    highest = positive.groupby(ordered.specimen_id).cummax()
+    stepped_down = (highest - positive > SAME_AMPLITUDE_PA).groupby(ordered.specimen_id).cummax()
+    return (~stepped_down).reindex(table.index)
 
 
 def score_spike_counts(

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from fitting.holdout import (
     error_signs,
+    first_ascending_series,
     first_sweep_of_each_amplitude,
     score_spike_counts,
     split_alternate_amplitudes,
@@ -94,3 +95,23 @@ def test_first_sweep_of_each_amplitude():
     )
     first = first_sweep_of_each_amplitude(table)
     assert first.tolist() == [True, False, False, True, False, True]
+
+
+def test_first_ascending_series_ends_where_the_protocol_first_steps_down():
+    # cell 1 (rows given out of sweep order): -90, 10, 30, 29.999998 (the same 30 pA), 50, 70,
+    # then back to 50 (series over), a negative step and a new, higher 90 pA: both later.
+    # Cell 2 never steps down; its negative step after the rise does not end anything.
+    table = pd.DataFrame(
+        {
+            "specimen_id": [1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2],
+            "sweep": [23, 32, 27, 28, 29, 31, 24, 33, 34, 5, 6, 7],
+            "amplitude_pA": [
+                *(-90.0, 50.0, 30.0, 29.999998, 50.0, 70.0, 10.0, -10.0, 90.0),
+                *(20.0, 40.0, -50.0),
+            ],
+        }
+    )
+    first = first_ascending_series(table)
+    expected = [True, False, True, True, True, True, True, False, False, True, True, True]
+    assert first.tolist() == expected
+    assert first.index.equals(table.index)

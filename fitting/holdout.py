@@ -101,10 +101,10 @@ def first_ascending_series(table: pd.DataFrame) -> pd.Series:
     and the hero sweep, finer steps) minutes later. Cells run down meanwhile: a cell that fired
     6 and 11 spikes at 50 and 70 pA in its rising series may fire none at 50, 70 and 80 pA
     afterwards (specimen 469793303), so that later sweeps at *new* amplitudes show the drift
-    too, which `first_sweep_of_each_amplitude` cannot see. A sweep belongs to the first series if
-    no positive amplitude recorded before it (lower sweep number) is higher than its own (by more
-    than `SAME_AMPLITUDE_PA`); a negative or zero step never ends the series, and the sweeps of
-    each cell are taken in sweep order.
+    too, which `first_sweep_of_each_amplitude` cannot see. Taking each cell's sweeps in sweep
+    order, the series ends at the first positive step lower (by more than `SAME_AMPLITUDE_PA`)
+    than a positive step before it; that sweep and every later one, of whatever amplitude, are
+    out. A negative or zero step never ends the series.
 
     Parameters
     ----------

@@ -116,11 +116,12 @@ def first_ascending_series(table: pd.DataFrame) -> pd.Series:
     pandas.Series
         Boolean, aligned with ``table``.
     """
-    ordered = table.sort_values(["specimen_id", "sweep"], kind="stable")
+    # positions, not labels: a table concatenated from several may repeat index labels
+    ordered = table.reset_index(drop=True).sort_values(["specimen_id", "sweep"], kind="stable")
     positive = ordered.amplitude_pA.where(ordered.amplitude_pA > 0)
     highest = positive.groupby(ordered.specimen_id).cummax()
     stepped_down = (highest - positive > SAME_AMPLITUDE_PA).groupby(ordered.specimen_id).cummax()
-    return (~stepped_down).reindex(table.index)
+    return pd.Series(~stepped_down.sort_index().to_numpy(dtype=bool), index=table.index)
 
 
 def score_spike_counts(

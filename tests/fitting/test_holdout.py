@@ -115,3 +115,6 @@ def test_first_ascending_series_ends_where_the_protocol_first_steps_down():
     expected = [True, False, True, True, True, True, True, False, False, True, True, True]
     assert first.tolist() == expected
     assert first.index.equals(table.index)
+    # a table concatenated from per-cell parts repeats index labels: the answer is the same
+    parts = pd.concat([table[table.specimen_id == 1], table[table.specimen_id == 2].reset_index()])
+    assert first_ascending_series(parts).tolist() == expected

@@ -74,7 +74,7 @@ def main() -> None:
     rate = len(cells) / elapsed * 60
     print(
         f"fitted {fitted} of {len(cells)} cells in {elapsed / 60:.1f} min: {rate:.1f} cells/min "
-        f"-> {DATABASE_CELLS} cells in {DATABASE_CELLS / rate:.1f} min (goal < 30 min)"
+        f"-> {DATABASE_CELLS} cells in {DATABASE_CELLS / rate:.1f} min (goal < 10 min)"
     )
     per_cell = elapsed * args.workers / len(cells)
     print(

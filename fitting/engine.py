@@ -9,6 +9,12 @@ and tells each cell its costs. When a cell stops (target cost reached, every fea
 converged, or the generation limit), its slot takes the next cell, so the
 compiled population stays full; once no cell waits, the last few move to a small population
 (compiled when first needed) instead of running beside idle slots.
+
+With `FitSettings.coarse_dt_ms` set (the default), each cell is searched at that coarser step
+first and its best point is then polished at `FitSettings.dt_ms` (a short warm-started run that
+starts by evaluating that point as it is): the features barely depend on the step, a coarse run
+costs a fraction of a fine one, and everything a fit reports (features, errors, cost) is
+measured at ``dt_ms``.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from ahp_models.parameters import ParameterSet
 from analysis.population_features import population_cell_features, population_sweep_features
 from fitting.objective import (
     SWEEP_TERMS,
-    feature_errors,
+    normalised_errors,
     sweep_count_errors,
     sweep_term_errors,
     total_cost,
@@ -57,6 +63,12 @@ STALL_IMPROVEMENT = 0.01
 STOP_WITHIN = 0.9
 #: Default `FitSettings.tail_slots`.
 TAIL_SLOTS = 4
+#: Default `FitSettings.coarse_dt_ms`: at 0.5 ms the rheobase of 400 of 400 fitted Allen cells
+#: stays the same and 90-100 % of them keep each feature within half a tolerance of its 0.1 ms
+#: value, while a population run costs about a third (bench/README.md, bench_fitting.py).
+COARSE_DT_MS = 0.5
+#: Default `FitSettings.polish_generations`.
+POLISH_GENERATIONS = 10
 
 
 def _joined(values: list[Quantity], repeat: int) -> Quantity:
@@ -108,7 +120,14 @@ class FitSettings:
         of this many slots (compiled when first needed) instead of running beside idle slots
         of the full one; None: they stay.
     dt_ms : float
-        Simulation step.
+        Simulation step: every reported feature, error and cost is measured at this step.
+    coarse_dt_ms : float or None
+        Search each cell at this coarser step first, then polish its best point at ``dt_ms``
+        for up to `polish_generations` generations (the polish starts by evaluating that point
+        as it is, so it keeps the coarse search's result whenever that is still the best at
+        ``dt_ms``). None, or a step no coarser than ``dt_ms``: search at ``dt_ms`` throughout.
+    polish_generations : int
+        Generation limit of the polish at ``dt_ms`` (no restarts).
     fixed : tuple of (str, float)
         Free parameters held at a value instead of searched (`fitting.space.space_for`).
     fallback_model : str or None
@@ -132,6 +151,8 @@ class FitSettings:
     seed: int = 0
     slots: int = 16
     dt_ms: float = 0.1
+    coarse_dt_ms: float | None = COARSE_DT_MS
+    polish_generations: int = POLISH_GENERATIONS
     fixed: tuple[tuple[str, float], ...] = ()
     fallback_model: str | None = "lif_multi_ahp"
     fallback_restarts: int = 5
@@ -144,6 +165,31 @@ class FitSettings:
                 )
         if self.fallback_model == self.model:
             raise ValueError(f"fallback_model {self.fallback_model!r} is the fitted model")
+        if self.coarse_dt_ms is not None and not self.coarse_dt_ms > 0:
+            raise ValueError(f"coarse_dt_ms = {self.coarse_dt_ms!r}; allowed: None or a step > 0")
+        if self.polish_generations < 1:
+            raise ValueError(
+                f"polish_generations = {self.polish_generations!r}; allowed: an integer >= 1"
+            )
+
+    @property
+    def two_step(self) -> bool:
+        """Whether cells are searched at `coarse_dt_ms` before the polish at `dt_ms`."""
+        return self.coarse_dt_ms is not None and self.coarse_dt_ms > self.dt_ms
+
+    def coarse_settings(self) -> FitSettings:
+        """The settings of the search at `coarse_dt_ms` (everything else as these)."""
+        return dataclasses.replace(self, dt_ms=self.coarse_dt_ms, coarse_dt_ms=None)
+
+    def polish_settings(self) -> FitSettings:
+        """The settings of the polish at `dt_ms`: `polish_generations`, no restarts."""
+        return dataclasses.replace(
+            self,
+            coarse_dt_ms=None,
+            max_generations=self.polish_generations,
+            max_restarts=0,
+            attempts=1,
+        )
 
     def fallback_settings(self) -> FitSettings | None:
         """The settings of the refit with `fallback_model` (None without one): one attempt,
@@ -257,6 +303,14 @@ class FitEngine:
         self.per_slot = settings.popsize * self.n_amplitudes
         self.directory = directory
         self._simulations: dict[int, CompiledSimulation] = {}
+        #: The search at the coarse step (None: this engine searches at ``dt_ms`` itself), and
+        #: the limits this engine's own runs follow (the polish's when there is a search).
+        self.coarse: FitEngine | None = None
+        self._limits = settings
+        if settings.two_step:
+            coarse_directory = None if directory is None else os.path.join(directory, "coarse")
+            self.coarse = FitEngine(settings.coarse_settings(), n_amplitudes, coarse_directory)
+            self._limits = settings.polish_settings()
         self._simulation_for(settings.slots)  # the full population, compiled up front
 
     def _simulation_for(self, n_slots: int) -> CompiledSimulation:
@@ -352,12 +406,13 @@ class FitEngine:
             amplitudes.reshape(-1, self.n_amplitudes)[:, :GRID_SWEEPS],
         )
         counts = sweeps.spike_count.to_numpy().reshape(-1, self.n_amplitudes)[:, GRID_SWEEPS:]
+        columns = {feature: cells[feature].to_numpy() for feature in FEATURES}
         for k, slot in enumerate(slots):
             if slot is None:
                 continue
             rows = slice(k * self.settings.popsize, (k + 1) * self.settings.popsize)
-            features = cells.iloc[rows].reset_index(drop=True)
-            errors = feature_errors(features, slot.targets)
+            features = {feature: values[rows] for feature, values in columns.items()}
+            errors = normalised_errors(features, slot.targets)
             extra = {}
             if slot.targets.sweeps is not None:
                 extra["spike_count"] = sweep_count_errors(counts[rows], slot.targets)
@@ -377,17 +432,17 @@ class FitEngine:
             if costs[best] < slot.best_cost:
                 slot.best_cost = float(costs[best])
                 slot.best_unit = np.array(slot.pending[best])
-                slot.best_features = {f: float(features[f].iloc[best]) for f in FEATURES}
-                slot.best_errors = {f: float(errors[f].iloc[best]) for f in errors.columns}
+                slot.best_features = {f: float(features[f][best]) for f in FEATURES}
+                slot.best_errors = {f: float(v[best]) for f, v in errors.items()}
                 slot.best_errors.update({name: float(v[best]) for name, v in extra.items()})
 
     def _stop_reason(self, slot: _Slot) -> str | None:
         """Why the cell stops now, or None; restarts the CMA-ES run when that is due."""
-        if slot.best_cost < self.settings.target_cost:
+        if slot.best_cost < self._limits.target_cost:
             return "target_cost"
         # a cell with measured sweeps is fitted to them too: its features being within
         # tolerance says nothing about its sweeps
-        margin = self.settings.stop_within
+        margin = self._limits.stop_within
         if (
             margin is not None
             and slot.targets.sweeps is None
@@ -396,7 +451,7 @@ class FitEngine:
             reason = "within_tolerance"
             return reason if not slot.restarts else f"{reason} after {slot.restarts} restarts"
         stop = slot.strategy.stop()
-        if slot.run_generations >= self.settings.max_generations:
+        if slot.run_generations >= self._limits.max_generations:
             reason = "max_generations"
         elif slot.run_generations - slot.run_improved >= STALL_GENERATIONS:
             reason = "stalled"
@@ -406,11 +461,11 @@ class FitEngine:
             return None
         in_attempt = slot.restarts - slot.attempt_start
         regular = (
-            slot.best_cost > self.settings.restart_cost and in_attempt < self.settings.max_restarts
+            slot.best_cost > self._limits.restart_cost and in_attempt < self._limits.max_restarts
         )
         again = (
             not regular
-            and slot.attempt < self.settings.attempts
+            and slot.attempt < self._limits.attempts
             and not features_within(slot.best_features, slot.targets.features)
         )
         if regular or again:
@@ -464,6 +519,9 @@ class FitEngine:
     ) -> Iterator[CellFit]:
         """Fit cells, yielding each result as soon as its cell stops.
 
+        With a coarse step (`FitSettings.two_step`), each cell is searched at that step and
+        polished here as soon as its search ends; both stages keep their populations full.
+
         Parameters
         ----------
         cells : iterable of CellTargets
@@ -475,8 +533,42 @@ class FitEngine:
         Yields
         ------
         CellFit
-            One per cell, in the order they finish.
+            One per cell, in the order they finish; generations, evaluations and seconds are
+            those of both stages.
         """
+        if self.coarse is None:
+            yield from self._fit(cells, starts)
+            return
+        waiting: dict[int, CellTargets] = {}
+        searched: dict[int, CellFit] = {}
+        polish_starts: dict[int, np.ndarray] = {}
+
+        def searched_cells() -> Iterator[CellTargets]:
+            # the polish pulls cells from here as its slots free up, which drives the search
+            recorded = (waiting.setdefault(cell.specimen_id, cell) for cell in cells)
+            for fit in self.coarse._fit(recorded, starts):
+                searched[fit.specimen_id] = fit
+                polish_starts[fit.specimen_id] = self.space.unit_of(fit.free)
+                yield waiting.pop(fit.specimen_id)
+
+        for fit in self._fit(searched_cells(), polish_starts):
+            del polish_starts[fit.specimen_id]
+            coarse = searched.pop(fit.specimen_id)
+            yield dataclasses.replace(
+                fit,
+                generations=coarse.generations + fit.generations,
+                evaluations=coarse.evaluations + fit.evaluations,
+                stop_reason=(
+                    f"{fit.stop_reason} (searched at {self.settings.coarse_dt_ms:g} ms: "
+                    f"{coarse.stop_reason})"
+                ),
+                seconds=coarse.seconds + fit.seconds,
+            )
+
+    def _fit(
+        self, cells: Iterable[CellTargets], starts: Mapping[int, np.ndarray] | None = None
+    ) -> Iterator[CellFit]:
+        """Fit cells at this engine's own step (`fit` without the coarse search)."""
         queue = iter(cells)
         slots: list[_Slot | None] = [None] * self.settings.slots
         exhausted = False
@@ -514,3 +606,5 @@ class FitEngine:
         """Remove the compiled projects."""
         for simulation in self._simulations.values():
             simulation.close()
+        if self.coarse is not None:
+            self.coarse.close()

@@ -37,6 +37,7 @@ __all__ = [
     "MISSING_PENALTY",
     "SWEEP_TERMS",
     "feature_errors",
+    "normalised_errors",
     "sweep_count_errors",
     "sweep_term_errors",
     "total_cost",
@@ -55,6 +56,35 @@ def _tolerance(feature: str, cell_value: float) -> float:
     return 0.05 * abs(cell_value) or 1e-9
 
 
+def normalised_errors(
+    model: Mapping[str, np.ndarray] | pd.DataFrame, targets: CellTargets
+) -> dict[str, np.ndarray]:
+    """Normalised errors of candidates' features against one cell's, as arrays.
+
+    Parameters
+    ----------
+    model : mapping or pandas.DataFrame
+        The `FEATURES` values (Allen's units), one array (or column) entry per candidate.
+    targets : CellTargets
+        The cell.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        One array per feature the cell has, in `FEATURES` order (NaN model values replaced by
+        `MISSING_PENALTY`).
+    """
+    errors = {}
+    for feature in FEATURES:
+        cell_value = targets.features[feature]
+        if not np.isfinite(cell_value):
+            continue
+        values = np.asarray(model[feature], dtype=float)
+        error = (values - cell_value) / _tolerance(feature, cell_value)
+        errors[feature] = np.where(np.isfinite(error), error, MISSING_PENALTY)
+    return errors
+
+
 def feature_errors(model: pd.DataFrame, targets: CellTargets) -> pd.DataFrame:
     """Normalised errors of candidates' features against one cell's.
 
@@ -71,14 +101,7 @@ def feature_errors(model: pd.DataFrame, targets: CellTargets) -> pd.DataFrame:
         One column per feature the cell has: normalised error (NaN model values replaced by
         `MISSING_PENALTY`).
     """
-    errors = {}
-    for feature in FEATURES:
-        cell_value = targets.features[feature]
-        if not np.isfinite(cell_value):
-            continue
-        error = (model[feature].to_numpy() - cell_value) / _tolerance(feature, cell_value)
-        errors[feature] = np.where(np.isfinite(error), error, MISSING_PENALTY)
-    return pd.DataFrame(errors, index=model.index)
+    return pd.DataFrame(normalised_errors(model, targets), index=model.index)
 
 
 def sweep_count_errors(model_counts: np.ndarray, targets: CellTargets) -> np.ndarray:
@@ -147,9 +170,18 @@ def sweep_term_errors(column: str, model_values: np.ndarray, targets: CellTarget
     return np.sqrt(mean)
 
 
-def total_cost(errors: pd.DataFrame, extra: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
-    """Sum of squared normalised errors per candidate (features and optional extra terms)."""
-    cost = (errors.to_numpy() ** 2).sum(axis=1)
+def total_cost(
+    errors: pd.DataFrame | Mapping[str, np.ndarray], extra: Mapping[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """Sum of squared normalised errors per candidate (features and optional extra terms).
+
+    ``errors`` is `feature_errors`' table or `normalised_errors`' arrays (the same sum)."""
+    matrix = (
+        errors.to_numpy()
+        if isinstance(errors, pd.DataFrame)
+        else np.column_stack(list(errors.values()))
+    )
+    cost = (matrix**2).sum(axis=1)
     for values in (extra or {}).values():
         cost = cost + np.asarray(values) ** 2
     return cost

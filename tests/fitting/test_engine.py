@@ -13,8 +13,16 @@ from fitting.pipeline import fit_cells
 from fitting.quality import features_within
 from fitting.targets import FEATURES
 
+#: One step throughout: these tests follow one search (`test_fit_two_step` covers the coarse
+#: search and the polish).
 QUICK = FitSettings(
-    popsize=6, max_generations=6, max_restarts=0, slots=2, seed=5, fallback_model=None
+    popsize=6,
+    max_generations=6,
+    max_restarts=0,
+    slots=2,
+    seed=5,
+    fallback_model=None,
+    coarse_dt_ms=None,
 )
 
 

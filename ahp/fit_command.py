@@ -252,14 +252,16 @@ def _search_step_ms(text: str) -> float | None:
     """``--search-step`` in ms (None for ``none``), checked."""
     if text.strip().lower() == "none":
         return None
+    allowed = (
+        f"allowed: a positive time step with its unit, at most {MAX_SEARCH_STEP_MS:g} ms "
+        "(e.g. 0.5ms), or 'none'"
+    )
     try:
         step_ms = positive_time_s(text, "--search-step") * 1e3
-    except QuantityError as error:
-        raise FitRunError(f"{error}; or 'none'") from None
+    except QuantityError:
+        raise FitRunError(f"--search-step {text!r}: {allowed}") from None
     if step_ms > MAX_SEARCH_STEP_MS:
-        raise FitRunError(
-            f"--search-step {text}: allowed: at most {MAX_SEARCH_STEP_MS:g} ms, or 'none'"
-        )
+        raise FitRunError(f"--search-step {text!r}: {allowed}")
     return step_ms
 
 

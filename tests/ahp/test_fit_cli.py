@@ -127,9 +127,9 @@ def test_limit_counts_the_cells_that_have_sweeps(allen_tables, tmp_path):
         (["--nwb", "nowhere"], "nowhere: no NWB files"),
         (["--refit-model", "lif_ahp"], "--refit-model lif_ahp: the model fitted first"),
         (["--refit-restarts", "-1"], "--refit-restarts -1: must be at least 0"),
-        (["--search-step", "2ms"], "--search-step 2ms: allowed: at most 1 ms, or 'none'"),
-        (["--search-step", "0.5"], "--search-step.*allowed.*or 'none'"),
-        (["--search-step", "-1 ms"], "--search-step.*positive.*or 'none'"),
+        (["--search-step", "2ms"], "--search-step '2ms': allowed: .*at most 1 ms.*or 'none'"),
+        (["--search-step", "0.5"], "--search-step '0.5': allowed: a positive time step with its"),
+        (["--search-step", "-1 ms"], "--search-step '-1 ms': allowed: a positive time step"),
     ],
 )
 def test_bad_options_are_refused(allen_tables, tmp_path, capsys, extra, fragment):

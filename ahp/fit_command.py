@@ -376,7 +376,7 @@ def run(args: argparse.Namespace) -> Path:
         f"({_selection_text(args)}) fitted with "
         f"{settings.model} (refit: {settings.fallback_model or 'none'}), CMA-ES population "
         f"{settings.popsize}, {settings.max_generations} generations, seed {settings.seed}, "
-        f"{settings.dt_ms:g} ms steps.",
+        f"{settings.steps_text()}.",
     )
     quality = pd.read_csv(written[0], index_col="species")
     shown = ["n_cells", "n_fitted", *(c for c in quality.columns if c.startswith("frac_"))]

@@ -352,7 +352,7 @@ def _run_section(run: PipelineRun, settings: PipelineSettings) -> str:
         f"{'all' if settings.limit is None else f'at most {settings.limit}'} per species). "
         f"Fit: {fit.model} (refit: {fit.fallback_model or 'none'}), CMA-ES population "
         f"{fit.popsize}, {fit.max_generations} generations, seed {fit.seed}, "
-        f"{fit.dt_ms:g} ms steps. "
+        f"{fit.steps_text()}. "
         f"Hardware: Loihi 1 at {settings.dt_ms:g} ms steps, decay rounding "
         f"{html.escape(settings.decay_rounding)}. Toolkit {html.escape(toolkit_version())}."
         "</p><p class='note'>Tables: summary.csv, cells.csv, quantization.csv, flags.csv"

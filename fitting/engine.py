@@ -177,6 +177,16 @@ class FitSettings:
         """Whether cells are searched at `coarse_dt_ms` before the polish at `dt_ms`."""
         return self.coarse_dt_ms is not None and self.coarse_dt_ms > self.dt_ms
 
+    def steps_text(self) -> str:
+        """The fit's time steps in words, for reports ("searched at 0.5 ms, polished and
+        measured at 0.1 ms steps")."""
+        if self.two_step:
+            return (
+                f"searched at {self.coarse_dt_ms:g} ms, polished and measured at "
+                f"{self.dt_ms:g} ms steps"
+            )
+        return f"{self.dt_ms:g} ms steps"
+
     def coarse_settings(self) -> FitSettings:
         """The settings of the search at `coarse_dt_ms` (everything else as these)."""
         return dataclasses.replace(self, dt_ms=self.coarse_dt_ms, coarse_dt_ms=None)

@@ -110,3 +110,8 @@ def test_a_coarse_step_no_coarser_than_the_fine_one_means_one_step():
         FitSettings(coarse_dt_ms=0.0)
     with pytest.raises(ValueError, match="polish_generations"):
         FitSettings(polish_generations=0)
+
+
+def test_reports_name_both_steps():
+    assert FitSettings().steps_text() == "searched at 0.5 ms, polished and measured at 0.1 ms steps"
+    assert FitSettings(coarse_dt_ms=None).steps_text() == "0.1 ms steps"

@@ -10,11 +10,11 @@ converged, or the generation limit), its slot takes the next cell, so the
 compiled population stays full; once no cell waits, the last few move to a small population
 (compiled when first needed) instead of running beside idle slots.
 
-With `FitSettings.coarse_dt_ms` set (the default), each cell is searched at that coarser step
-first and its best point is then polished at `FitSettings.dt_ms` (a short warm-started run that
-starts by evaluating that point as it is): the features barely depend on the step, a coarse run
-costs a fraction of a fine one, and everything a fit reports (features, errors, cost) is
-measured at ``dt_ms``.
+With `FitSettings.coarse_dt_ms` set (the default), each cell fitted to its features alone is
+searched at that coarser step first and its best point is then polished at `FitSettings.dt_ms`
+(a short warm-started run that starts by evaluating that point as it is): the features barely
+depend on the step, a coarse run costs about half a fine one, and everything a fit reports
+(features, errors, cost) is measured at ``dt_ms``.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ STOP_WITHIN = 0.9
 TAIL_SLOTS = 4
 #: Default `FitSettings.coarse_dt_ms`: at 0.5 ms the rheobase of 400 of 400 fitted Allen cells
 #: stays the same and 90-100 % of them keep each feature within half a tolerance of its 0.1 ms
-#: value, while a population run costs about a third (bench/README.md, bench_fitting.py).
+#: value, while a generation costs about half (41 against 88 ms for 16 cells; bench/README.md).
 COARSE_DT_MS = 0.5
 #: Default `FitSettings.polish_generations`.
 POLISH_GENERATIONS = 10
@@ -122,10 +122,12 @@ class FitSettings:
     dt_ms : float
         Simulation step: every reported feature, error and cost is measured at this step.
     coarse_dt_ms : float or None
-        Search each cell at this coarser step first, then polish its best point at ``dt_ms``
-        for up to `polish_generations` generations (the polish starts by evaluating that point
-        as it is, so it keeps the coarse search's result whenever that is still the best at
-        ``dt_ms``). None, or a step no coarser than ``dt_ms``: search at ``dt_ms`` throughout.
+        Search each cell fitted to its features alone at this coarser step first, then polish
+        its best point at ``dt_ms`` for up to `polish_generations` generations (the polish
+        starts by evaluating that point as it is, so it keeps the coarse search's result
+        whenever that is still the best at ``dt_ms``). Cells fitted to measured sweeps are
+        searched at ``dt_ms``. None, or a step no coarser than ``dt_ms``: search at ``dt_ms``
+        throughout.
     polish_generations : int
         Generation limit of the polish at ``dt_ms`` (no restarts).
     fixed : tuple of (str, float)
@@ -178,12 +180,11 @@ class FitSettings:
         return self.coarse_dt_ms is not None and self.coarse_dt_ms > self.dt_ms
 
     def steps_text(self) -> str:
-        """The fit's time steps in words, for reports ("searched at 0.5 ms, polished and
-        measured at 0.1 ms steps")."""
+        """The fit's time steps in words, for reports."""
         if self.two_step:
             return (
-                f"searched at {self.coarse_dt_ms:g} ms, polished and measured at "
-                f"{self.dt_ms:g} ms steps"
+                f"{self.dt_ms:g} ms steps (cells fitted to their features alone searched at "
+                f"{self.coarse_dt_ms:g} ms, then polished at {self.dt_ms:g} ms)"
             )
         return f"{self.dt_ms:g} ms steps"
 
@@ -315,7 +316,10 @@ class FitEngine:
         self._simulations: dict[int, CompiledSimulation] = {}
         #: The search at the coarse step (None: this engine searches at ``dt_ms`` itself).
         self.coarse: FitEngine | None = None
-        if settings.two_step:
+        # cells fitted to their own sweeps stay at dt_ms: their latencies and ISIs are fitted
+        # sweep by sweep to tolerances near the coarse step, and every sweep count compiles
+        # populations of its own, which a second step would double (40 OSB cells: 289 -> 455 s)
+        if settings.two_step and self.n_amplitudes == GRID_SWEEPS:
             coarse_directory = None if directory is None else os.path.join(directory, "coarse")
             self.coarse = FitEngine(settings.coarse_settings(), n_amplitudes, coarse_directory)
         self._simulation_for(settings.slots)  # the full population, compiled up front

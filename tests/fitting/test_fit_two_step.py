@@ -113,5 +113,20 @@ def test_a_coarse_step_no_coarser_than_the_fine_one_means_one_step():
 
 
 def test_reports_name_both_steps():
-    assert FitSettings().steps_text() == "searched at 0.5 ms, polished and measured at 0.1 ms steps"
+    assert FitSettings().steps_text() == (
+        "0.1 ms steps (cells fitted to their features alone searched at 0.5 ms, then polished "
+        "at 0.1 ms)"
+    )
     assert FitSettings(coarse_dt_ms=None).steps_text() == "0.1 ms steps"
+
+
+def test_cells_fitted_to_their_sweeps_are_searched_at_the_fine_step(recovery_cells):
+    cell = recovery_cells[0].targets  # with its recorded sweeps
+    engine = FitEngine(TWO_STEP, n_amplitudes=cell.simulated_amplitudes().size)
+    try:
+        assert engine.coarse is None
+        (fit,) = engine.fit([cell])
+    finally:
+        engine.close()
+    assert "searched at" not in fit.stop_reason
+    assert fit.generations <= TWO_STEP.max_generations

@@ -43,7 +43,7 @@ from fitting.objective import (
     total_cost,
 )
 from fitting.quality import features_within
-from fitting.space import FITTABLE_MODELS, FitSpace, space_for
+from fitting.space import FITTABLE_MODELS, CandidateCells, FitSpace, space_for
 from fitting.targets import FEATURES, GRID_SWEEPS, ONSET_S, WIDTH_S, CellTargets
 
 __all__ = ["CellFit", "FitEngine", "FitSettings"]
@@ -71,10 +71,10 @@ COARSE_DT_MS = 0.5
 POLISH_GENERATIONS = 10
 
 
-def _joined(values: list[Quantity], repeat: int) -> Quantity:
-    """Concatenate quantities of one dimension, each element repeated ``repeat`` times."""
-    magnitudes = np.concatenate([np.asarray(v, dtype=float) for v in values])
-    return Quantity(np.repeat(magnitudes, repeat, axis=0), dim=get_dimensions(values[0]))
+def _repeated(value: Quantity, repeat: int) -> Quantity:
+    """A quantity with each element (row) repeated ``repeat`` times."""
+    magnitudes = np.asarray(value, dtype=float)
+    return Quantity(np.repeat(magnitudes, repeat, axis=0), dim=get_dimensions(value))
 
 
 @dataclass(frozen=True)
@@ -392,23 +392,26 @@ class FitEngine:
     def _evaluate(self, slots: list[_Slot | None]) -> None:
         """Ask every active slot for candidates, simulate them all, tell the costs."""
         active = [s for s in slots if s is not None]
-        parts, amplitudes = [], []
-        for slot in slots:
-            source = slot if slot is not None else active[0]  # idle slots repeat an active one
-            if slot is not None:
-                slot.pending = slot.strategy.ask()
-                if slot.probe is not None:
-                    slot.pending[0], slot.probe = np.array(slot.probe, dtype=float), None
-            parts.append(self.space.values(np.array(source.pending), source.targets))
-            amplitudes.append(np.tile(source.targets.simulated_amplitudes(), self.settings.popsize))
-        # one validated parameter set for the whole population, each candidate once per amplitude
-        params = self.space.model().params_class(
-            **{
-                name: _joined([part[name] for part in parts], self.n_amplitudes)
-                for name in parts[0]
-            }
+        sources = [slot if slot is not None else active[0] for slot in slots]  # idle: repeat one
+        for slot in active:
+            slot.pending = slot.strategy.ask()
+            if slot.probe is not None:
+                slot.pending[0], slot.probe = np.array(slot.probe, dtype=float), None
+        # every candidate of every cell mapped at once, validated as one parameter set with each
+        # candidate once per amplitude
+        values = self.space.values(
+            np.concatenate([np.array(source.pending) for source in sources]),
+            CandidateCells.of([source.targets for source in sources], self.settings.popsize),
         )
-        amplitudes = np.concatenate(amplitudes)
+        params = self.space.model().params_class(
+            **{name: _repeated(value, self.n_amplitudes) for name, value in values.items()}
+        )
+        amplitudes = np.concatenate(
+            [
+                np.tile(source.targets.simulated_amplitudes(), self.settings.popsize)
+                for source in sources
+            ]
+        )
         n_neurons = len(slots) * self.per_slot
         result = self._simulation_for(len(slots)).run(params, self._stimulus(amplitudes))
         sweeps = population_sweep_features(

@@ -10,7 +10,7 @@ so every candidate starts at the cell's rheobase; AHP increments are relative to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -23,12 +23,42 @@ from fitting.targets import CellTargets
 
 __all__ = [
     "FITTABLE_MODELS",
+    "CandidateCells",
     "FitSpace",
     "FreeParameter",
     "LifAhpSpace",
     "MultiAhpSpace",
     "space_for",
 ]
+
+
+@dataclass(frozen=True)
+class CandidateCells:
+    """The cell of every candidate of a population, as arrays (one entry per candidate): what
+    `FitSpace.values` reads of a `CellTargets`, so that one call maps the candidates of many
+    cells at once.
+
+    Attributes
+    ----------
+    rheobase_pA, vrest_mV, ri_MOhm, tau_ms : numpy.ndarray
+        Each candidate's cell's rheobase, resting potential, input resistance and membrane time
+        constant.
+    """
+
+    rheobase_pA: np.ndarray
+    vrest_mV: np.ndarray
+    ri_MOhm: np.ndarray
+    tau_ms: np.ndarray
+
+    @classmethod
+    def of(cls, cells: Sequence[CellTargets], repeat: int) -> CandidateCells:
+        """The candidates of ``cells`` in turn, ``repeat`` of each cell."""
+        return cls(
+            *(
+                np.repeat([float(getattr(cell, name)) for cell in cells], repeat)
+                for name in ("rheobase_pA", "vrest_mV", "ri_MOhm", "tau_ms")
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -175,7 +205,9 @@ class FitSpace:
         n_candidates = unit_cube.shape[0]
         return values | {name: np.full(n_candidates, v) for name, v in self.fixed.items()}
 
-    def membrane(self, values: dict[str, np.ndarray], targets: CellTargets) -> dict:
+    def membrane(
+        self, values: dict[str, np.ndarray], targets: CellTargets | CandidateCells
+    ) -> dict:
         """LIF membrane parameter values (quantities, one per candidate) of the candidates."""
         rheobase = targets.rheobase_pA + values["rheobase_offset_pA"]
         threshold_mv = targets.vrest_mV + targets.ri_MOhm * rheobase * 1e-3  # MOhm * pA = uV
@@ -189,9 +221,10 @@ class FitSpace:
             "t_ref": t_ref_ms * ms,
         }
 
-    def values(self, unit_cube: np.ndarray, targets: CellTargets) -> dict:
+    def values(self, unit_cube: np.ndarray, targets: CellTargets | CandidateCells) -> dict:
         """Parameter values of candidates (quantities, one per candidate), not yet validated:
-        the engine joins all cells' candidates and validates them as one `ParameterSet`."""
+        the engine maps the candidates of all its cells at once (``targets`` a
+        `CandidateCells`) and validates them as one `ParameterSet`."""
         raise NotImplementedError
 
     def free_values(self, row: Mapping[str, float], targets: CellTargets) -> dict[str, float]:
@@ -252,7 +285,7 @@ class LifAhpSpace(FitSpace):
     def model(self) -> NeuronModel:
         return LifAhp()
 
-    def values(self, unit_cube: np.ndarray, targets: CellTargets) -> dict:
+    def values(self, unit_cube: np.ndarray, targets: CellTargets | CandidateCells) -> dict:
         values = self.physical(unit_cube)
         return {
             **self.membrane(values, targets),
@@ -303,7 +336,7 @@ class MultiAhpSpace(FitSpace):
     def _fast_limit_ms(self) -> float:
         return next(p.high for p in self.ahp_parameters() if p.name == "tau_fast_ms")
 
-    def values(self, unit_cube: np.ndarray, targets: CellTargets) -> dict:
+    def values(self, unit_cube: np.ndarray, targets: CellTargets | CandidateCells) -> dict:
         values = self.physical(unit_cube)
         taus = np.stack([values["tau_fast_ms"], values["tau_slow_ms"]], axis=1)
         increments = np.stack(
@@ -312,7 +345,8 @@ class MultiAhpSpace(FitSpace):
         return {
             **self.membrane(values, targets),
             "tau_ahp": taus * ms,
-            "b_ahp": increments * targets.rheobase_pA * pA,
+            # (n, 2) increments times each candidate's rheobase: a scalar or one per candidate
+            "b_ahp": increments * np.asarray(targets.rheobase_pA)[..., None] * pA,
         }
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from brian2 import Mohm, mV, pA
 
-from fitting.space import FreeParameter, LifAhpSpace, MultiAhpSpace, space_for
+from fitting.space import CandidateCells, FreeParameter, LifAhpSpace, MultiAhpSpace, space_for
 from fitting.targets import CellTargets
 
 
@@ -70,3 +72,19 @@ def test_multi_ahp_candidates_have_one_value_per_current():
     space = MultiAhpSpace()
     params = space.parameters(np.full((4, len(space.free)), 0.5), _targets())
     assert params.tau_ahp.shape == (4, 2) and params.b_ahp.shape == (4, 2)
+
+
+@pytest.mark.parametrize("space", [LifAhpSpace(), MultiAhpSpace()], ids=lambda s: s.model_name)
+def test_candidates_of_many_cells_map_as_each_cell_maps_its_own(space):
+    other = dataclasses.replace(_targets(), specimen_id=8, vrest_mV=-65.0, ri_MOhm=90.0)
+    other = dataclasses.replace(
+        other, tau_ms=11.0, features={**other.features, "threshold_i_long_square": 230.0}
+    )
+    rng = np.random.default_rng(4)
+    units = [rng.uniform(size=(3, len(space.free))) for _ in range(2)]
+    together = space.values(np.concatenate(units), CandidateCells.of([_targets(), other], repeat=3))
+    alone = [space.values(u, cell) for u, cell in zip(units, [_targets(), other], strict=True)]
+    for name, value in together.items():
+        joined = np.concatenate([np.asarray(part[name]) for part in alone])
+        # the same arithmetic element by element: equal to the last bit
+        assert np.array_equal(np.asarray(value), joined), name

@@ -316,6 +316,7 @@ class FitEngine:
         self._simulations: dict[int, CompiledSimulation] = {}
         #: The search at the coarse step (None: this engine searches at ``dt_ms`` itself).
         self.coarse: FitEngine | None = None
+        self._polish: tuple[FitSettings, FitSettings] | None = None
         # cells fitted to their own sweeps stay at dt_ms: their latencies and ISIs are fitted
         # sweep by sweep to tolerances near the coarse step, and every sweep count compiles
         # populations of its own, which a second step would double (40 OSB cells: 289 -> 455 s)
@@ -326,8 +327,13 @@ class FitEngine:
 
     @property
     def _limits(self) -> FitSettings:
-        """The stop and restart rules of this engine's own runs (the polish's after a search)."""
-        return self.settings.polish_settings() if self.coarse is not None else self.settings
+        """The stop and restart rules of this engine's own runs (the polish's after a search),
+        derived once per `settings` (they are read for every cell and generation)."""
+        if self.coarse is None:
+            return self.settings
+        if self._polish is None or self._polish[0] is not self.settings:
+            self._polish = (self.settings, self.settings.polish_settings())
+        return self._polish[1]
 
     def _simulation_for(self, n_slots: int) -> CompiledSimulation:
         """The compiled population of ``n_slots`` cells (compiled the first time it is needed)."""
@@ -430,7 +436,7 @@ class FitEngine:
             if slot is None:
                 continue
             rows = slice(k * self.settings.popsize, (k + 1) * self.settings.popsize)
-            features = {feature: values[rows] for feature, values in columns.items()}
+            features = {feature: column[rows] for feature, column in columns.items()}
             errors = normalised_errors(features, slot.targets)
             extra = {}
             if slot.targets.sweeps is not None:

@@ -316,7 +316,6 @@ class FitEngine:
         self._simulations: dict[int, CompiledSimulation] = {}
         #: The search at the coarse step (None: this engine searches at ``dt_ms`` itself).
         self.coarse: FitEngine | None = None
-        self._polish: tuple[FitSettings, FitSettings] | None = None
         # cells fitted to their own sweeps stay at dt_ms: their latencies and ISIs are fitted
         # sweep by sweep to tolerances near the coarse step, and every sweep count compiles
         # populations of its own, which a second step would double (40 OSB cells: 289 -> 455 s)
@@ -327,13 +326,8 @@ class FitEngine:
 
     @property
     def _limits(self) -> FitSettings:
-        """The stop and restart rules of this engine's own runs (the polish's after a search),
-        derived once per `settings` (they are read for every cell and generation)."""
-        if self.coarse is None:
-            return self.settings
-        if self._polish is None or self._polish[0] is not self.settings:
-            self._polish = (self.settings, self.settings.polish_settings())
-        return self._polish[1]
+        """The stop and restart rules of this engine's own runs (the polish's after a search)."""
+        return self.settings.polish_settings() if self.coarse is not None else self.settings
 
     def _simulation_for(self, n_slots: int) -> CompiledSimulation:
         """The compiled population of ``n_slots`` cells (compiled the first time it is needed)."""
@@ -463,11 +457,12 @@ class FitEngine:
 
     def _stop_reason(self, slot: _Slot) -> str | None:
         """Why the cell stops now, or None; restarts the CMA-ES run when that is due."""
-        if slot.best_cost < self._limits.target_cost:
+        limits = self._limits
+        if slot.best_cost < limits.target_cost:
             return "target_cost"
         # a cell with measured sweeps is fitted to them too: its features being within
         # tolerance says nothing about its sweeps
-        margin = self._limits.stop_within
+        margin = limits.stop_within
         if (
             margin is not None
             and slot.targets.sweeps is None
@@ -476,7 +471,7 @@ class FitEngine:
             reason = "within_tolerance"
             return reason if not slot.restarts else f"{reason} after {slot.restarts} restarts"
         stop = slot.strategy.stop()
-        if slot.run_generations >= self._limits.max_generations:
+        if slot.run_generations >= limits.max_generations:
             reason = "max_generations"
         elif slot.run_generations - slot.run_improved >= STALL_GENERATIONS:
             reason = "stalled"
@@ -485,12 +480,10 @@ class FitEngine:
         else:
             return None
         in_attempt = slot.restarts - slot.attempt_start
-        regular = (
-            slot.best_cost > self._limits.restart_cost and in_attempt < self._limits.max_restarts
-        )
+        regular = slot.best_cost > limits.restart_cost and in_attempt < limits.max_restarts
         again = (
             not regular
-            and slot.attempt < self._limits.attempts
+            and slot.attempt < limits.attempts
             and not features_within(slot.best_features, slot.targets.features)
         )
         if regular or again:

@@ -11,6 +11,7 @@ from ahp_models.conductance_ahp import ConductanceAhpParams, LifConductanceAhp
 from ahp_models.errors import UserError
 from ahp_models.glif3 import Glif3, Glif3Params
 from ahp_models.lif_ahp import LifAhp, LifAhpParams, LifMultiAhp, MultiAhpParams
+from ahp_models.lif_ahp_input import LifAhpInput, LifAhpInputParams
 from ahp_models.loihi_form import LoihiAhp, LoihiAhpParams
 from ahp_models.model import NeuronModel, Variable
 from ahp_models.parameters import ParameterError, ParameterSet
@@ -60,6 +61,8 @@ __all__ = [
     "Glif3",
     "Glif3Params",
     "LifAhp",
+    "LifAhpInput",
+    "LifAhpInputParams",
     "LifAhpParams",
     "LifConductanceAhp",
     "LifMultiAhp",

@@ -8,6 +8,7 @@ from ahp_models.alif import Alif
 from ahp_models.conductance_ahp import LifConductanceAhp
 from ahp_models.glif3 import Glif3
 from ahp_models.lif_ahp import LifAhp, LifMultiAhp
+from ahp_models.lif_ahp_input import LifAhpInput
 from ahp_models.loihi_form import LoihiAhp
 from ahp_models.model import NeuronModel
 from ahp_models.parameters import ParameterError, ParameterSet
@@ -16,7 +17,8 @@ __all__ = ["MODELS", "get_model", "model_for_params", "resolve_model"]
 
 #: Model classes by catalogue name.
 MODELS: dict[str, type[NeuronModel]] = {
-    cls.name: cls for cls in (LifAhp, LifMultiAhp, LifConductanceAhp, Alif, Glif3, LoihiAhp)
+    cls.name: cls
+    for cls in (LifAhp, LifMultiAhp, LifAhpInput, LifConductanceAhp, Alif, Glif3, LoihiAhp)
 }
 
 

@@ -5,8 +5,14 @@ shape neuromorphic compartments compute. With ``x`` the membrane variable measur
 reset (hardware resets to 0)::
 
     x(t)   = keep_v x(t-1) + drive_offset + drive_per_pA I(t) - sum_k inflow_k y_k(t-1)
+                                                 - sum_j z_j(t-1)
     y_k(t) = keep_k y_k(t-1) + s(t)              (one decaying trace per spike-triggered term)
+    z_j(t) = keep_k z_j(t-1) + per_pA_j I(t)     (a share of the input on term k's decay)
     spike if x(t) > threshold;  then x <- 0 and x is held for the refractory period
+
+The input-driven traces ``z_j`` (`InputDrivenTerm`, ``lif_ahp_input``) ride on the decay of a
+spike-triggered term: on the chip they are the same auxiliary compartment, which takes a bias
+proportional to the input as well as the spikes.
 
 A model gives this form through `NeuronModel.hardware_form`; the mapper
 (`hardware_mapping.quantization`) needs nothing else, so a new model with a hardware form is
@@ -32,6 +38,7 @@ __all__ = [
     "TERM_RULES",
     "WHOLE_STEP_TOLERANCE",
     "HardwareForm",
+    "InputDrivenTerm",
     "SpikeTriggeredTerm",
     "refractory_steps",
 ]
@@ -116,6 +123,26 @@ class SpikeTriggeredTerm:
 
 
 @dataclass(frozen=True)
+class InputDrivenTerm:
+    """A share of the input drawn from ``x`` through a spike-triggered term's decay.
+
+    Attributes
+    ----------
+    name : str
+        Name in reports (``input_share``).
+    term : str
+        The `SpikeTriggeredTerm` whose decay (and, on the chip, compartment) it shares.
+    per_pA : float
+        What one pA of input adds to the trace per step (membrane units); in steady state the
+        trace draws ``per_pA / (1 - keep)`` per pA from ``x`` each step.
+    """
+
+    name: str
+    term: str
+    per_pA: float
+
+
+@dataclass(frozen=True)
 class HardwareForm:
     """A neuron's discrete-time linear float form at one time step.
 
@@ -141,6 +168,8 @@ class HardwareForm:
         Refractory period (ms; 0 for none).
     terms : tuple of SpikeTriggeredTerm
         The spike-triggered terms (AHP currents, threshold adaptation).
+    inputs : tuple of InputDrivenTerm
+        Shares of the input on the decays of ``terms`` (none for most models).
     """
 
     model: str
@@ -154,6 +183,20 @@ class HardwareForm:
     unit: str
     refractory_ms: float
     terms: tuple[SpikeTriggeredTerm, ...]
+    inputs: tuple[InputDrivenTerm, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = {term.name for term in self.terms}
+        for share in self.inputs:
+            if share.term not in names:
+                raise ValueError(
+                    f"InputDrivenTerm {share.name!r} rides on term {share.term!r}; allowed: "
+                    + ", ".join(sorted(names))
+                )
+
+    def term_named(self, name: str) -> SpikeTriggeredTerm:
+        """The spike-triggered term called ``name``."""
+        return next(term for term in self.terms if term.name == name)
 
     def drive(self, current_pA: float) -> float:
         """Drive per step (membrane units) for a constant current in pA."""

@@ -17,7 +17,8 @@ from typing import ClassVar
 import numpy as np
 from brian2 import Mohm, ms, mV, pA
 
-from ahp_models import LifAhp, LifMultiAhp, NeuronModel
+from ahp_models import LifAhp, LifAhpInput, LifMultiAhp, NeuronModel
+from ahp_models.lif_ahp_input import onset_peak
 from ahp_models.parameters import ParameterError, ParameterSet
 from fitting.targets import CellTargets
 
@@ -26,6 +27,7 @@ __all__ = [
     "CandidateCells",
     "FitSpace",
     "FreeParameter",
+    "LifAhpInputSpace",
     "LifAhpSpace",
     "MultiAhpSpace",
     "space_for",
@@ -206,11 +208,18 @@ class FitSpace:
         return values | {name: np.full(n_candidates, v) for name, v in self.fixed.items()}
 
     def membrane(
-        self, values: dict[str, np.ndarray], targets: CellTargets | CandidateCells
+        self,
+        values: dict[str, np.ndarray],
+        targets: CellTargets | CandidateCells,
+        peak: np.ndarray | float = 1.0,
     ) -> dict:
-        """LIF membrane parameter values (quantities, one per candidate) of the candidates."""
+        """LIF membrane parameter values (quantities, one per candidate) of the candidates.
+
+        ``peak`` is the resting membrane's peak step response relative to ``R I`` (below 1
+        where a current follows the input, `ahp_models.lif_ahp_input.onset_peak`): the
+        threshold is set so that the model's rheobase is the cell's plus the offset."""
         rheobase = targets.rheobase_pA + values["rheobase_offset_pA"]
-        threshold_mv = targets.vrest_mV + targets.ri_MOhm * rheobase * 1e-3  # MOhm * pA = uV
+        threshold_mv = targets.vrest_mV + targets.ri_MOhm * rheobase * peak * 1e-3  # uV
         t_ref_ms = np.maximum(np.round(values["t_ref_ms"] / self.dt_ms), 1) * self.dt_ms
         return {
             "E_L": np.full(rheobase.size, targets.vrest_mV) * mV,
@@ -242,8 +251,8 @@ class FitSpace:
         dict
             Free-parameter name -> physical value, for every searched (not fixed) parameter.
         """
-        # (V_th - E_L) / R = rheobase + offset; mV / MOhm = nA
-        rheobase_pa = (row["V_th_mV"] - row["E_L_mV"]) / row["R_Mohm"] * 1e3
+        # (V_th - E_L) / (R peak) = rheobase + offset; mV / MOhm = nA
+        rheobase_pa = (row["V_th_mV"] - row["E_L_mV"]) / row["R_Mohm"] * 1e3 / self._peak(row)
         values = {
             "rheobase_offset_pA": rheobase_pa - targets.rheobase_pA,
             "tau_m_scale": row["tau_m_ms"] / targets.tau_ms,
@@ -255,6 +264,11 @@ class FitSpace:
             value = row[p.column]
             values[p.name] = value / targets.rheobase_pA if p.name in increments else value
         return {p.name: float(values[p.name]) for p in self.free}
+
+    def _peak(self, row: Mapping[str, float]) -> float:
+        """The membrane's peak step response relative to ``R I`` of a fitted neuron (1 for
+        models whose currents do not follow the input)."""
+        return 1.0
 
     def parameters(self, unit_cube: np.ndarray, targets: CellTargets) -> ParameterSet:
         """The validated `ParameterSet` of candidates (one value per candidate)."""
@@ -292,6 +306,46 @@ class LifAhpSpace(FitSpace):
             "tau_ahp": values["tau_ahp_ms"] * ms,
             "b_ahp": values["b_ahp_per_rheobase"] * targets.rheobase_pA * pA,
         }
+
+
+class LifAhpInputSpace(LifAhpSpace):
+    """``lif_ahp_input``: ``lif_ahp``'s space plus the share of the input its AHP current takes.
+
+    The threshold keeps the model's rheobase at the cell's plus the offset (the share lowers
+    the membrane's peak response, `ahp_models.lif_ahp_input.onset_peak`), so a share moves the
+    tonic threshold above the rheobase and leaves the rheobase where it was.
+    """
+
+    model_name = "lif_ahp_input"
+    restart_points = (
+        *LifAhpSpace.restart_points,
+        # fast-spiking cells: little spike-triggered adaptation, a large share of the input
+        {"tau_ahp_ms": 100.0, "b_ahp_per_rheobase": 0.01, "input_share": 0.3},
+    )
+
+    def ahp_parameters(self) -> tuple[FreeParameter, ...]:
+        return (
+            *super().ahp_parameters(),
+            # beyond 0.9 the tonic threshold lies 10 rheobases up: no cell of the database
+            FreeParameter("input_share", 0.0, 0.9, False, 0.05, "input_share"),
+        )
+
+    def model(self) -> NeuronModel:
+        return LifAhpInput()
+
+    def values(self, unit_cube: np.ndarray, targets: CellTargets | CandidateCells) -> dict:
+        values = self.physical(unit_cube)
+        tau_m_ms = targets.tau_ms * values["tau_m_scale"]
+        peak = onset_peak(tau_m_ms, values["tau_ahp_ms"], values["input_share"])
+        return {
+            **self.membrane(values, targets, peak),
+            "tau_ahp": values["tau_ahp_ms"] * ms,
+            "b_ahp": values["b_ahp_per_rheobase"] * targets.rheobase_pA * pA,
+            "input_share": values["input_share"],
+        }
+
+    def _peak(self, row: Mapping[str, float]) -> float:
+        return float(onset_peak(row["tau_m_ms"], row["tau_ahp_ms"], row["input_share"]))
 
 
 class MultiAhpSpace(FitSpace):
@@ -350,7 +404,9 @@ class MultiAhpSpace(FitSpace):
         }
 
 
-FITTABLE_MODELS = {space.model_name: space for space in (LifAhpSpace, MultiAhpSpace)}
+FITTABLE_MODELS = {
+    space.model_name: space for space in (LifAhpSpace, MultiAhpSpace, LifAhpInputSpace)
+}
 
 
 def space_for(

@@ -32,8 +32,6 @@ as ``lif_ahp``'s current does, towards ``E_L + (1 - s) R I_ext``.
 from __future__ import annotations
 
 import dataclasses
-
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np

@@ -195,25 +195,36 @@ def voltage_bound(mapping: NeuronMapping) -> VoltageBound:
     VoltageBound
         Bounds of every compartment (integer units).
     """
-    low, high = mapping.current_range_pA
-    mant, exp = mapping.bias_registers(np.array([low, high]))
+    ends = np.array(mapping.current_range_pA)
+    mant, exp = mapping.bias_registers(ends)
     biases = [float(m) * 2.0 ** int(e) for m, e in zip(mant, exp, strict=True)]
-    return bound_state(
-        vth=64.0 * mapping.vth_mant,
-        keep_v=(4096 - mapping.decay_v) / 4096,
-        v_rest=float(mapping.v_rest),
-        biases=biases,
-        refract_delay=mapping.refract_delay,
-        aux=[
-            (float(c.input_per_spike), float(c.bias), (4096 - c.decay) / 4096) for c in mapping.aux
-        ],
-        # a network's synapses: the quantized weights exceed the requested ones by at most half
-        # a mantissa step
-        synaptic=(
-            SYNAPTIC_ROUNDING * mapping.synaptic_input[0],
-            SYNAPTIC_ROUNDING * mapping.synaptic_input[1],
-        ),
-    )
+    # auxiliary biases follow the current where a compartment takes a share of the input
+    # (`AhpCompartment.bias_per_pA`): bound each end of the range, keep the larger
+    aux_biases = [
+        [float(m) * 2.0 ** int(e) for m, e in zip(*c.bias_registers(ends), strict=True)]
+        for c in mapping.aux
+    ]
+    bounds = [
+        bound_state(
+            vth=64.0 * mapping.vth_mant,
+            keep_v=(4096 - mapping.decay_v) / 4096,
+            v_rest=float(mapping.v_rest),
+            biases=biases,
+            refract_delay=mapping.refract_delay,
+            aux=[
+                (float(c.input_per_spike), at[end], (4096 - c.decay) / 4096)
+                for c, at in zip(mapping.aux, aux_biases, strict=True)
+            ],
+            # a network's synapses: the quantized weights exceed the requested ones by at most
+            # half a mantissa step
+            synaptic=(
+                SYNAPTIC_ROUNDING * mapping.synaptic_input[0],
+                SYNAPTIC_ROUNDING * mapping.synaptic_input[1],
+            ),
+        )
+        for end in range(2)
+    ]
+    return max(bounds, key=lambda bound: bound.largest)
 
 
 def _min_period(vth: float, keep_v: float, b_high: float, refract: int) -> float:

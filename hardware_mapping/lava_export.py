@@ -61,7 +61,7 @@ from ahp_models.files import atomic_write_text
 from hardware_mapping.loihi.lava import lava_dense, lava_lif
 from hardware_mapping.loihi.network import CompartmentGroup, Network
 from hardware_mapping.loihi.registers import RegisterError
-from hardware_mapping.neuron_mapping import NeuronMapping, quantize_weights
+from hardware_mapping.neuron_mapping import MappingError, NeuronMapping, quantize_weights
 from hardware_mapping.parameter_files import (
     ParameterFileError,
     common_time_step,
@@ -211,6 +211,12 @@ def to_lava(mapping: NeuronMapping, *, charge_horizon_steps: float | None = None
             "LIF holds v at 0 for no step after a spike)"
         )
     aux = mapping.aux
+    if mapping.takes_input_share:
+        raise MappingError(
+            f"to_lava: model {mapping.model!r} takes a share of its input in its AHP "
+            "compartment, and Lava's LIF has no bias on its current u; allowed: models without "
+            "an input share (write this one as a Loihi parameter file)"
+        )
     if not aux:
         return LavaNeuron(LAVA_DECAY_MAX, dv, mapping.vth_mant, mapping.v_rest, (), tuple(notes))
     if any(c.bias for c in aux):

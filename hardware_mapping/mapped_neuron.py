@@ -65,12 +65,33 @@ class AhpCompartment:
         `map_neuron`).
     term : str
         The spike-triggered term it realizes (its report name), where known.
+    bias_per_pA : float
+        Bias (integer voltage units per step, before rounding) per pA of constant input: the
+        share of the input the compartment takes (``lif_ahp_input``; negative pulls the main
+        compartment down). 0 for a compartment driven by the spikes alone.
     """
 
     decay: int
     weights: tuple[tuple[int, int], ...]
     bias: int = 0
     term: str = field(default="", compare=False)
+    bias_per_pA: float = 0.0
+
+    def bias_registers(self, current_pA: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bias mantissas and exponents of the compartment for constant input currents (pA).
+
+        Parameters
+        ----------
+        current_pA : numpy.ndarray
+            Currents (pA).
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            ``bias_mant`` and ``bias_exp``: ``bias + bias_per_pA * current``, rounded.
+        """
+        current_pA = np.atleast_1d(np.asarray(current_pA, dtype=float))
+        return quantize_bias(self.bias + self.bias_per_pA * current_pA)
 
     @property
     def input_per_spike(self) -> int:
@@ -195,6 +216,35 @@ class NeuronMapping:
             )
         return quantize_bias(self.drive_pA(current_pA))
 
+    def aux_bias_registers(self, current_pA: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each auxiliary compartment's bias registers for constant currents (pA), in the order
+        of `aux` (`AhpCompartment.bias_registers`; the currents are checked as `bias` does)."""
+        self.bias_registers(current_pA)
+        return [compartment.bias_registers(current_pA) for compartment in self.aux]
+
+    @property
+    def takes_input_share(self) -> bool:
+        """Whether an auxiliary compartment takes a share of the input (``lif_ahp_input``)."""
+        return any(compartment.bias_per_pA != 0 for compartment in self.aux)
+
+    def set_input(self, simulator: Any, name: str, current: Quantity) -> None:
+        """Set the constant input of a population added by `add_to` in a running simulator:
+        the main compartments' biases and, where they take a share of it, the auxiliary ones'.
+
+        Parameters
+        ----------
+        simulator : hardware_mapping.loihi.simulator.Simulator
+            The simulator of the network `add_to` filled.
+        name : str
+            The population's main group.
+        current : Quantity
+            One current per neuron.
+        """
+        current_pA = np.atleast_1d(in_unit(current, pA, "current"))
+        simulator.set_bias(name, *self.bias_registers(current_pA))
+        for k, registers in enumerate(self.aux_bias_registers(current_pA), start=1):
+            simulator.set_bias(f"{name}_ahp{k}", *registers)
+
     def drive(self, current: Quantity) -> np.ndarray:
         """The bias (integer voltage units per step, before rounding) for constant currents.
 
@@ -239,7 +289,9 @@ class NeuronMapping:
         MappedPopulation
             The groups and the feedback synapses.
         """
-        bias_mant, bias_exp = self.bias(current)
+        current_pA = np.atleast_1d(in_unit(current, pA, "current"))
+        bias_mant, bias_exp = self.bias_registers(current_pA)
+        aux_biases = self.aux_bias_registers(current_pA)
         n = bias_mant.size
         main = CompartmentGroup(
             name,
@@ -254,10 +306,12 @@ class NeuronMapping:
         network.add(main)
         index = np.arange(n)
         groups, synapses = [], []
-        for k, compartment in enumerate(self.aux, start=1):
+        for k, (compartment, (aux_mant, aux_exp)) in enumerate(
+            zip(self.aux, aux_biases, strict=True), start=1
+        ):
             aux = CompartmentGroup(
                 f"{name}_ahp{k}", n, decay_u=4096, decay_v=compartment.decay,
-                bias_mant=compartment.bias,
+                bias_mant=aux_mant, bias_exp=aux_exp,
             )  # fmt: skip
             network.add(aux)
             for part, (weight, weight_exp) in enumerate(compartment.weights, start=1):

@@ -39,6 +39,7 @@ __all__ = [
     "ResourceSummary",
     "add_ahp_compartments",
     "add_synapse_groups",
+    "ahp_slot_biases",
     "assemble_network",
     "check_fits",
     "map_network",
@@ -303,7 +304,7 @@ def assemble_network(
     for name, population in mappings.items():
         main[name] = _main_group(name, population, currents_pA[name])
         network.add(main[name])
-        add_ahp_compartments(network, main[name], population)
+        add_ahp_compartments(network, main[name], population, currents_pA[name])
     for index, p in enumerate(projections):
         add_synapse_groups(
             network, f"projection{index}_{p.pre}_to_{p.post}", main[p.pre], main[p.post],
@@ -452,7 +453,39 @@ def _main_group(name: str, mappings: list[NeuronMapping], currents_pA: np.ndarra
     )
 
 
-def add_ahp_compartments(network: Network, main, mappings: list[NeuronMapping]) -> None:
+def ahp_slot_biases(
+    mappings: list[NeuronMapping], currents_pA: np.ndarray | None, slot: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bias mantissas and exponents of one AHP slot of a main group's neurons.
+
+    Parameters
+    ----------
+    mappings : list of NeuronMapping
+        Each main compartment's mapping.
+    currents_pA : numpy.ndarray or None
+        Each neuron's constant input (pA), for compartments that take a share of it
+        (`AhpCompartment.bias_per_pA`); None: at zero input.
+    slot : int
+        The AHP slot (0 for ``<main>_ahp1``); neurons without it get bias 0.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``bias_mant`` and ``bias_exp``, one per neuron.
+    """
+    n = len(mappings)
+    currents = np.zeros(n) if currents_pA is None else np.asarray(currents_pA, dtype=float)
+    mant, exp = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    for i, mapping in enumerate(mappings):
+        if len(mapping.aux) > slot:
+            m, e = mapping.aux[slot].bias_registers(currents[i : i + 1])
+            mant[i], exp[i] = m[0], e[0]
+    return mant, exp
+
+
+def add_ahp_compartments(
+    network: Network, main, mappings: list[NeuronMapping], currents_pA: np.ndarray | None = None
+) -> None:
     """Add the AHP compartments of one main group's neurons and their feedback synapses.
 
     One group per AHP slot, named ``<main>_ahp<slot>``; a neuron with fewer AHP compartments
@@ -466,17 +499,20 @@ def add_ahp_compartments(network: Network, main, mappings: list[NeuronMapping]) 
         The main compartments, one per mapping.
     mappings : list of NeuronMapping
         Each main compartment's mapping.
+    currents_pA : numpy.ndarray, optional
+        Each neuron's constant input (pA), for compartments that take a share of it; default
+        zero (`ahp_slot_biases`).
     """
     n = len(mappings)
     for slot in range(max(len(m.aux) for m in mappings)):
         users = np.array([i for i, m in enumerate(mappings) if len(m.aux) > slot], dtype=int)
         decays = np.full(n, 4096)
         decays[users] = [mappings[i].aux[slot].decay for i in users]
-        biases = np.zeros(n, dtype=int)
-        biases[users] = [mappings[i].aux[slot].bias for i in users]
+        bias_mant, bias_exp = ahp_slot_biases(mappings, currents_pA, slot)
         aux = CompartmentGroup(
-            f"{main.name}_ahp{slot + 1}", n, decay_u=4096, decay_v=decays, bias_mant=biases
-        )
+            f"{main.name}_ahp{slot + 1}", n, decay_u=4096, decay_v=decays, bias_mant=bias_mant,
+            bias_exp=bias_exp,
+        )  # fmt: skip
         network.add(aux)
         network.join(aux, main)
         for part in range(2):  # coarse and fine synapse

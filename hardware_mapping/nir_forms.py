@@ -64,6 +64,8 @@ MEMORYLESS_TAU_STEPS = 1e-3
 
 _WHY_NOT = {
     "alif": "its threshold rises with each spike and NIR's LIF has a fixed threshold",
+    "lif_ahp_input": "its AHP current takes a share of the constant input, which no NIR node "
+    "states",
 }
 
 

@@ -447,6 +447,7 @@ def _neuron_document(name: str, mapping: NeuronMapping, extra: Mapping[str, Any]
             {
                 "decay_v": compartment.decay,
                 "bias_mant": compartment.bias,
+                **({"bias_per_pA": compartment.bias_per_pA} if compartment.bias_per_pA else {}),
                 "weights": [{"mant": w, "exp": e} for w, e in compartment.weights],
             }
             for compartment in mapping.aux
@@ -496,6 +497,7 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
                 decay=aux["decay_v"],
                 weights=tuple((w["mant"], w["exp"]) for w in aux["weights"]),
                 bias=aux["bias_mant"],
+                bias_per_pA=float(aux.get("bias_per_pA", 0.0)),
             )
             for aux in neuron["aux"]
         ),
@@ -520,6 +522,15 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
             f"{mapping.drive_per_pA:g} over current_range_pA [{low_pA:g}, {high_pA:g}]: "
             f"{error}"
         ) from None
+    for k, compartment in enumerate(mapping.aux):
+        try:  # likewise each AHP compartment's share of the input, with its bias
+            compartment.bias_registers(np.linspace(low_pA, high_pA, 17))
+        except MappingError as error:
+            raise ParameterFileError(
+                f"{where}.aux[{k}]: bias_mant {compartment.bias} and bias_per_pA "
+                f"{compartment.bias_per_pA:g} over current_range_pA [{low_pA:g}, {high_pA:g}]: "
+                f"{error}"
+            ) from None
     return mapping
 
 
@@ -528,6 +539,15 @@ def _check_compartments(mapping: NeuronMapping, params: Any, where: str) -> None
     # decays bracket its time constant: a compartment added or removed shows here by name
     # (a term of zero strength may have none)
     form = model_for_params(params).hardware_form(params, mapping.dt_ms * 1e-3)
+    # a share of the input (lif_ahp_input) rides on AHP compartments: dropped or added, it
+    # would change the neuron without an error
+    shares = sum(share.per_pA != 0 for share in form.inputs)
+    if bool(shares) != mapping.takes_input_share:
+        raise ParameterFileError(
+            f"{where}.aux: {'no' if shares else 'a'} compartment with a nonzero bias_per_pA; "
+            f"allowed: {'one or more' if shares else 'none'}, since the source model "
+            f"{mapping.source['model']!r} takes {'a' if shares else 'no'} share of its input"
+        )
     acting = sum(1 for term in form.terms if term.inflow != 0)
     if not acting <= len(mapping.aux) <= 2 * len(form.terms):
         raise ParameterFileError(

@@ -154,6 +154,7 @@ def quantize_form(
     for term in form.terms:
         terms += _term_parts(term, keep_v, decay_rounding, split_decays, dt_ms, horizon_steps,
                              rows)  # fmt: skip
+    _share_inputs(form, terms, dc_v, rows)
     refract_delay, ref_row = _refractory(form.refractory_ms, dt_ms, where)
     gap = form.threshold
     drives = [offset + per_pA * c for c in (low_pA, high_pA)]
@@ -163,19 +164,32 @@ def quantize_form(
         # the first-passage match of `NeuronMapping.drive` moves the drive by at most the decay
         # register's rounding, 0.5 / decay_v relative: leave twice that
         limits["bias register"] = MAX_BIAS / (largest_drive * (1.0 + 1.0 / decay_v))
+    largest_share = max((abs(p.input_per_pA) for p in terms), default=0.0)
+    if largest_share > 0:
+        # plus one unit: the truncation compensation shares the register
+        limits["AHP bias register"] = (MAX_BIAS - 1) / (
+            largest_share * max(map(abs, (low_pA, high_pA)))
+        )
     inflows = [abs(part.inflow) for part in terms]
     if inflows and max(inflows) > 0:
         limits["AHP synapse"] = MAX_INPUT / max(inflows)
     if max(synaptic_input) > 0:
         limits["synaptic input"] = INPUT_LIMIT / (SYNAPTIC_ROUNDING * max(synaptic_input))
-    per_unit = bound_state(
-        vth=gap,
-        keep_v=keep_v,
-        v_rest=form.rest,
-        biases=[d * (1.0 + 1.0 / decay_v) for d in drives],
-        refract_delay=refract_delay,
-        aux=[(-part.inflow, 0.0, part.keep) for part in terms],
-        synaptic=synaptic_input,
+    per_unit = max(
+        (
+            bound_state(
+                vth=gap,
+                keep_v=keep_v,
+                v_rest=form.rest,
+                biases=[d * (1.0 + 1.0 / decay_v) for d in drives],
+                refract_delay=refract_delay,
+                aux=[(-part.inflow, part.input_per_pA * current, part.keep) for part in terms],
+                synaptic=synaptic_input,
+            )
+            # the share of the input the AHP compartments take, at either end of the range
+            for current in (low_pA, high_pA)
+        ),
+        key=lambda bound: bound.largest,
     )
     if per_unit.largest > 0 and math.isfinite(per_unit.largest):
         limits["state bound"] = STATE_LIMIT * (1.0 - SCALE_MARGIN) / per_unit.largest
@@ -213,11 +227,34 @@ def quantize_form(
 
 
 class _Part:
-    """One auxiliary compartment's share of a term."""
+    """One auxiliary compartment's share of a term (and, through `_share_inputs`, of the
+    input: ``input_per_pA`` membrane units of bias per step and pA)."""
 
-    def __init__(self, term, decay, keep, inflow, compensate) -> None:
+    def __init__(self, term, decay, keep, inflow, compensate, share=1.0) -> None:
         self.term, self.decay, self.keep = term, decay, keep
-        self.inflow, self.compensate = inflow, compensate
+        self.inflow, self.compensate, self.share = inflow, compensate, share
+        self.input_per_pA = 0.0
+
+
+def _share_inputs(form: HardwareForm, parts: list[_Part], dc_v: float, rows: list) -> None:
+    """Give the compartments of each input-driven term's decay their bias per pA.
+
+    The float trace draws ``z = per_pA I / (1 - keep)`` from ``x`` each step in steady state;
+    each compartment of the term takes its share of that at its realized decay, scaled like the
+    membrane's drive (``dc_v``), so the adapted steady state is the float one. The transient
+    follows the realized decays (a pair's mixture for a split term).
+    """
+    for share in form.inputs:
+        term = form.term_named(share.term)
+        steady = share.per_pA / (1.0 - term.keep) * dc_v
+        members = [part for part in parts if part.term is term]
+        for part in members:
+            part.input_per_pA = -part.share * steady * (1.0 - part.keep)
+        realized = -sum(p.input_per_pA / (1.0 - p.keep) for p in members)
+        rows.append(
+            _row(share.name, f"{form.unit} per pA, steady state", steady, realized,
+                 f"bias of the {share.term} compartment(s), rounded at each current")
+        )  # fmt: skip
 
 
 def _term_parts(term: SpikeTriggeredTerm, keep_v, rounding, split, dt_ms, horizon_steps, rows):
@@ -245,7 +282,7 @@ def _term_parts(term: SpikeTriggeredTerm, keep_v, rounding, split, dt_ms, horizo
         inflow = term.inflow_at(keeps[0][0], keep_v)
     # both members must truncate: a decay of 0 (an integrator) would add the bias forever
     compensate = len(pairs) == 2 and min(d for d, _ in pairs) > 0
-    return [_Part(term, d, (4096 - d) / 4096, inflow * share, k == 0 and compensate)
+    return [_Part(term, d, (4096 - d) / 4096, inflow * share, k == 0 and compensate, share)
             for k, (d, share) in enumerate(pairs)]  # fmt: skip
 
 
@@ -260,10 +297,15 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
     realized: dict[str, list[str]] = {}
     for part, steps in zip(terms, _weight_steps(terms, scale), strict=True):
         notes = realized.setdefault(part.term.name, [])
-        if steps == 0:
+        if steps == 0 and part.input_per_pA == 0:
             # below half the smallest weight step (64): this share has no effect on the chip
             # (a fitted b_ahp of 0, typically); it gets no compartment, and the report says so
             notes.append(f"decay {part.decay}: below one weight step, no compartment")
+            continue
+        if steps == 0:  # the compartment carries a share of the input only
+            notes.append(f"decay {part.decay}: below one weight step, no synapse")
+            aux.append(AhpCompartment(decay=part.decay, weights=(), term=part.term.name,
+                                      bias_per_pA=scale * part.input_per_pA))  # fmt: skip
             continue
         weights = quantize_weights(-64.0 * steps)
         # The decay truncates toward zero, ~0.5 unit per step: the pair of a term drifts by ~1
@@ -271,8 +313,9 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         # compartment cancels on average (at rest it holds that compartment at -+1)
         bias = int(np.sign(weights[0][0])) if part.compensate else 0
         compartment = AhpCompartment(
-            decay=part.decay, weights=weights, bias=bias, term=part.term.name
-        )
+            decay=part.decay, weights=weights, bias=bias, term=part.term.name,
+            bias_per_pA=scale * part.input_per_pA,
+        )  # fmt: skip
         notes.append(f"decay {part.decay}: " + weights_text(weights))
         aux.append(compartment)
     for term in form.terms:

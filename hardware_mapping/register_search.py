@@ -49,7 +49,7 @@ from hardware_mapping.mapped_neuron import (
     NeuronMapping,
     quantize_bias,
 )
-from hardware_mapping.network_mapping import add_ahp_compartments
+from hardware_mapping.network_mapping import add_ahp_compartments, ahp_slot_biases
 from hardware_mapping.neuron_mapping import map_neuron
 from hardware_mapping.quantization import MIN_VTH_MANT, weights_text, with_headroom_row
 from hardware_mapping.sensitivity import sweeps_gamma
@@ -340,6 +340,11 @@ def _cumulative_counts(mappings: list[NeuronMapping], currents: list[np.ndarray]
     simulator.set_bias(
         "main", np.concatenate([b[0] for b in step]), np.concatenate([b[1] for b in step])
     )
+    # AHP compartments that take a share of the input follow the step too
+    step_pA = np.concatenate(currents)
+    for slot in range(max(len(m.aux) for m in per_neuron)):
+        if any(len(m.aux) > slot and m.aux[slot].bias_per_pA for m in per_neuron):
+            simulator.set_bias(f"main_ahp{slot + 1}", *ahp_slot_biases(per_neuron, step_pA, slot))
     counts = np.zeros((width + 1, len(per_neuron)), dtype=np.int32)
     total = np.zeros(len(per_neuron), dtype=np.int32)
     done = 0
@@ -411,6 +416,8 @@ def _add_step(compartment: AhpCompartment, delta: int) -> AhpCompartment | None:
     """The compartment with one weight step (64 units) more or less on its finest synapse, or
     None if that synapse cannot take it."""
     weights = list(compartment.weights)
+    if not weights:  # a compartment that takes a share of the input only
+        return None
     weight, exponent = weights[-1]
     # the compartment's direction: its fine synapse may have the other sign (a remainder)
     sign = 1 if compartment.input_per_spike > 0 else -1

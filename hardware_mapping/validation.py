@@ -333,7 +333,10 @@ def _fixed_trains(mappings, amplitudes, dt_ms, target) -> tuple[dict, pd.DataFra
     width_steps = round(WIDTH_S * 1e3 / dt_ms)
     before = simulator.run(onset_steps)
     for key, mapping in mappings.items():
-        simulator.set_bias(names[key], *mapping.bias(amplitudes[key] * pA))
+        if target == "lava":
+            simulator.set_bias(names[key], *mapping.bias(amplitudes[key] * pA))
+        else:
+            mapping.set_input(simulator, names[key], amplitudes[key] * pA)
     during = simulator.run(width_steps)
     trains = {}
     for key in mappings:

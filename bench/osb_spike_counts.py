@@ -11,8 +11,8 @@ cell spiked, the fractions within 1 and 3 spikes, and the direction of each cell
 ``--in-sample`` scores the sweeps the model was fitted to instead (the figure this bench used
 to print, kept for comparison: it flatters the fit).
 
-Usage: python bench/osb_spike_counts.py --allen DIR [--model lif_ahp] [--workers 2] [--out DIR]
-       [--variants sweeps,features] [--held-out 1] [--in-sample]
+Usage: python bench/osb_spike_counts.py --allen DIR [--model lif_ahp] [--fallback-model M|none]
+       [--workers 2] [--out DIR] [--variants sweeps,features] [--held-out 1] [--in-sample]
 """
 
 from __future__ import annotations
@@ -60,10 +60,27 @@ def _print_scores(title: str, scores: pd.DataFrame) -> None:
         )
 
 
+def _print_kept_models(results: pd.DataFrame, cells: pd.DataFrame) -> None:
+    """Which model each cell kept, and the fast-spiking cells among those of each model."""
+    slope = cells.set_index("specimen_id").f_i_curve_slope
+    for model, kept in results.groupby("model"):
+        fast = kept.specimen_id[kept.specimen_id.map(slope) > FAST_SPIKING_SLOPE]
+        print(
+            f"  kept {model}: {len(kept)} cells, {len(fast)} of them fast spiking"
+            + (f" ({', '.join(map(str, fast))})" if len(fast) else "")
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--allen", type=Path, required=True)
     parser.add_argument("--model", default="lif_ahp", choices=tuple(FITTABLE_MODELS))
+    parser.add_argument(
+        "--fallback-model",
+        default=FitSettings.fallback_model,
+        choices=(*FITTABLE_MODELS, "none"),
+        help="the model that refits the cells the first fit misses (none: no refit)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("osb_spike_counts_output"))
     parser.add_argument("--variants", default=",".join(VARIANTS))
@@ -85,7 +102,8 @@ def main() -> None:
         pd.read_csv(args.allen / "glif_teeter2018_params_summary.csv"), scored
     ).rename(columns={"glif3_spike_count": "glif3"})
     table = table.merge(glif.drop(columns="amplitude_pA"), on=["specimen_id", "sweep"], how="left")
-    settings = FitSettings(model=args.model, seed=args.seed)
+    fallback = None if args.fallback_model == "none" else args.fallback_model
+    settings = FitSettings(model=args.model, fallback_model=fallback, seed=args.seed)
     for variant in variants:
         start = time.perf_counter()
         results = fit_database(
@@ -97,6 +115,7 @@ def main() -> None:
             progress=print,
         )
         print(f"variant {variant}: fitted in {time.perf_counter() - start:.0f} s")
+        _print_kept_models(results, cells)
         counts = model_sweep_counts(results, scored, settings.dt_ms)
         table = table.merge(
             counts.drop(columns="amplitude_pA").rename(columns={"model_spike_count": variant}),

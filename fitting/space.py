@@ -333,6 +333,10 @@ class LifAhpInputSpace(LifAhpSpace):
     def model(self) -> NeuronModel:
         return LifAhpInput()
 
+    def start_from(self, free: Mapping[str, float]) -> np.ndarray:
+        """A ``lif_ahp`` fit starts without a share of the input: the start reproduces it."""
+        return self.unit_of({"input_share": 0.0, **free})
+
     def values(self, unit_cube: np.ndarray, targets: CellTargets | CandidateCells) -> dict:
         values = self.physical(unit_cube)
         tau_m_ms = targets.tau_ms * values["tau_m_scale"]

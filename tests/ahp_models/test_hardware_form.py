@@ -8,6 +8,7 @@ from ahp_models import LifAhpParams, long_square, model_for_params, simulate
 from ahp_models.alif import AlifParams
 from ahp_models.hardware_form import refractory_steps
 from ahp_models.lif_ahp import MultiAhpParams
+from ahp_models.lif_ahp_input import LifAhpInputParams
 from ahp_models.loihi_form import LoihiAhpParams
 
 
@@ -17,10 +18,14 @@ def form_trace(form, current_pA, spikes, steps):
     traces = np.zeros(len(form.terms))
     keeps = np.array([t.keep for t in form.terms])
     inflows = np.array([t.inflow for t in form.terms])
+    shares = np.zeros(len(form.inputs))  # z_j, on their terms' decays
+    share_keeps = np.array([form.term_named(j.term).keep for j in form.inputs])
+    share_inputs = np.array([j.per_pA for j in form.inputs])
     out = np.zeros(steps)
     for step in range(steps):
-        x = form.keep_v * x + form.drive(current_pA[step]) - inflows @ traces
+        x = form.keep_v * x + form.drive(current_pA[step]) - inflows @ traces - shares.sum()
         traces = keeps * traces
+        shares = share_keeps * shares + share_inputs * current_pA[step]
         if step in spikes:
             x = 0.0
             traces = traces + 1.0
@@ -32,6 +37,8 @@ def form_trace(form, current_pA, spikes, steps):
     "params, offset, drive",
     [
         (LifAhpParams(t_ref=0 * ms, tau_ahp=150 * ms, b_ahp=30 * pA), "V_reset", 3.0),
+        (LifAhpInputParams(t_ref=0 * ms, tau_ahp=150 * ms, b_ahp=5 * pA, input_share=0.3),
+         "V_reset", 1.5),
         (MultiAhpParams(t_ref=0 * ms), "V_reset", 3.0),
         (AlifParams(t_ref=0 * ms), "V_reset", 3.0),
         (LoihiAhpParams(b_ahp=0.02), None, 12.0),

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from brian2 import Mohm, mV, pA
 
-from fitting.space import CandidateCells, FreeParameter, LifAhpSpace, MultiAhpSpace, space_for
+from ahp_models import LifAhpInput
+from fitting.space import (
+    CandidateCells,
+    FreeParameter,
+    LifAhpInputSpace,
+    LifAhpSpace,
+    MultiAhpSpace,
+    space_for,
+)
 from fitting.targets import CellTargets
 
 
@@ -74,7 +82,9 @@ def test_multi_ahp_candidates_have_one_value_per_current():
     assert params.tau_ahp.shape == (4, 2) and params.b_ahp.shape == (4, 2)
 
 
-@pytest.mark.parametrize("space", [LifAhpSpace(), MultiAhpSpace()], ids=lambda s: s.model_name)
+@pytest.mark.parametrize(
+    "space", [LifAhpSpace(), MultiAhpSpace(), LifAhpInputSpace()], ids=lambda s: s.model_name
+)
 def test_candidates_of_many_cells_map_as_each_cell_maps_its_own(space):
     other = dataclasses.replace(_targets(), specimen_id=8, vrest_mV=-65.0, ri_MOhm=90.0)
     other = dataclasses.replace(
@@ -88,3 +98,33 @@ def test_candidates_of_many_cells_map_as_each_cell_maps_its_own(space):
         joined = np.concatenate([np.asarray(part[name]) for part in alone])
         # the same arithmetic element by element: equal to the last bit
         assert np.array_equal(np.asarray(value), joined), name
+
+
+def test_a_share_of_the_input_keeps_the_models_rheobase_at_the_cells():
+    # the share lowers the membrane's peak response; the threshold makes up for it, so the
+    # model's own rheobase (not (V_th - E_L) / R) is the cell's plus the offset
+    space = LifAhpInputSpace()
+    rng = np.random.default_rng(2)
+    unit = rng.uniform(size=(6, len(space.free)))
+    unit[:, [p.name for p in space.free].index("input_share")] = np.linspace(0, 1, 6)
+    params = space.parameters(unit, _targets())
+    offsets = space.physical(unit)["rheobase_offset_pA"]
+    rheobase = np.asarray(LifAhpInput().rheobase(params) / pA)
+    assert rheobase == pytest.approx(100.0 + offsets, rel=1e-12)
+    assert np.asarray(params.input_share) == pytest.approx(np.linspace(0, 0.9, 6))
+    # and free_values inverts it, neuron by neuron (t_ref is rounded to whole steps)
+    exact = [p.name != "t_ref_ms" for p in space.free]
+    for k in range(6):
+        one = space.parameters(unit[k : k + 1], _targets())
+        free = space.free_values(one.to_row(), _targets())
+        assert space.unit_of(free)[exact] == pytest.approx(unit[k][exact], abs=1e-9)
+
+
+def test_a_lif_ahp_fit_warm_starts_the_share_at_zero():
+    first = {"rheobase_offset_pA": -3.0, "tau_m_scale": 1.2, "reset_depth_mV": 9.0,
+             "t_ref_ms": 2.0, "tau_ahp_ms": 300.0, "b_ahp_per_rheobase": 0.2}  # fmt: skip
+    space = LifAhpInputSpace()
+    start = space.physical(space.start_from(first)[None, :])
+    assert start["input_share"][0] == 0.0
+    for name, value in first.items():
+        assert start[name][0] == pytest.approx(value)

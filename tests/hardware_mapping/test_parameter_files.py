@@ -9,7 +9,7 @@ from brian2 import pA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ahp_models import LifAhpParams
+from ahp_models import LifAhpInputParams, LifAhpParams
 from ahp_models.lif_ahp import MultiAhpParams
 from hardware_mapping import parameter_files
 from hardware_mapping.loihi import Network, Simulator
@@ -29,6 +29,10 @@ def mappings():
     return {
         "one_ahp": map_neuron(LifAhpParams(), current_range=(0 * pA, 400 * pA)),
         "three_ahp": map_neuron(MultiAhpParams(), current_range=(0 * pA, 400 * pA)),
+        # its AHP compartments take a share of the input: a bias per pA
+        "input_share": map_neuron(
+            LifAhpInputParams(input_share=0.3), current_range=(0 * pA, 400 * pA)
+        ),
     }
 
 

@@ -8,6 +8,7 @@ fitting population (16 cells x 12 candidates x 11 amplitudes, 1 s) and states th
 per cell in such runs: a machine-independent cost of a fit.
 
 Usage: python bench/bench_fitting.py --allen DIR [--cells N] [--workers W] [--out DIR]
+       [--fallback-model M|none]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from analysis.allen_tables import load_cells
 from fitting.batch import fit_database
 from fitting.engine import FitEngine, FitSettings
 from fitting.quality import fit_quality
+from fitting.space import FITTABLE_MODELS
 from fitting.targets import CellTargets
 
 DATABASE_CELLS = 2333
@@ -54,6 +56,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("bench_fitting_output"))
     parser.add_argument("--keep", action="store_true", help="resume an earlier output folder")
+    parser.add_argument(
+        "--fallback-model",
+        default=FitSettings.fallback_model,
+        choices=(*FITTABLE_MODELS, "none"),
+        help="the model that refits the cells the first fit misses (none: no refit)",
+    )
     args = parser.parse_args()
 
     cells = load_cells(args.allen)
@@ -61,7 +69,8 @@ def main() -> None:
         cells = cells.sample(args.cells, random_state=0).sort_values("specimen_id")
     if args.out.exists() and not args.keep:
         shutil.rmtree(args.out)
-    settings = FitSettings()
+    fallback = None if args.fallback_model == "none" else args.fallback_model
+    settings = FitSettings(fallback_model=fallback)
     reference_s = _reference_run_seconds(cells, settings)
     print(
         f"machine: {platform.processor() or platform.machine()}, {args.workers} worker(s); "

@@ -41,6 +41,7 @@ __all__ = [
     "cells_table_html",
     "distribution_figures",
     "fit_labels",
+    "models_kept_html",
     "parameter_columns",
     "quality_html",
     "write_fit_page",
@@ -307,6 +308,7 @@ def write_fit_page(
             "the recordings do not pin down). E_L and R are the cell's vrest and ri, shown in "
             "each cell's section. f-I figures: the cells spread over the achieved costs "
             "(--report-cells).</p>"
+            + models_kept_html(fitted)
             + cells_table_html(results, flags)
             + "".join(_cell_section(row, flags, figures.get(int(row.specimen_id), ()))
                       for _, row in results.iterrows()),
@@ -320,6 +322,42 @@ def write_fit_page(
     )
     atomic_write_text(path, page)
     return Path(path)
+
+
+#: Cells listed by name per refit model on the page; the rest are counted.
+LISTED_REFITS = 60
+
+
+def models_kept_html(fitted: pd.DataFrame) -> str:
+    """Which model each fitted cell kept: counts per model and, for the cells that kept a
+    refit (a richer model where the first one missed a tolerance), links to their sections.
+
+    Parameters
+    ----------
+    fitted : pandas.DataFrame
+        The fitted cells' results rows (``model``; ``first_model`` where refitted).
+
+    Returns
+    -------
+    str
+        An HTML paragraph (empty without a ``model`` column).
+    """
+    if "model" not in fitted or fitted.empty:
+        return ""
+    counts = fitted.model.value_counts()
+    parts = [f"{html.escape(str(m))} {n}" for m, n in counts.items()]
+    text = f"<p class='note'>Models kept: {', '.join(parts)}."
+    if "first_model" in fitted:
+        refits = fitted[fitted.first_model.notna() & (fitted.model != fitted.first_model)]
+        for model, kept in refits.groupby("model"):
+            ids = [int(i) for i in kept.specimen_id]
+            links = ", ".join(f"<a href='#cell-{i}'>{i}</a>" for i in ids[:LISTED_REFITS])
+            more = f" and {len(ids) - LISTED_REFITS} more" if len(ids) > LISTED_REFITS else ""
+            text += (
+                f" The first model missed a tolerance and {html.escape(str(model))} did better "
+                f"for {len(ids)} cells: {links}{more}."
+            )
+    return text + "</p>"
 
 
 def _cell_section(row: pd.Series, flags: pd.DataFrame, figures: Sequence[str]) -> str:

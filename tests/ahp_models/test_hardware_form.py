@@ -37,8 +37,11 @@ def form_trace(form, current_pA, spikes, steps):
     "params, offset, drive",
     [
         (LifAhpParams(t_ref=0 * ms, tau_ahp=150 * ms, b_ahp=30 * pA), "V_reset", 3.0),
-        (LifAhpInputParams(t_ref=0 * ms, tau_ahp=150 * ms, b_ahp=5 * pA, input_share=0.3),
-         "V_reset", 1.5),
+        (
+            LifAhpInputParams(t_ref=0 * ms, tau_ahp=150 * ms, b_ahp=5 * pA, input_share=0.3),
+            "V_reset",
+            1.5,
+        ),
         (MultiAhpParams(t_ref=0 * ms), "V_reset", 3.0),
         (AlifParams(t_ref=0 * ms), "V_reset", 3.0),
         (LoihiAhpParams(b_ahp=0.02), None, 12.0),

@@ -113,3 +113,21 @@ def test_the_unit_check_finds_a_number_without_unit():
     (table,) = read_page(page).tables
     assert numbers_without_unit(table) == ["tau_ahp / ?: 300"]
     assert external_references(page) == ["<img src='https://example.org/x.png'>"]
+
+
+def test_the_page_names_the_cells_that_kept_a_refit():
+    from fitting.fit_page import models_kept_html
+
+    fitted = pd.DataFrame(
+        {
+            "specimen_id": [1, 2, 3, 4],
+            "model": ["lif_ahp", "lif_ahp_input", "lif_ahp", "lif_ahp_input"],
+            # cell 3 was refitted and kept its first fit; 2 and 4 kept the refit
+            "first_model": [np.nan, "lif_ahp", "lif_ahp", "lif_ahp"],
+        }
+    )
+    text = models_kept_html(fitted)
+    assert "Models kept: lif_ahp 2, lif_ahp_input 2." in text
+    assert "lif_ahp_input did better for 2 cells: <a href='#cell-2'>2</a>, " in text
+    assert "#cell-3" not in text and "#cell-1" not in text
+    assert models_kept_html(fitted.drop(columns="first_model")).count("<a ") == 0

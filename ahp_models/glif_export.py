@@ -212,7 +212,9 @@ def write_neuron_config(config: Mapping[str, Any], path: str | os.PathLike) -> P
 
 
 def _model_of(params: Any) -> LifAhp | LifMultiAhp:
-    if isinstance(params, LifAhpParams):
+    # exactly lif_ahp: lif_ahp_input's parameters derive from it, but its current also
+    # follows the input, which no after-spike current of GLIF3 does
+    if type(params) is LifAhpParams:
         return LifAhp()
     if isinstance(params, MultiAhpParams):
         return LifMultiAhp(n_currents=params.n_currents)

@@ -20,6 +20,7 @@ from brian2 import Mohm, amp, ms, mV, pA, second
 
 from ahp_models import (
     AlifParams,
+    LifAhpInputParams,
     LifAhpParams,
     MultiAhpParams,
     ParameterError,
@@ -206,6 +207,9 @@ def test_export_refuses_what_glif3_cannot_hold():
         glif_neuron_config(cell, 1 * ms)
     with pytest.raises(ParameterError, match="model 'alif' has no GLIF3 form; allowed: lif_ahp"):
         glif_neuron_config(AlifParams(), DT_MS * ms)
+    # its parameters derive from lif_ahp's, but its current follows the input: not GLIF3
+    with pytest.raises(ParameterError, match="model 'lif_ahp_input' has no GLIF3 form"):
+        glif_neuron_config(LifAhpInputParams(t_ref=1 * ms), DT_MS * ms)
     with pytest.raises(ParameterError, match="holds 2 neurons; allowed: one neuron"):
         glif_neuron_config(LifAhpParams.concatenate([cell, cell]), DT_MS * ms)
     with pytest.raises(ParameterError, match="scheme = 'euler'; allowed: allen, exact"):

@@ -84,7 +84,8 @@ class FitSettings:
     Attributes
     ----------
     model : str
-        Fittable catalogue model (``lif_ahp`` or ``lif_multi_ahp``).
+        Fittable catalogue model (`fitting.space.FITTABLE_MODELS`: ``lif_ahp``,
+        ``lif_multi_ahp``, ``lif_ahp_input``).
     popsize : int
         CMA-ES population per cell and generation.
     max_generations : int
@@ -135,7 +136,9 @@ class FitSettings:
     fallback_model : str or None
         A richer fittable model that refits, warm-started from the first fit, each cell whose
         best fit misses an acceptance tolerance; the better of the two fits is kept
-        (`fitting.pipeline`). None: no refit.
+        (`fitting.pipeline`). None: no refit. Default ``lif_ahp_input``: on the whole Allen
+        database it brings more cells within every tolerance than ``lif_multi_ahp`` in the
+        same time (bench/README.md).
     fallback_restarts : int
         Restarts of the refit.
     """
@@ -156,7 +159,7 @@ class FitSettings:
     coarse_dt_ms: float | None = COARSE_DT_MS
     polish_generations: int = POLISH_GENERATIONS
     fixed: tuple[tuple[str, float], ...] = ()
-    fallback_model: str | None = "lif_multi_ahp"
+    fallback_model: str | None = "lif_ahp_input"
     fallback_restarts: int = 5
 
     def __post_init__(self) -> None:

@@ -1,4 +1,4 @@
-"""Refits with the two-AHP model: warm-started from the first fit, never worse, resumable."""
+"""Refits with a richer model: warm-started from the first fit, never worse, resumable."""
 
 from __future__ import annotations
 
@@ -19,14 +19,23 @@ from fitting.synthetic import write_allen_tables
 
 # so short a search that first fits miss their tolerances and go to the refit
 BRIEF = FitSettings(popsize=4, max_generations=3, max_restarts=0, slots=2, fallback_restarts=0)
+#: The same, refitting with two AHP currents (the default refits with lif_ahp_input)
+BRIEF_MULTI = FitSettings(
+    popsize=4, max_generations=3, max_restarts=0, slots=2, fallback_restarts=0,
+    fallback_model="lif_multi_ahp",
+)  # fmt: skip
 
 
-def test_the_warm_start_is_the_first_fit_as_a_two_current_neuron(recovery_cells):
-    single, double = space_for("lif_ahp"), space_for("lif_multi_ahp")
+@pytest.mark.parametrize("refit_model", ["lif_multi_ahp", "lif_ahp_input"])
+def test_the_warm_start_is_the_first_fit_as_the_refit_model(recovery_cells, refit_model):
+    single, double = space_for("lif_ahp"), space_for(refit_model)
     chosen = recovery_cells[:4]
     rng = np.random.default_rng(3)
     units = rng.uniform(0.2, 0.8, size=(len(chosen), len(single.free)))
     units[0, 4] = single.free[4].unit(25000.0)  # a slow AHP becomes the slow current
+    # rheobase offsets up to 0 pA: lif_ahp_input caps them there (test_space)
+    units[:, 0] = rng.uniform(0.2, single.free[0].unit(0.0), size=len(chosen))
+    assert single.physical(units)["rheobase_offset_pA"].max() <= 0.0
     sets, amplitudes = {}, {}
     for k, (cell, unit) in enumerate(zip(chosen, units, strict=True)):
         free = {name: float(v[0]) for name, v in single.physical(unit).items()}
@@ -67,7 +76,7 @@ def test_the_kept_fit_misses_fewer_tolerances_then_costs_less():
 
 def test_refits_start_from_the_first_fit_and_never_end_worse(recovery_cells):
     cells = [c.targets for c in recovery_cells[:6]]
-    table = fit_cells(cells, BRIEF)
+    table = fit_cells(cells, BRIEF_MULTI)
     assert sorted(table.specimen_id) == sorted(c.specimen_id for c in cells)
     refitted = table[table.first_model.notna()]
     assert len(refitted) >= 3, "the brief first fits should miss"

@@ -128,3 +128,7 @@ def test_a_lif_ahp_fit_warm_starts_the_share_at_zero():
     assert start["input_share"][0] == 0.0
     for name, value in first.items():
         assert start[name][0] == pytest.approx(value)
+    # a first fit whose threshold lies above the cell's rheobase starts at the rheobase: a
+    # model silent at the cell's rheobase measures 10-20 pA high on Allen's grid
+    above = space.physical(space.start_from({**first, "rheobase_offset_pA": 3.0})[None, :])
+    assert above["rheobase_offset_pA"][0] == 0.0

@@ -74,6 +74,18 @@ class VoltageBound:
     min_period: float
     main_input: float = 0.0
 
+    @classmethod
+    def covering(cls, bounds: Sequence[VoltageBound]) -> VoltageBound:
+        """The bound holding wherever each of ``bounds`` does (the largest of each state)."""
+        return cls(
+            main_high=max(b.main_high for b in bounds),
+            main_low=max(b.main_low for b in bounds),
+            aux=tuple(max(levels) for levels in zip(*(b.aux for b in bounds), strict=True)),
+            aux_input=tuple(max(x) for x in zip(*(b.aux_input for b in bounds), strict=True)),
+            min_period=min(b.min_period for b in bounds),
+            main_input=max(b.main_input for b in bounds),
+        )
+
     @property
     def largest(self) -> float:
         """The largest magnitude of any v."""
@@ -113,6 +125,7 @@ def bound_state(
     refract_delay: int,
     aux: Sequence[tuple[float, float, float]],
     synaptic: tuple[float, float] = (0.0, 0.0),
+    shares: Sequence[float] | None = None,
 ) -> VoltageBound:
     """The bound for given register values (integers, or floats scaled alike).
 
@@ -134,6 +147,9 @@ def bound_state(
     synaptic : (float, float)
         The largest excitatory and inhibitory synaptic input per step into the main
         compartment (a network's synapses), added to the biases' extremes.
+    shares : sequence of float, optional
+        Per auxiliary compartment, the bias it takes as a share of the input on top of its
+        ``bias`` (`AhpCompartment.bias_per_pA` times the current; default none).
 
     Returns
     -------
@@ -142,6 +158,20 @@ def bound_state(
     """
     b_high = max(0.0, *biases) + synaptic[0]
     b_low = max(0.0, *(-b for b in biases)) + synaptic[1]
+    # A compartment's state is the sum of its responses to the spikes and to its bias, and its
+    # share of the input (lif_ahp_input) alone holds it within |share| / (1 - keep) whatever
+    # the spikes do. A negative share only slows the neuron, like a hyperpolarising AHP; a
+    # positive one (a negative current) adds up to its level to the main compartment's input.
+    shares = [0.0] * len(aux) if shares is None else [float(x) for x in shares]
+    if len(shares) != len(aux):
+        raise ValueError(f"bound_state: {len(shares)} shares for {len(aux)} compartments")
+    share_levels = [
+        abs(share) / (1.0 - k) if share else 0.0
+        for share, (_, _, k) in zip(shares, aux, strict=True)
+    ]
+    if any(share and k >= 1 for share, (_, _, k) in zip(shares, aux, strict=True)):
+        share_levels = [math.inf] * len(aux)  # a biased compartment that does not decay
+    b_high += sum(level for level, share in zip(share_levels, shares, strict=True) if share > 0)
     # each decay step removes a unit only where the decay is not 0: a biased compartment
     # that does not decay integrates its bias
     hyperpolarizing = all(a <= 0 and b <= 0 and abs(b) <= 1 and (b == 0 or k < 1)
@@ -164,6 +194,8 @@ def bound_state(
         total = b_high + sum(abs(a) + abs(b) for a, b, _ in aux)
         levels = [min(level, total) for level in levels]
         negative = min(negative, total)
+    levels = [level + share for level, share in zip(levels, share_levels, strict=True)]
+    negative += sum(level for level, share in zip(share_levels, shares, strict=True) if share < 0)
     pull = b_low + negative
     if pull == 0:
         main_low = max(0.0, -v_rest)
@@ -171,7 +203,7 @@ def bound_state(
         main_low = math.inf
     else:
         main_low = max(0.0, -v_rest, pull / (1.0 - keep_v))
-    main_high = max(vth, v_rest, 0.0) + b_high + positive
+    main_high = max(vth, v_rest, 0.0) + b_high + positive  # b_high holds the upward shares
     return VoltageBound(
         main_high=main_high,
         main_low=main_low,
@@ -200,8 +232,8 @@ def voltage_bound(mapping: NeuronMapping) -> VoltageBound:
     biases = [float(m) * 2.0 ** int(e) for m, e in zip(mant, exp, strict=True)]
     # auxiliary biases follow the current where a compartment takes a share of the input
     # (`AhpCompartment.bias_per_pA`): bound each end of the range, keep the larger
-    aux_biases = [
-        [float(m) * 2.0 ** int(e) for m, e in zip(*c.bias_registers(ends), strict=True)]
+    aux_shares = [  # the rounded bias registers less the truncation compensation
+        [float(m) * 2.0 ** int(e) - c.bias for m, e in zip(*c.bias_registers(ends), strict=True)]
         for c in mapping.aux
     ]
     bounds = [
@@ -212,9 +244,10 @@ def voltage_bound(mapping: NeuronMapping) -> VoltageBound:
             biases=biases,
             refract_delay=mapping.refract_delay,
             aux=[
-                (float(c.input_per_spike), at[end], (4096 - c.decay) / 4096)
-                for c, at in zip(mapping.aux, aux_biases, strict=True)
+                (float(c.input_per_spike), float(c.bias), (4096 - c.decay) / 4096)
+                for c in mapping.aux
             ],
+            shares=[at[end] for at in aux_shares],
             # a network's synapses: the quantized weights exceed the requested ones by at most
             # half a mantissa step
             synaptic=(
@@ -224,7 +257,7 @@ def voltage_bound(mapping: NeuronMapping) -> VoltageBound:
         )
         for end in range(2)
     ]
-    return max(bounds, key=lambda bound: bound.largest)
+    return VoltageBound.covering(bounds)
 
 
 def _min_period(vth: float, keep_v: float, b_high: float, refract: int) -> float:

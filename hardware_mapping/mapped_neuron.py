@@ -229,7 +229,8 @@ class NeuronMapping:
 
     def set_input(self, simulator: Any, name: str, current: Quantity) -> None:
         """Set the constant input of a population added by `add_to` in a running simulator:
-        the main compartments' biases and, where they take a share of it, the auxiliary ones'.
+        the main compartments' biases and, where they take a share of it, the auxiliary ones'
+        at the same step (see `set_input_share` for the exact timing).
 
         Parameters
         ----------
@@ -242,6 +243,30 @@ class NeuronMapping:
         """
         current_pA = np.atleast_1d(in_unit(current, pA, "current"))
         simulator.set_bias(name, *self.bias_registers(current_pA))
+        self.set_input_share(simulator, name, current)
+
+    def set_input_share(self, simulator: Any, name: str, current: Quantity) -> None:
+        """Set the auxiliary compartments' share of a new input (``lif_ahp_input``; nothing for
+        other models).
+
+        The float neuron's AHP current takes the input of the step before (its state at the
+        start of a step drives the membrane), while a child compartment's bias acts in its own
+        step: switched with the main bias, the share leads by one step, which near the tonic
+        threshold moves spikes by milliseconds. Set the main bias, run one step, then call
+        this (`hardware_mapping.validation` does).
+
+        Parameters
+        ----------
+        simulator : hardware_mapping.loihi.simulator.Simulator
+            The simulator of the network `add_to` filled.
+        name : str
+            The population's main group.
+        current : Quantity
+            One current per neuron.
+        """
+        if not self.takes_input_share:
+            return
+        current_pA = np.atleast_1d(in_unit(current, pA, "current"))
         for k, registers in enumerate(self.aux_bias_registers(current_pA), start=1):
             simulator.set_bias(f"{name}_ahp{k}", *registers)
 
@@ -258,19 +283,46 @@ class NeuronMapping:
         return self.drive_pA(in_unit(current, pA, "current"))
 
     def drive_pA(self, current_pA: np.ndarray) -> np.ndarray:
-        """`drive` for currents given as plain pA values."""
+        """`drive` for currents given as plain pA values.
+
+        Where AHP compartments take a share of the input (`AhpCompartment.bias_per_pA`), the
+        climb is matched at the adapted drive, the bias less their steady pull: that is the
+        drive of every interval once the share has caught up (a few ``tau_ahp``). Their biases
+        are whole units, each amplified ``4096 / decay`` times in their steady state; the main
+        bias takes up the difference their rounding makes, so the adapted drive is the float
+        one to the main bias's resolution.
+        """
         keep = (4096 - self.decay_v) / 4096
         current_pA = np.asarray(current_pA, dtype=float)
+        pull = self._realized_pull(current_pA)
         dc_drive = self.drive_offset + self.drive_per_pA * current_pA
+        dc_drive = dc_drive + pull - self.share_pull_per_pA * current_pA
         vth = 64.0 * self.vth_mant
-        v_inf = dc_drive / (1.0 - keep)
+        v_inf = (dc_drive - pull) / (1.0 - keep)
         fires = v_inf > vth
         if not fires.any() or keep in (0.0, 1.0) or self.float_keep_v in (0.0, 1.0):
             return dc_drive
         with np.errstate(divide="ignore", invalid="ignore"):
             passage = np.log1p(-vth / np.where(fires, v_inf, np.inf)) / math.log(self.float_keep_v)
             matched = vth / -np.expm1(passage * math.log(keep)) * (1.0 - keep)
-        return np.where(fires, matched, dc_drive)
+        return np.where(fires, matched + pull, dc_drive)
+
+    def _realized_pull(self, current_pA: np.ndarray) -> np.ndarray:
+        """The steady pull of the AHP compartments' rounded shares of the input (integer units
+        per step; 0 without a share)."""
+        pull = np.zeros(np.shape(current_pA))
+        for compartment in self.aux:
+            if compartment.bias_per_pA and compartment.decay:
+                mant, exp = compartment.bias_registers(current_pA)
+                share = mant * 2.0**exp - compartment.bias  # less the truncation compensation
+                pull = pull - share.reshape(pull.shape) / (compartment.decay / 4096)
+        return pull
+
+    @property
+    def share_pull_per_pA(self) -> float:
+        """What the AHP compartments' share of a constant input draws from the main compartment
+        each step in steady state, per pA (integer units; 0 without a share)."""
+        return -sum(c.bias_per_pA / (c.decay / 4096) for c in self.aux if c.bias_per_pA and c.decay)
 
     def add_to(self, network: Network, name: str, current: Quantity) -> MappedPopulation:
         """Add one neuron per constant input current to a fixed-point network.

@@ -514,6 +514,16 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
             "value per parameter (one per current for per-current parameters)"
         )
     _check_compartments(mapping, params, where)
+    for k, compartment in enumerate(mapping.aux):
+        try:  # each AHP compartment's share of the input, with its bias, must fit the register
+            # (first: the main bias takes up their rounding)
+            compartment.bias_registers(np.linspace(low_pA, high_pA, 17))
+        except MappingError as error:
+            raise ParameterFileError(
+                f"{where}.aux[{k}]: bias_mant {compartment.bias} and bias_per_pA "
+                f"{compartment.bias_per_pA:g} over current_range_pA [{low_pA:g}, {high_pA:g}]: "
+                f"{error}"
+            ) from None
     try:  # the drive over the whole current range must fit the bias register
         mapping.bias_registers(np.linspace(low_pA, high_pA, 17))
     except MappingError as error:
@@ -522,15 +532,6 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
             f"{mapping.drive_per_pA:g} over current_range_pA [{low_pA:g}, {high_pA:g}]: "
             f"{error}"
         ) from None
-    for k, compartment in enumerate(mapping.aux):
-        try:  # likewise each AHP compartment's share of the input, with its bias
-            compartment.bias_registers(np.linspace(low_pA, high_pA, 17))
-        except MappingError as error:
-            raise ParameterFileError(
-                f"{where}.aux[{k}]: bias_mant {compartment.bias} and bias_per_pA "
-                f"{compartment.bias_per_pA:g} over current_range_pA [{low_pA:g}, {high_pA:g}]: "
-                f"{error}"
-            ) from None
     return mapping
 
 

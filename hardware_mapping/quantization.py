@@ -43,6 +43,7 @@ from hardware_mapping.headroom import (
     INPUT_LIMIT,
     STATE_LIMIT,
     SYNAPTIC_ROUNDING,
+    VoltageBound,
     bound_state,
     voltage_bound,
 )
@@ -151,9 +152,10 @@ def quantize_form(
     per_pA = form.drive_per_pA * dc_v
     horizon_steps = horizon_ms / dt_ms
     terms: list[_Part] = []
+    shared = {share.term for share in form.inputs if share.per_pA}
     for term in form.terms:
         terms += _term_parts(term, keep_v, decay_rounding, split_decays, dt_ms, horizon_steps,
-                             rows)  # fmt: skip
+                             rows, term.name in shared)  # fmt: skip
     _share_inputs(form, terms, dc_v, rows)
     refract_delay, ref_row = _refractory(form.refractory_ms, dt_ms, where)
     gap = form.threshold
@@ -175,21 +177,21 @@ def quantize_form(
         limits["AHP synapse"] = MAX_INPUT / max(inflows)
     if max(synaptic_input) > 0:
         limits["synaptic input"] = INPUT_LIMIT / (SYNAPTIC_ROUNDING * max(synaptic_input))
-    per_unit = max(
-        (
+    per_unit = VoltageBound.covering(
+        [
             bound_state(
                 vth=gap,
                 keep_v=keep_v,
                 v_rest=form.rest,
                 biases=[d * (1.0 + 1.0 / decay_v) for d in drives],
                 refract_delay=refract_delay,
-                aux=[(-part.inflow, part.input_per_pA * current, part.keep) for part in terms],
+                aux=[(-part.inflow, 0.0, part.keep) for part in terms],
                 synaptic=synaptic_input,
+                shares=[part.input_per_pA * current for part in terms],
             )
             # the share of the input the AHP compartments take, at either end of the range
             for current in (low_pA, high_pA)
-        ),
-        key=lambda bound: bound.largest,
+        ]
     )
     if per_unit.largest > 0 and math.isfinite(per_unit.largest):
         limits["state bound"] = STATE_LIMIT * (1.0 - SCALE_MARGIN) / per_unit.largest
@@ -250,18 +252,20 @@ def _share_inputs(form: HardwareForm, parts: list[_Part], dc_v: float, rows: lis
         members = [part for part in parts if part.term is term]
         for part in members:
             part.input_per_pA = -part.share * steady * (1.0 - part.keep)
-        realized = -sum(p.input_per_pA / (1.0 - p.keep) for p in members)
+        realized = -sum(p.input_per_pA / (1.0 - p.keep) for p in members if p.input_per_pA)
         rows.append(
             _row(share.name, f"{form.unit} per pA, steady state", steady, realized,
                  f"bias of the {share.term} compartment(s), rounded at each current")
         )  # fmt: skip
 
 
-def _term_parts(term: SpikeTriggeredTerm, keep_v, rounding, split, dt_ms, horizon_steps, rows):
-    """A term's compartments (one, or a pair of decays) and its report rows."""
-    if split and term.rule == "charge":
-        pairs = _decay_pair(term.keep)
-    else:
+def _term_parts(term: SpikeTriggeredTerm, keep_v, rounding, split, dt_ms, horizon_steps, rows,
+                shared=False):  # fmt: skip
+    """A term's compartments (one, or a pair of decays) and its report rows. A term that takes
+    a share of the input (``shared``) keeps off decay 0: that compartment would integrate its
+    bias for ever."""
+    pairs = _decay_pair(term.keep) if split and term.rule == "charge" else []
+    if not pairs or (shared and any(d == 0 for d, _ in pairs)):
         decay, _ = _decay_register(term.keep, term.tau_ms, dt_ms, rounding)
         pairs = [(decay, 1.0)]
     keeps = [((4096 - d) / 4096, share) for d, share in pairs]

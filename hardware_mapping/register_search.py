@@ -340,20 +340,27 @@ def _cumulative_counts(mappings: list[NeuronMapping], currents: list[np.ndarray]
     simulator.set_bias(
         "main", np.concatenate([b[0] for b in step]), np.concatenate([b[1] for b in step])
     )
-    # AHP compartments that take a share of the input follow the step too
+    # AHP compartments that take a share of the input follow the step one step later
+    # (`NeuronMapping.set_input_share`)
     step_pA = np.concatenate(currents)
-    for slot in range(max(len(m.aux) for m in per_neuron)):
-        if any(len(m.aux) > slot and m.aux[slot].bias_per_pA for m in per_neuron):
-            simulator.set_bias(f"main_ahp{slot + 1}", *ahp_slot_biases(per_neuron, step_pA, slot))
+    sharing = [
+        slot
+        for slot in range(max(len(m.aux) for m in per_neuron))
+        if any(len(m.aux) > slot and m.aux[slot].bias_per_pA for m in per_neuron)
+    ]
     counts = np.zeros((width + 1, len(per_neuron)), dtype=np.int32)
     total = np.zeros(len(per_neuron), dtype=np.int32)
     done = 0
     while done <= width:
-        block = min(RECORD_BLOCK, width + 1 - done)
+        block = 1 if sharing and done == 0 else min(RECORD_BLOCK, width + 1 - done)
         spikes = simulator.run(block).spikes["main"]
         counts[done : done + block] = total + np.cumsum(spikes, axis=0, dtype=np.int32)
         total = counts[done + block - 1].copy()
         done += block
+        if done == 1:
+            for slot in sharing:
+                biases = ahp_slot_biases(per_neuron, step_pA, slot)
+                simulator.set_bias(f"main_ahp{slot + 1}", *biases)
     return counts
 
 

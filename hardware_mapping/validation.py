@@ -331,19 +331,21 @@ def _fixed_trains(mappings, amplitudes, dt_ms, target) -> tuple[dict, pd.DataFra
         simulator.set_state(names[key], v=np.full(size, mapping.v_rest))
     onset_steps = round(ONSET_S * 1e3 / dt_ms)
     width_steps = round(WIDTH_S * 1e3 / dt_ms)
-    before = simulator.run(onset_steps)
+    runs = [simulator.run(onset_steps)]
     for key, mapping in mappings.items():
-        if target == "lava":
-            simulator.set_bias(names[key], *mapping.bias(amplitudes[key] * pA))
-        else:
-            mapping.set_input(simulator, names[key], amplitudes[key] * pA)
-    during = simulator.run(width_steps)
+        simulator.set_bias(names[key], *mapping.bias(amplitudes[key] * pA))
+    sharing = [key for key, m in mappings.items() if m.takes_input_share]
+    if sharing:  # the AHP compartments' share follows one step later (`set_input_share`)
+        runs.append(simulator.run(1))
+        for key in sharing:
+            mappings[key].set_input_share(simulator, names[key], amplitudes[key] * pA)
+    runs.append(simulator.run(width_steps - len(runs) + 1))
     trains = {}
     for key in mappings:
-        raster = np.concatenate([before.spikes[names[key]], during.spikes[names[key]]])
+        raster = np.concatenate([run.spikes[names[key]] for run in runs])
         step, neuron = np.nonzero(raster)
         trains[key] = split_spike_trains(neuron, step * dt_ms * 1e-3, raster.shape[1])
-    return trains, pd.concat([before.counters, during.counters], ignore_index=True)
+    return trains, pd.concat([run.counters for run in runs], ignore_index=True)
 
 
 def _window_features(trains: list[np.ndarray]) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from brian2 import Mohm, ms, mV, pA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ahp_models import LifAhpParams
+from ahp_models import LifAhpInputParams, LifAhpParams
 from ahp_models.lif_ahp import MultiAhpParams
 from ahp_models.loihi_form import LoihiAhpParams
 from hardware_mapping.headroom import STATE_LIMIT, bound_state, voltage_bound
@@ -25,7 +25,7 @@ def drive_through_range(mapping, steps=600):
     largest = {}
     events = 0
     for current in (0.0, high, low, high, 0.0):
-        simulator.set_bias("n", *mapping.bias(np.array([current]) * pA))
+        mapping.set_input(simulator, "n", np.array([current]) * pA)  # the AHP's share too
         run = simulator.run(steps)
         events += int(run.counters["saturations"].sum() + run.counters["overflows"].sum())
         for group, v in run.v.items():
@@ -47,7 +47,8 @@ def check_inside(mapping):
 @pytest.mark.parametrize(
     "params",
     [LifAhpParams(), MultiAhpParams(), LifAhpParams(b_ahp=200 * pA, tau_ahp=2000 * ms),
-     LoihiAhpParams(), LifAhpParams(E_L=-60 * mV, V_reset=-70 * mV)],
+     LoihiAhpParams(), LifAhpParams(E_L=-60 * mV, V_reset=-70 * mV),
+     LifAhpInputParams(input_share=0.4), LifAhpInputParams(input_share=0.8, tau_ahp=20 * ms)],
 )  # fmt: skip
 def test_a_neuron_at_the_top_of_its_range_stays_inside_the_bound(params):
     mapping = map_neuron(params, current_range=(-100 * pA, 600 * pA))
@@ -70,6 +71,25 @@ def test_random_neurons_never_leave_their_bound(tau_m, r, tau_ahp, b_ahp, high, 
     try:
         mapping = map_neuron(params, current_range=(low * pA, high * pA))
     except MappingError as error:  # a range the registers cannot hold is refused by name
+        assert "vth_mant" in str(error) or "cannot be held" in str(error)
+        return
+    check_inside(mapping)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    tau_m=st.floats(3, 60), tau_ahp=st.floats(5, 5000), b_ahp=st.floats(0, 300),
+    share=st.floats(0, 0.95), high=st.floats(50, 1500), low=st.floats(-300, 0),
+)  # fmt: skip
+def test_neurons_taking_a_share_of_their_input_never_leave_their_bound(
+    tau_m, tau_ahp, b_ahp, share, high, low
+):
+    # the AHP compartments' biases follow the input, upwards for a negative current
+    params = LifAhpInputParams(tau_m=tau_m * ms, tau_ahp=tau_ahp * ms, b_ahp=b_ahp * pA,
+                               input_share=share)  # fmt: skip
+    try:
+        mapping = map_neuron(params, current_range=(low * pA, high * pA))
+    except MappingError as error:
         assert "vth_mant" in str(error) or "cannot be held" in str(error)
         return
     check_inside(mapping)

@@ -26,11 +26,15 @@ FAST = LifAhpInputParams(
 AMPLITUDES = np.array([190.0, 215.0, 230.0, 245.0, 252.0, 260.0, 300.0, 400.0])
 
 
-def counts(mapping):
-    result = validate_long_squares(
+def validate(mapping):
+    return validate_long_squares(
         {"cell": FAST}, {"cell": AMPLITUDES * pA}, mappings={"cell": mapping},
         search_rounds=0, floor_copies=0,
     )  # fmt: skip
+
+
+def counts(mapping):
+    result = validate(mapping)
     return result.sweeps.float_count.to_numpy(), result.sweeps.fixed_count.to_numpy()
 
 
@@ -49,6 +53,9 @@ def test_the_chip_fires_the_abrupt_onset_as_the_float_neuron(mapping):
     assert float_counts[0] == 0 and float_counts[1] == 1 and float_counts[3] <= 12
     assert float_counts[5] >= 25
     np.testing.assert_array_equal(fixed_counts, float_counts)
+    # and on time: the share follows the input one step after the main bias, as the float
+    # current does (switched together, spikes near the tonic threshold come late)
+    assert float(validate(mapping).neurons.gamma.iloc[0]) > 0.95
 
 
 def test_without_its_share_of_the_input_the_chip_fires_all_along(mapping):

@@ -141,6 +141,9 @@ class NeuronMapping:
     synaptic_input : (float, float)
         The largest excitatory and inhibitory synaptic input per step (integer units) the
         registers were scaled to hold, for a neuron in a network.
+    share_horizon_steps : float
+        Where AHP compartments take a share of the input: the horizon (steps; the mapping's
+        charge horizon) over which the main bias matches their pull on average (`drive`).
     """
 
     model: str
@@ -158,6 +161,7 @@ class NeuronMapping:
     report: pd.DataFrame = field(compare=False)
     source: dict[str, Any] = field(compare=False)
     synaptic_input: tuple[float, float] = (0.0, 0.0)
+    share_horizon_steps: float = 1000.0
 
     def source_parameters(self, where: str | None = None) -> ParameterSet:
         """The float neuron this mapping came from, read back from ``source`` with its units.
@@ -286,17 +290,16 @@ class NeuronMapping:
         """`drive` for currents given as plain pA values.
 
         Where AHP compartments take a share of the input (`AhpCompartment.bias_per_pA`), the
-        climb is matched at the adapted drive, the bias less their steady pull: that is the
-        drive of every interval once the share has caught up (a few ``tau_ahp``). Their biases
-        are whole units, each amplified ``4096 / decay`` times in their steady state; the main
-        bias takes up the difference their rounding makes, so the adapted drive is the float
-        one to the main bias's resolution.
+        main bias is set against their pull as it acts over `share_horizon_steps` after the
+        input switches: their mean pull (a share of tau_ahp = 2 s reaches a fifth of its
+        steady state within 1 s, one of 200 ms most of it). Their biases are whole units, each
+        amplified ``4096 / decay`` times in steady state: the main bias takes up the difference
+        their rounding makes, and the climb is matched at the drive less that mean pull.
         """
         keep = (4096 - self.decay_v) / 4096
         current_pA = np.asarray(current_pA, dtype=float)
-        pull = self._realized_pull(current_pA)
-        dc_drive = self.drive_offset + self.drive_per_pA * current_pA
-        dc_drive = dc_drive + pull - self.share_pull_per_pA * current_pA
+        wanted, pull = self._mean_pulls(current_pA)
+        dc_drive = self.drive_offset + self.drive_per_pA * current_pA + pull - wanted
         vth = 64.0 * self.vth_mant
         v_inf = (dc_drive - pull) / (1.0 - keep)
         fires = v_inf > vth
@@ -307,22 +310,24 @@ class NeuronMapping:
             matched = vth / -np.expm1(passage * math.log(keep)) * (1.0 - keep)
         return np.where(fires, matched + pull, dc_drive)
 
-    def _realized_pull(self, current_pA: np.ndarray) -> np.ndarray:
-        """The steady pull of the AHP compartments' rounded shares of the input (integer units
-        per step; 0 without a share)."""
-        pull = np.zeros(np.shape(current_pA))
+    def _mean_pulls(self, current_pA: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What the AHP compartments' shares of constant inputs draw from the main compartment
+        per step on average over `share_horizon_steps` after the input switches, as wanted
+        (unrounded) and as the rounded bias registers give it (integer units; 0 without)."""
+        wanted, realized = np.zeros(np.shape(current_pA)), np.zeros(np.shape(current_pA))
+        horizon = self.share_horizon_steps
         for compartment in self.aux:
-            if compartment.bias_per_pA and compartment.decay:
-                mant, exp = compartment.bias_registers(current_pA)
-                share = mant * 2.0**exp - compartment.bias  # less the truncation compensation
-                pull = pull - share.reshape(pull.shape) / (compartment.decay / 4096)
-        return pull
-
-    @property
-    def share_pull_per_pA(self) -> float:
-        """What the AHP compartments' share of a constant input draws from the main compartment
-        each step in steady state, per pA (integer units; 0 without a share)."""
-        return -sum(c.bias_per_pA / (c.decay / 4096) for c in self.aux if c.bias_per_pA and c.decay)
+            if not (compartment.bias_per_pA and compartment.decay):
+                continue
+            keep = (4096 - compartment.decay) / 4096
+            # a bias b held from step 1 gives b (1 - keep^t) / (1 - keep) at step t
+            mean_rise = 1.0 - keep * (1.0 - keep**horizon) / ((1.0 - keep) * horizon)
+            gain = mean_rise / (1.0 - keep)
+            mant, exp = compartment.bias_registers(current_pA)
+            share = mant * 2.0**exp - compartment.bias  # less the truncation compensation
+            wanted = wanted - gain * compartment.bias_per_pA * current_pA
+            realized = realized - gain * share.reshape(realized.shape)
+        return wanted, realized
 
     def add_to(self, network: Network, name: str, current: Quantity) -> MappedPopulation:
         """Add one neuron per constant input current to a fixed-point network.

@@ -457,6 +457,11 @@ def _neuron_document(name: str, mapping: NeuronMapping, extra: Mapping[str, Any]
             "drive_per_pA": mapping.drive_per_pA,
             "float_keep_v": mapping.float_keep_v,
             "current_range_pA": list(mapping.current_range_pA),
+            **(
+                {"share_horizon_steps": mapping.share_horizon_steps}
+                if mapping.takes_input_share
+                else {}
+            ),
         },
         "quantization": [_finite_or_null(row) for row in report.to_dict(orient="records")],
         "source": _jsonable(source),
@@ -503,7 +508,13 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
         ),
         report=report,
         source={"model": source["model"], "parameters": source["parameters"]},
+        share_horizon_steps=float(neuron["input"].get("share_horizon_steps", 1000.0)),
     )
+    if mapping.takes_input_share and "share_horizon_steps" not in neuron["input"]:
+        raise ParameterFileError(
+            f"{where}.input: 'share_horizon_steps' is missing; allowed: the horizon (steps) "
+            "over which the main bias matches the pull of AHP compartments with a bias_per_pA"
+        )
     try:  # units and ranges of the float parameters, as every parameter file of the toolkit
         params = mapping.source_parameters(where=f"{where}.source")
     except ParameterError as error:

@@ -214,7 +214,8 @@ def quantize_form(
     vth_mant = _weight_friendly_threshold(largest_mant, [total / gap for total in totals])
     for _ in range(8):
         mapping = _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per_pA,
-                            refract_delay, current_range_pA, binding, synaptic_input)  # fmt: skip
+                            refract_delay, current_range_pA, binding, synaptic_input,
+                            horizon_steps)  # fmt: skip
         bound = voltage_bound(mapping)
         if bound.holds:
             return mapping
@@ -291,7 +292,8 @@ def _term_parts(term: SpikeTriggeredTerm, keep_v, rounding, split, dt_ms, horizo
 
 
 def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per_pA,
-              refract_delay, current_range_pA, binding, synaptic) -> NeuronMapping:  # fmt: skip
+              refract_delay, current_range_pA, binding, synaptic,
+              horizon_steps) -> NeuronMapping:  # fmt: skip
     """The mapping at threshold mantissa ``vth_mant`` (the scale follows from it)."""
     gap = form.threshold
     scale = 64 * vth_mant / gap
@@ -353,6 +355,7 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         report=quantization_report(rows),
         source=source,
         synaptic_input=(scale * synaptic[0], scale * synaptic[1]),
+        share_horizon_steps=horizon_steps,
     )
     return with_headroom_row(mapping)
 

@@ -90,7 +90,7 @@ REGISTERS = {
     "exp": (-8, 7),
     "bias_mant": (-4095, 4095),
 }
-OPTIONAL = {"fit_id", "specimen_id", "bias_per_pA"}  # bias_per_pA: only a share of the input
+OPTIONAL = {"fit_id", "specimen_id", "bias_per_pA", "share_horizon_steps"}  # the last two: shares
 LIMITS = {"aux": 64, "weights": 2, "quantization": 256}
 
 

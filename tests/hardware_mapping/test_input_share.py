@@ -85,3 +85,26 @@ def test_the_share_survives_a_parameter_file_and_cannot_be_dropped_from_one(mapp
 def test_lava_export_refuses_the_share_with_its_reason(mapping):
     with pytest.raises(MappingError, match="Lava's LIF has no bias on its current u"):
         to_lava(mapping)
+
+
+def test_a_population_with_a_share_maps_with_its_constant_currents():
+    # map_network gives each neuron's AHP compartments its share of the neuron's own current
+    from ahp_models import simulate
+    from ahp_models.populations import Population
+    from ahp_models.stimuli import long_square
+    from hardware_mapping.loihi import Simulator
+    from hardware_mapping.network_mapping import map_network
+
+    currents = np.array([215.0, 230.0, 245.0, 260.0, 300.0, 400.0])
+    mapped = map_network({"fs": Population([FAST] * currents.size, currents * pA)})
+    assert all(m.takes_input_share for m in mapped.mappings["fs"])
+    simulator = Simulator(mapped.network, record={"fs": slice(None)})
+    simulator.set_state("fs", v=mapped.initial_v("fs"))
+    fixed = simulator.run(1000).spikes["fs"].sum(axis=0)
+    stimulus = long_square(currents * pA, onset=0 * ms, width=1000 * ms, duration=1000 * ms,
+                           dt=1 * ms)  # fmt: skip
+    params = LifAhpInputParams.concatenate([FAST] * currents.size)
+    float_counts = np.asarray(simulate("lif_ahp_input", params, stimulus).spike_counts())
+    assert float_counts[0] <= 3 and float_counts[-1] > 100  # onset spikes to tens
+    # the biases hold from the first step (no host switches them): within a spike
+    assert np.abs(fixed - float_counts).max() <= 1

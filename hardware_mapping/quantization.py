@@ -156,7 +156,7 @@ def quantize_form(
     for term in form.terms:
         terms += _term_parts(term, keep_v, decay_rounding, split_decays, dt_ms, horizon_steps,
                              rows, term.name in shared)  # fmt: skip
-    _share_inputs(form, terms, dc_v, rows)
+    steady_shares = _share_inputs(form, terms, dc_v)
     refract_delay, ref_row = _refractory(form.refractory_ms, dt_ms, where)
     gap = form.threshold
     drives = [offset + per_pA * c for c in (low_pA, high_pA)]
@@ -215,7 +215,7 @@ def quantize_form(
     for _ in range(8):
         mapping = _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per_pA,
                             refract_delay, current_range_pA, binding, synaptic_input,
-                            horizon_steps)  # fmt: skip
+                            horizon_steps, steady_shares)  # fmt: skip
         bound = voltage_bound(mapping)
         if bound.holds:
             return mapping
@@ -239,25 +239,47 @@ class _Part:
         self.input_per_pA = 0.0
 
 
-def _share_inputs(form: HardwareForm, parts: list[_Part], dc_v: float, rows: list) -> None:
+def _share_inputs(form: HardwareForm, parts: list[_Part], dc_v: float) -> dict[str, float]:
     """Give the compartments of each input-driven term's decay their bias per pA.
 
     The float trace draws ``z = per_pA I / (1 - keep)`` from ``x`` each step in steady state;
     each compartment of the term takes its share of that at its realized decay, scaled like the
     membrane's drive (``dc_v``), so the adapted steady state is the float one. The transient
     follows the realized decays (a pair's mixture for a split term).
+
+    Returns
+    -------
+    dict
+        Each input-driven term's steady draw per pA (membrane units), for the report.
     """
+    steady_shares = {}
     for share in form.inputs:
+        if not share.per_pA:  # no share (input_share 0): nothing to map or report
+            continue
         term = form.term_named(share.term)
         steady = share.per_pA / (1.0 - term.keep) * dc_v
-        members = [part for part in parts if part.term is term]
-        for part in members:
-            part.input_per_pA = -part.share * steady * (1.0 - part.keep)
-        realized = -sum(p.input_per_pA / (1.0 - p.keep) for p in members if p.input_per_pA)
-        rows.append(
-            _row(share.name, f"{form.unit} per pA, steady state", steady, realized,
-                 f"bias of the {share.term} compartment(s), rounded at each current")
-        )  # fmt: skip
+        for part in parts:
+            if part.term is term:
+                part.input_per_pA = -part.share * steady * (1.0 - part.keep)
+        steady_shares[share.name] = steady
+    return steady_shares
+
+
+def _share_row(form, name: str, steady: float, aux: list, scale: float, current_range_pA):
+    """The report row of an input-driven term: its steady draw per pA at the largest current
+    of the range, as its compartments' rounded biases give it."""
+    term = next(share.term for share in form.inputs if share.name == name)
+    top = max(current_range_pA, key=abs)
+    members = [c for c in aux if c.term == term and c.bias_per_pA]
+    if not members or top == 0:  # a range without input: the share never acts
+        return _row(name, f"{form.unit} per pA, steady state", steady, steady,
+                    "no input in the current range: no bias")  # fmt: skip
+    registers = [c.bias_registers(np.array([top])) for c in members]
+    biases = [int(m[0]) << int(e[0]) for m, e in registers]
+    drawn = sum((c.bias - b) / (c.decay / 4096) for c, b in zip(members, biases, strict=True))
+    return _row(name, f"{form.unit} per pA, steady state", steady, drawn / (scale * top),
+                f"bias of the {term} compartment(s) at {top:g} pA: "
+                + ", ".join(str(b) for b in biases))  # fmt: skip
 
 
 def _term_parts(term: SpikeTriggeredTerm, keep_v, rounding, split, dt_ms, horizon_steps, rows,
@@ -293,7 +315,7 @@ def _term_parts(term: SpikeTriggeredTerm, keep_v, rounding, split, dt_ms, horizo
 
 def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per_pA,
               refract_delay, current_range_pA, binding, synaptic,
-              horizon_steps) -> NeuronMapping:  # fmt: skip
+              horizon_steps, steady_shares) -> NeuronMapping:  # fmt: skip
     """The mapping at threshold mantissa ``vth_mant`` (the scale follows from it)."""
     gap = form.threshold
     scale = 64 * vth_mant / gap
@@ -330,6 +352,8 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
                     if p.term is term)  # fmt: skip
         rows.append(_row(f"{term.name} increment", f"{form.unit} per spike", wanted,
                          64.0 * steps / scale, "; ".join(realized[term.name])))  # fmt: skip
+    for name, steady in steady_shares.items():
+        rows.append(_share_row(form, name, steady, aux, scale, current_range_pA))
     rows.append(ref_row)
     low_pA, high_pA = current_range_pA
     largest_drive = max(abs(offset + per_pA * low_pA), abs(offset + per_pA * high_pA))

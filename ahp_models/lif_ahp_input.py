@@ -37,10 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import Quantity
 
-from ahp_models.hardware_form import HardwareForm, InputDrivenTerm, SpikeTriggeredTerm
+from ahp_models.hardware_form import HardwareForm, InputDrivenTerm
 from ahp_models.integration import coupling_factor, decay_factor, phi
 from ahp_models.lif_ahp import LifAhp, LifAhpParams
-from ahp_models.membrane import membrane_hardware_form
 from ahp_models.parameters import ParameterSet, parameter
 
 __all__ = ["LifAhpInput", "LifAhpInputParams", "onset_peak"]
@@ -157,19 +156,13 @@ class LifAhpInput(LifAhp):
         share of the input, ``z(t) = a z(t-1) + c s (1 - a) I(t)`` in mV, is drawn from ``x``
         each step (`InputDrivenTerm`).
         """
+        form = super().hardware_form(params, dt_s)  # the membrane and the spikes' term
         p = params.si_arrays(1)
         tau_m, tau_a = float(p["tau_m"][0]), float(p["tau_ahp"][0])
         share = float(p["input_share"][0])
         r_mv_per_pA = float(p["R"][0]) * 1e-9
         keep_a = float(decay_factor(tau_a, dt_s))
         coupling_mV_per_pA = r_mv_per_pA * float(coupling_factor(tau_m, tau_a, dt_s))
-        spikes = SpikeTriggeredTerm(
-            name="tau_ahp",
-            tau_ms=tau_a * 1e3,
-            keep=keep_a,
-            inflow=coupling_mV_per_pA * float(p["b_ahp"][0]) * 1e12,
-        )
-        form = membrane_hardware_form(self.name, p, dt_s, [spikes])
         keep_v = form.keep_v
         per_pA = (1.0 - keep_v) * r_mv_per_pA * (1.0 - share) + coupling_mV_per_pA * share
         return dataclasses.replace(

@@ -73,7 +73,7 @@ def onset_peak(tau_m_s: np.ndarray, tau_ahp_s: np.ndarray, share: np.ndarray) ->
     Parameters
     ----------
     tau_m_s, tau_ahp_s : numpy.ndarray
-        Membrane and AHP time constants (s).
+        Membrane and AHP time constants (s; any one unit for both gives the same peak).
     share : numpy.ndarray
         ``input_share`` in [0, 1).
 

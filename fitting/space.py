@@ -335,7 +335,8 @@ class LifAhpInputSpace(LifAhpSpace):
     def ahp_parameters(self) -> tuple[FreeParameter, ...]:
         return (
             *super().ahp_parameters(),
-            # beyond 0.9 the tonic threshold lies 10 rheobases up: no cell of the database
+            # at 0.9 the tonic threshold lies 10 times (V_th - E_L) / R up, far beyond the
+            # 160 pA above rheobase that Allen's protocol reaches
             FreeParameter("input_share", 0.0, 0.9, False, 0.05, "input_share"),
         )
 
@@ -343,7 +344,8 @@ class LifAhpInputSpace(LifAhpSpace):
         return LifAhpInput()
 
     def start_from(self, free: Mapping[str, float]) -> np.ndarray:
-        """A ``lif_ahp`` fit starts without a share of the input: the start reproduces it."""
+        """A ``lif_ahp`` fit starts without a share of the input: the start reproduces it (a
+        threshold above the cell's rheobase starts at the rheobase, this space's cap)."""
         return self.unit_of({"input_share": 0.0, **free})
 
     def values(self, unit_cube: np.ndarray, targets: CellTargets | CandidateCells) -> dict:

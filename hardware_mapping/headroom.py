@@ -231,7 +231,7 @@ def voltage_bound(mapping: NeuronMapping) -> VoltageBound:
     mant, exp = mapping.bias_registers(ends)
     biases = [float(m) * 2.0 ** int(e) for m, e in zip(mant, exp, strict=True)]
     # auxiliary biases follow the current where a compartment takes a share of the input
-    # (`AhpCompartment.bias_per_pA`): bound each end of the range, keep the larger
+    # (`AhpCompartment.bias_per_pA`): bound each end of the range, cover both
     aux_shares = [  # the rounded bias registers less the truncation compensation
         [float(m) * 2.0 ** int(e) - c.bias for m, e in zip(*c.bias_registers(ends), strict=True)]
         for c in mapping.aux

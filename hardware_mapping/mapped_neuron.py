@@ -32,6 +32,7 @@ __all__ = [
     "MappingError",
     "NeuronMapping",
     "in_unit",
+    "mean_share_gain",
     "quantization_report",
     "quantize_bias",
 ]
@@ -319,10 +320,7 @@ class NeuronMapping:
         for compartment in self.aux:
             if not (compartment.bias_per_pA and compartment.decay):
                 continue
-            keep = (4096 - compartment.decay) / 4096
-            # a bias b held from step 1 gives b (1 - keep^t) / (1 - keep) at step t
-            mean_rise = 1.0 - keep * (1.0 - keep**horizon) / ((1.0 - keep) * horizon)
-            gain = mean_rise / (1.0 - keep)
+            gain = mean_share_gain((4096 - compartment.decay) / 4096, horizon)
             mant, exp = compartment.bias_registers(current_pA)
             share = mant * 2.0**exp - compartment.bias  # less the truncation compensation
             wanted = wanted - gain * compartment.bias_per_pA * current_pA
@@ -424,6 +422,27 @@ def quantization_report(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "note": pd.Series([row["note"] for row in rows], dtype=object),
         }
     )
+
+
+def mean_share_gain(keep: float, horizon_steps: float) -> float:
+    """What a bias of 1 held from a switch adds to a compartment of decay factor ``keep`` on
+    average over the ``horizon_steps`` after it: ``(1 - keep^t) / (1 - keep)`` averaged over
+    t = 1 .. horizon (its steady state ``1 / (1 - keep)`` for a horizon far beyond its decay).
+
+    Parameters
+    ----------
+    keep : float
+        The compartment's decay factor per step, in [0, 1).
+    horizon_steps : float
+        The horizon (steps, > 0).
+
+    Returns
+    -------
+    float
+        The mean gain.
+    """
+    mean_rise = 1.0 - keep * (1.0 - keep**horizon_steps) / ((1.0 - keep) * horizon_steps)
+    return mean_rise / (1.0 - keep)
 
 
 def quantize_bias(bias: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

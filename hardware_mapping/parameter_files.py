@@ -552,9 +552,13 @@ def _check_compartments(mapping: NeuronMapping, params: Any, where: str) -> None
     # (a term of zero strength may have none)
     form = model_for_params(params).hardware_form(params, mapping.dt_ms * 1e-3)
     # a share of the input (lif_ahp_input) rides on AHP compartments: dropped or added, it
-    # would change the neuron without an error
+    # would change the neuron without an error. The mapper leaves it to the main bias only
+    # where its bias would stay below one unit per compartment (of at most a pair) over the
+    # whole range (`hardware_mapping.quantization`)
+    top = abs(max(mapping.current_range_pA, key=abs))
+    resolvable = [s for s in form.inputs if mapping.scale_per_mV * abs(s.per_pA) * top >= 2.0]
     shares = sum(share.per_pA != 0 for share in form.inputs)
-    if bool(shares) != mapping.takes_input_share:
+    if (resolvable and not mapping.takes_input_share) or (mapping.takes_input_share and not shares):
         raise ParameterFileError(
             f"{where}.aux: {'no' if shares else 'a'} compartment with a nonzero bias_per_pA; "
             f"allowed: {'one or more' if shares else 'none'}, since the source model "

@@ -53,6 +53,7 @@ from hardware_mapping.mapped_neuron import (
     AhpCompartment,
     MappingError,
     NeuronMapping,
+    mean_share_gain,
     quantization_report,
     quantize_bias,
 )
@@ -265,6 +266,25 @@ def _share_inputs(form: HardwareForm, parts: list[_Part], dc_v: float) -> dict[s
     return steady_shares
 
 
+def _folded_shares(parts: list[_Part], scale: float, current_range_pA, horizon_steps: float):
+    """The terms whose share of the input the bias register cannot resolve, and the mean pull
+    per pA (integer units) the main bias takes over for them.
+
+    A share whose bias stays below one unit per compartment over the whole range (a tiny share
+    on a slow decay) would round to 0 or 1 at every current, an error of its own size or more;
+    carried by the main bias as its mean pull over the horizon, it errs by its rise alone.
+    """
+    top = abs(max(current_range_pA, key=abs))
+    folded, pull = set(), 0.0
+    for term in {part.term.name for part in parts if part.input_per_pA}:
+        members = [p for p in parts if p.term.name == term and p.input_per_pA]
+        if sum(abs(scale * p.input_per_pA) * top for p in members) < len(members):
+            folded.add(term)
+            pull -= sum(scale * p.input_per_pA * mean_share_gain(p.keep, horizon_steps)
+                        for p in members)  # fmt: skip
+    return folded, pull
+
+
 def _share_row(form, name: str, steady: float, aux: list, scale: float, current_range_pA):
     """The report row of an input-driven term: its steady draw per pA at the largest current
     of the range, as its compartments' rounded biases give it."""
@@ -323,8 +343,11 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
     rows.append(_row("threshold", form.unit, gap, 64 * vth_mant / scale, f"vth_mant {vth_mant}"))
     aux = []
     realized: dict[str, list[str]] = {}
+    folded, folded_pull = _folded_shares(terms, scale, current_range_pA, horizon_steps)
     for part, steps in zip(terms, _weight_steps(terms, scale), strict=True):
         notes = realized.setdefault(part.term.name, [])
+        if part.term.name in folded:  # its share rides on the main bias instead
+            part = _Part(part.term, part.decay, part.keep, part.inflow, part.compensate)
         if steps == 0 and part.input_per_pA == 0:
             # below half the smallest weight step (64): this share has no effect on the chip
             # (a fitted b_ahp of 0, typically); it gets no compartment, and the report says so
@@ -353,7 +376,14 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         rows.append(_row(f"{term.name} increment", f"{form.unit} per spike", wanted,
                          64.0 * steps / scale, "; ".join(realized[term.name])))  # fmt: skip
     for name, steady in steady_shares.items():
-        rows.append(_share_row(form, name, steady, aux, scale, current_range_pA))
+        term = next(share.term for share in form.inputs if share.name == name)
+        if term in folded:
+            rows.append(_row(name, f"{form.unit} per pA, steady state", steady, steady,
+                             f"below one bias unit per compartment at "
+                             f"{max(current_range_pA, key=abs):g} pA: carried by the main bias "
+                             f"as its mean pull over {horizon_steps:g} steps"))  # fmt: skip
+        else:
+            rows.append(_share_row(form, name, steady, aux, scale, current_range_pA))
     rows.append(ref_row)
     low_pA, high_pA = current_range_pA
     largest_drive = max(abs(offset + per_pA * low_pA), abs(offset + per_pA * high_pA))
@@ -372,7 +402,7 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         refract_delay=refract_delay,
         v_rest=round(scale * form.rest),
         drive_offset=scale * offset,
-        drive_per_pA=scale * per_pA,
+        drive_per_pA=scale * per_pA - folded_pull,
         float_keep_v=form.keep_v,
         current_range_pA=(float(low_pA), float(high_pA)),
         aux=tuple(aux),

@@ -108,3 +108,24 @@ def test_a_population_with_a_share_maps_with_its_constant_currents():
     assert float_counts[0] <= 3 and float_counts[-1] > 100  # onset spikes to tens
     # the biases hold from the first step (no host switches them): within a spike
     assert np.abs(fixed - float_counts).max() <= 1
+
+
+def test_a_share_below_one_bias_unit_rides_on_the_main_bias(tmp_path):
+    # a tiny share on a slow decay: its bias would round to 0 or 1 unit per step at every
+    # current, an error of its own size; the main bias carries its mean pull instead
+    tiny = dataclasses.replace(FAST, input_share=0.003, tau_ahp=2400 * ms)
+    mapping = map_neuron(tiny, current_range=(0 * pA, 300 * pA))
+    assert not mapping.takes_input_share
+    row = mapping.report.set_index("quantity").loc["input_share"]
+    assert "carried by the main bias" in row.note
+    plain = map_neuron(dataclasses.replace(tiny, input_share=0.0), current_range=(0, 300) * pA)
+    assert mapping.drive_per_pA < plain.drive_per_pA  # the mean pull, taken from the drive
+    amplitudes = np.array([210.0, 240.0, 270.0, 300.0])
+    result = validate_long_squares(
+        {"cell": tiny}, {"cell": amplitudes * pA}, mappings={"cell": mapping},
+        search_rounds=0, floor_copies=0,
+    )  # fmt: skip
+    np.testing.assert_allclose(result.sweeps.fixed_count, result.sweeps.float_count, atol=1, rtol=0)
+    # a parameter file holds it without a bias_per_pA, which is allowed for such a share only
+    path = write_parameter_file(tmp_path / "tiny.json", {"tiny": mapping})
+    assert read_parameter_file(path)["tiny"] == mapping

@@ -52,6 +52,7 @@ from fitting.fit_page import (
     cells_table_html,
     distribution_figures,
 )
+from fitting.pipeline import kept_refits
 from fitting.quality import CRITERIA, fit_quality
 from fitting.report import plot_cell_fit
 from fitting.targets import CellTargets
@@ -181,11 +182,7 @@ def summary_table(run: PipelineRun, cells: pd.DataFrame) -> pd.DataFrame:
         members = cells if species == "all" else cells[cells.species == species]
         mapped = members[members.mapped.fillna(False).astype(bool)]
         row = {"cells": len(members), "fitted": int((members.status == "fitted").sum())}
-        if "first_model" in members:  # cells whose refit beat their first fit
-            kept = members.first_model.notna() & (members.model != members.first_model)
-            row["kept_refit"] = int(kept.sum())
-        else:
-            row["kept_refit"] = 0
+        row["kept_refit"] = int(kept_refits(members).sum())
         row["median_cost"] = float(members.cost.median())
         for column in quality.columns:
             if column.startswith("frac_"):

@@ -25,6 +25,7 @@ import pandas as pd
 from analysis.allen_tables import load_cells
 from fitting.batch import fit_database
 from fitting.engine import FitEngine, FitSettings
+from fitting.pipeline import kept_refits
 from fitting.quality import fit_quality
 from fitting.space import FITTABLE_MODELS
 from fitting.targets import CellTargets
@@ -92,7 +93,7 @@ def main() -> None:
     )
     if "first_model" in results:
         refitted = results[results.first_model.notna()]
-        kept = refitted.model != refitted.first_model
+        kept = kept_refits(refitted)
         print(
             f"refitted {len(refitted)} cells outside a tolerance with {settings.fallback_model}; "
             f"kept the refit for {int(kept.sum())}"

@@ -31,6 +31,7 @@ from analysis.figures import plot_feature_distribution
 from analysis.report_page import figure_tag, page_html, section_html, table_html
 from fitting.evaluation import fitted_parameters
 from fitting.fit_flags import flags_text
+from fitting.pipeline import kept_refits
 from fitting.quality import CRITERIA
 from fitting.targets import FEATURES
 
@@ -347,16 +348,14 @@ def models_kept_html(fitted: pd.DataFrame) -> str:
     counts = fitted.model.value_counts()
     parts = [f"{html.escape(str(m))} {n}" for m, n in counts.items()]
     text = f"<p class='note'>Models kept: {', '.join(parts)}."
-    if "first_model" in fitted:
-        refits = fitted[fitted.first_model.notna() & (fitted.model != fitted.first_model)]
-        for model, kept in refits.groupby("model"):
-            ids = [int(i) for i in kept.specimen_id]
-            links = ", ".join(f"<a href='#cell-{i}'>{i}</a>" for i in ids[:LISTED_REFITS])
-            more = f" and {len(ids) - LISTED_REFITS} more" if len(ids) > LISTED_REFITS else ""
-            text += (
-                f" The first model missed a tolerance and {html.escape(str(model))} did better "
-                f"for {len(ids)} cells: {links}{more}."
-            )
+    for model, kept in fitted[kept_refits(fitted)].groupby("model"):
+        ids = [int(i) for i in kept.specimen_id]
+        links = ", ".join(f"<a href='#cell-{i}'>{i}</a>" for i in ids[:LISTED_REFITS])
+        more = f" and {len(ids) - LISTED_REFITS} more" if len(ids) > LISTED_REFITS else ""
+        text += (
+            f" The first model missed a tolerance and {html.escape(str(model))} did better "
+            f"for {len(ids)} cells: {links}{more}."
+        )
     return text + "</p>"
 
 

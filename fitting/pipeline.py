@@ -36,7 +36,7 @@ from fitting.engine import CellFit, FitEngine, FitSettings
 from fitting.quality import CRITERIA, features_missed, features_within
 from fitting.targets import CellTargets
 
-__all__ = ["FirstFit", "fit_cells", "kept_row", "needs_refit", "refit_cells"]
+__all__ = ["FirstFit", "fit_cells", "kept_refits", "kept_row", "needs_refit", "refit_cells"]
 
 #: Prefix of the first fit's free values in its record (they warm-start the refit).
 FREE_PREFIX = "free_"
@@ -75,6 +75,24 @@ class FirstFit:
         }
         row = {k: v for k, v in values.items() if not k.startswith(FREE_PREFIX)}
         return cls(row, free)
+
+
+def kept_refits(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a results table kept their refit (`kept_row` chose the refit model).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Results rows (``model``, and ``first_model`` where the cell was refitted).
+
+    Returns
+    -------
+    pandas.Series
+        One bool per row (all False without a ``first_model`` column).
+    """
+    if "first_model" not in table:
+        return pd.Series(False, index=table.index)
+    return table.first_model.notna() & (table.model != table.first_model)
 
 
 def needs_refit(fit: CellFit, settings: FitSettings) -> bool:

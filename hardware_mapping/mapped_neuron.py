@@ -232,27 +232,9 @@ class NeuronMapping:
         """Whether an auxiliary compartment takes a share of the input (``lif_ahp_input``)."""
         return any(compartment.bias_per_pA != 0 for compartment in self.aux)
 
-    def set_input(self, simulator: Any, name: str, current: Quantity) -> None:
-        """Set the constant input of a population added by `add_to` in a running simulator:
-        the main compartments' biases and, where they take a share of it, the auxiliary ones'
-        at the same step (see `set_input_share` for the exact timing).
-
-        Parameters
-        ----------
-        simulator : hardware_mapping.loihi.simulator.Simulator
-            The simulator of the network `add_to` filled.
-        name : str
-            The population's main group.
-        current : Quantity
-            One current per neuron.
-        """
-        current_pA = np.atleast_1d(in_unit(current, pA, "current"))
-        simulator.set_bias(name, *self.bias_registers(current_pA))
-        self.set_input_share(simulator, name, current)
-
     def set_input_share(self, simulator: Any, name: str, current: Quantity) -> None:
-        """Set the auxiliary compartments' share of a new input (``lif_ahp_input``; nothing for
-        other models).
+        """Set the auxiliary compartments' share of a new input in a running simulator
+        (``lif_ahp_input``; nothing for other models); the main bias is `bias`'s.
 
         The float neuron's AHP current takes the input of the step before (its state at the
         start of a step drives the membrane), while a child compartment's bias acts in its own

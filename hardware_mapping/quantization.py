@@ -285,19 +285,24 @@ def _folded_shares(parts: list[_Part], scale: float, current_range_pA, horizon_s
     return folded, pull
 
 
-def _share_row(form, name: str, steady: float, aux: list, scale: float, current_range_pA):
+def _share_row(form, name, steady, aux, scale, current_range_pA, folded, horizon_steps):
     """The report row of an input-driven term: its steady draw per pA at the largest current
-    of the range, as its compartments' rounded biases give it."""
+    of the range, as its compartments' rounded biases give it (or as the main bias carries it,
+    folded)."""
     term = next(share.term for share in form.inputs if share.name == name)
     top = max(current_range_pA, key=abs)
+    unit = f"{form.unit} per pA, steady state"
+    if term in folded:
+        return _row(name, unit, steady, steady,
+                    f"below one bias unit per compartment at {top:g} pA: carried by the main "
+                    f"bias as its mean pull over {horizon_steps:g} steps")  # fmt: skip
     members = [c for c in aux if c.term == term and c.bias_per_pA]
     if not members or top == 0:  # a range without input: the share never acts
-        return _row(name, f"{form.unit} per pA, steady state", steady, steady,
-                    "no input in the current range: no bias")  # fmt: skip
+        return _row(name, unit, steady, steady, "no input in the current range: no bias")
     registers = [c.bias_registers(np.array([top])) for c in members]
     biases = [int(m[0]) << int(e[0]) for m, e in registers]
     drawn = sum((c.bias - b) / (c.decay / 4096) for c, b in zip(members, biases, strict=True))
-    return _row(name, f"{form.unit} per pA, steady state", steady, drawn / (scale * top),
+    return _row(name, unit, steady, drawn / (scale * top),
                 f"bias of the {term} compartment(s) at {top:g} pA: "
                 + ", ".join(str(b) for b in biases))  # fmt: skip
 
@@ -346,9 +351,9 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
     folded, folded_pull = _folded_shares(terms, scale, current_range_pA, horizon_steps)
     for part, steps in zip(terms, _weight_steps(terms, scale), strict=True):
         notes = realized.setdefault(part.term.name, [])
-        if part.term.name in folded:  # its share rides on the main bias instead
-            part = _Part(part.term, part.decay, part.keep, part.inflow, part.compensate)
-        if steps == 0 and part.input_per_pA == 0:
+        # a folded share rides on the main bias instead
+        share_bias = 0.0 if part.term.name in folded else scale * part.input_per_pA
+        if steps == 0 and share_bias == 0:
             # below half the smallest weight step (64): this share has no effect on the chip
             # (a fitted b_ahp of 0, typically); it gets no compartment, and the report says so
             notes.append(f"decay {part.decay}: below one weight step, no compartment")
@@ -356,7 +361,7 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         if steps == 0:  # the compartment carries a share of the input only
             notes.append(f"decay {part.decay}: below one weight step, no synapse")
             aux.append(AhpCompartment(decay=part.decay, weights=(), term=part.term.name,
-                                      bias_per_pA=scale * part.input_per_pA))  # fmt: skip
+                                      bias_per_pA=share_bias))  # fmt: skip
             continue
         weights = quantize_weights(-64.0 * steps)
         # The decay truncates toward zero, ~0.5 unit per step: the pair of a term drifts by ~1
@@ -365,7 +370,7 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         bias = int(np.sign(weights[0][0])) if part.compensate else 0
         compartment = AhpCompartment(
             decay=part.decay, weights=weights, bias=bias, term=part.term.name,
-            bias_per_pA=scale * part.input_per_pA,
+            bias_per_pA=share_bias,
         )  # fmt: skip
         notes.append(f"decay {part.decay}: " + weights_text(weights))
         aux.append(compartment)
@@ -376,14 +381,8 @@ def _assemble(form, source, rows, terms, ref_row, vth_mant, decay_v, offset, per
         rows.append(_row(f"{term.name} increment", f"{form.unit} per spike", wanted,
                          64.0 * steps / scale, "; ".join(realized[term.name])))  # fmt: skip
     for name, steady in steady_shares.items():
-        term = next(share.term for share in form.inputs if share.name == name)
-        if term in folded:
-            rows.append(_row(name, f"{form.unit} per pA, steady state", steady, steady,
-                             f"below one bias unit per compartment at "
-                             f"{max(current_range_pA, key=abs):g} pA: carried by the main bias "
-                             f"as its mean pull over {horizon_steps:g} steps"))  # fmt: skip
-        else:
-            rows.append(_share_row(form, name, steady, aux, scale, current_range_pA))
+        rows.append(_share_row(form, name, steady, aux, scale, current_range_pA, folded,
+                               horizon_steps))  # fmt: skip
     rows.append(ref_row)
     low_pA, high_pA = current_range_pA
     largest_drive = max(abs(offset + per_pA * low_pA), abs(offset + per_pA * high_pA))

@@ -334,12 +334,14 @@ def _fixed_trains(mappings, amplitudes, dt_ms, target) -> tuple[dict, pd.DataFra
     runs = [simulator.run(onset_steps)]
     for key, mapping in mappings.items():
         simulator.set_bias(names[key], *mapping.bias(amplitudes[key] * pA))
-    sharing = [key for key, m in mappings.items() if m.takes_input_share]
-    if sharing:  # the AHP compartments' share follows one step later (`set_input_share`)
-        runs.append(simulator.run(1))
-        for key in sharing:
-            mappings[key].set_input_share(simulator, names[key], amplitudes[key] * pA)
-    runs.append(simulator.run(width_steps - len(runs) + 1))
+    lag = 0
+    if any(m.takes_input_share for m in mappings.values()):
+        # the AHP compartments' share follows one step later (`set_input_share`)
+        lag = 1
+        runs.append(simulator.run(lag))
+        for key, mapping in mappings.items():
+            mapping.set_input_share(simulator, names[key], amplitudes[key] * pA)
+    runs.append(simulator.run(width_steps - lag))
     trains = {}
     for key in mappings:
         raster = np.concatenate([run.spikes[names[key]] for run in runs])

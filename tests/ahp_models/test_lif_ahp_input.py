@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 from brian2 import Mohm, ms, mV, pA, second
 
-from ahp_models import LifAhpInputParams, LifAhpParams, get_model, long_square, simulate
+from ahp_models import (
+    LifAhpInputParams,
+    LifAhpParams,
+    ParameterError,
+    get_model,
+    long_square,
+    simulate,
+)
 from ahp_models.lif_ahp_input import onset_peak
 
 MEMBRANE = {"E_L": -70 * mV, "R": 100 * Mohm, "tau_m": 10 * ms, "V_th": -50 * mV}
@@ -107,8 +114,6 @@ def test_without_a_share_it_is_lif_ahp():
 
 
 def test_the_share_must_lie_in_zero_to_one():
-    from ahp_models import ParameterError
-
     for bad in (-0.1, 1.0, 1.5):
         with pytest.raises(ParameterError, match="input_share"):
             LifAhpInputParams(input_share=bad)

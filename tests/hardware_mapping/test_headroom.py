@@ -25,7 +25,9 @@ def drive_through_range(mapping, steps=600):
     largest = {}
     events = 0
     for current in (0.0, high, low, high, 0.0):
-        mapping.set_input(simulator, "n", np.array([current]) * pA)  # the AHP's share too
+        simulator.set_bias("n", *mapping.bias(np.array([current]) * pA))
+        # the AHP's share too, at the same step: the bound holds for any switching
+        mapping.set_input_share(simulator, "n", np.array([current]) * pA)
         run = simulator.run(steps)
         events += int(run.counters["saturations"].sum() + run.counters["overflows"].sum())
         for group, v in run.v.items():

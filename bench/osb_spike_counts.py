@@ -7,6 +7,8 @@ the features alone (variant ``features``), and both fits and Allen's GLIF3
 (``glif_teeter2018_params_summary.csv``) predict the other half. Every model is scored on exactly
 the same held-out sweeps: median and mean absolute spike-count error on the sweeps where the
 cell spiked, the fractions within 1 and 3 spikes, and the direction of each cell's error.
+Every table also scores ``interpolation``, the neuron-free reference: the fitted half's own
+counts interpolated at the held-out amplitudes (`fitting.holdout.interpolated_counts`).
 
 ``--in-sample`` scores the sweeps the model was fitted to instead (the figure this bench used
 to print, kept for comparison: it flatters the fit).
@@ -31,6 +33,7 @@ from fitting.holdout import (
     error_signs,
     first_ascending_series,
     first_sweep_of_each_amplitude,
+    interpolated_counts,
     score_spike_counts,
     split_alternate_amplitudes,
 )
@@ -102,6 +105,12 @@ def main() -> None:
         pd.read_csv(args.allen / "glif_teeter2018_params_summary.csv"), scored
     ).rename(columns={"glif3_spike_count": "glif3"})
     table = table.merge(glif.drop(columns="amplitude_pA"), on=["specimen_id", "sweep"], how="left")
+    reference = interpolated_counts(fitted_half, scored).rename(
+        columns={"interpolated_spike_count": "interpolation"}
+    )
+    table = table.merge(
+        reference.drop(columns="amplitude_pA"), on=["specimen_id", "sweep"], how="left"
+    )
     fallback = None if args.fallback_model == "none" else args.fallback_model
     settings = FitSettings(model=args.model, fallback_model=fallback, seed=args.seed)
     for variant in variants:
@@ -127,7 +136,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "sweep_counts.csv", index=False)
 
-    fitted = table.dropna(subset=variants)
+    fitted = table.dropna(subset=[*variants, "interpolation"])
+    if len(fitted) < len(table.dropna(subset=variants)):
+        print("left out: the sweeps of cells with no fitted sweep to interpolate")
+    variants = [*variants, "interpolation"]  # scored alongside the fits from here on
     models = [*variants, "glif3"]
     per_cell = pd.concat(
         {model: error_signs(fitted.dropna(subset=[model]), model) for model in models}, axis=1

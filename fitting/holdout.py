@@ -5,7 +5,8 @@ fits each cell on alternate amplitudes of its long squares and scores the spike 
 amplitudes in between, with every model compared on exactly the same held-out sweeps.
 `split_alternate_amplitudes` makes the split, `score_spike_counts` the summary per model and
 `error_signs` the direction of each cell's error (a model that errs the same way on most cells
-is biased, whatever its mean error).
+is biased, whatever its mean error). `interpolated_counts` is the neuron-free reference: what
+the fitted half's own counts, interpolated, predict of the other half.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "error_signs",
     "first_ascending_series",
     "first_sweep_of_each_amplitude",
+    "interpolated_counts",
     "score_spike_counts",
     "split_alternate_amplitudes",
 ]
@@ -61,6 +63,53 @@ def split_alternate_amplitudes(
         fitting[specimen] = table[~test].reset_index(drop=True)
         testing[specimen] = table[test].reset_index(drop=True)
     return fitting, testing
+
+
+def interpolated_counts(
+    fitting: Mapping[int, pd.DataFrame], held_out: Mapping[int, pd.DataFrame]
+) -> pd.DataFrame:
+    """The neuron-free reference prediction: the fitted half's counts interpolated.
+
+    Per cell, the median count of each distinct amplitude of the fitting half (repeats within
+    `SAME_AMPLITUDE_PA` are one amplitude) is interpolated linearly at the held-out amplitudes,
+    rounded to whole spikes; outside the fitted amplitudes it is the count of the nearest end
+    (no extrapolation). A model that predicts no better than this has learned nothing the
+    counts next to a sweep do not already say.
+
+    Parameters
+    ----------
+    fitting, held_out : mapping
+        Specimen -> its sweeps of that half (``sweep``, ``amplitude_pA``, ``spike_count``),
+        as `split_alternate_amplitudes` returns them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per held-out sweep of a cell that has fitted sweeps: ``specimen_id``,
+        ``sweep``, ``amplitude_pA``, ``interpolated_spike_count``.
+    """
+    rows = []
+    for specimen, table in held_out.items():
+        known = fitting.get(specimen)
+        if known is None or known.empty or table.empty:
+            continue
+        amplitudes = known.amplitude_pA.to_numpy(dtype=float)
+        ranks = _amplitude_ranks(amplitudes)
+        medians = known.spike_count.groupby(ranks).median()
+        at = known.amplitude_pA.groupby(ranks).mean()
+        predicted = np.interp(table.amplitude_pA.to_numpy(dtype=float), at, medians)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "specimen_id": specimen,
+                    "sweep": table.sweep.to_numpy(),
+                    "amplitude_pA": table.amplitude_pA.to_numpy(dtype=float),
+                    "interpolated_spike_count": np.round(predicted),
+                }
+            )
+        )
+    columns = ["specimen_id", "sweep", "amplitude_pA", "interpolated_spike_count"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 
 def _amplitude_ranks(amplitudes_pa: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ from fitting.holdout import (
     error_signs,
     first_ascending_series,
     first_sweep_of_each_amplitude,
+    interpolated_counts,
     score_spike_counts,
     split_alternate_amplitudes,
 )
@@ -118,3 +119,28 @@ def test_first_ascending_series_ends_where_the_protocol_first_steps_down():
     # a table concatenated from per-cell parts repeats index labels: the answer is the same
     parts = pd.concat([table[table.specimen_id == 1], table[table.specimen_id == 2].reset_index()])
     assert first_ascending_series(parts).tolist() == expected
+
+
+def test_interpolated_counts_by_hand():
+    # fitted: 10 pA silent, 30 pA three times (2, 6, 13 spikes: median 6, mean 7), 70 pA 14
+    fitting = {5: _sweeps([10.0, 29.999998, 30.0, 30.0, 70.0], [0, 2, 6, 13, 14])}
+    held_out = {5: _sweeps([-10.0, 20.0, 50.0, 60.0, 90.0]), 6: _sweeps([20.0])}
+    table = interpolated_counts(fitting, held_out)
+    # -10 below the fitted range: the lowest count; 20: (0 + 6) / 2; 50: (6 + 14) / 2;
+    # 60: 6 + 8 * 3/4; 90 above the range: the highest count. Cell 6 has no fitted half.
+    assert table.specimen_id.tolist() == [5] * 5
+    assert table.interpolated_spike_count.tolist() == [0.0, 3.0, 10.0, 12.0, 14.0]
+    assert table.sweep.tolist() == list(range(5))
+
+
+@given(st.lists(st.integers(0, 60), min_size=2, max_size=12, unique=True), st.integers(0, 1))
+def test_interpolated_counts_reproduce_a_linear_f_i_curve(steps, parity):
+    # a cell whose counts rise linearly with amplitude is predicted exactly between its
+    # fitted amplitudes, and held at its ends outside them
+    amplitudes = np.array(sorted(steps), dtype=float) * 10.0
+    cell = _sweeps(amplitudes, 0.5 * amplitudes)
+    fitting, held_out = split_alternate_amplitudes({1: cell}, held_out=parity)
+    table = interpolated_counts(fitting, held_out)
+    low, high = fitting[1].amplitude_pA.min(), fitting[1].amplitude_pA.max()
+    expected = 0.5 * np.clip(table.amplitude_pA, low, high)
+    np.testing.assert_array_equal(table.interpolated_spike_count, np.round(expected))

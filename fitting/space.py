@@ -302,10 +302,17 @@ class LifAhpSpace(FitSpace):
     def values(self, unit_cube: np.ndarray, targets: CellTargets | CandidateCells) -> dict:
         values = self.physical(unit_cube)
         return {
-            **self.membrane(values, targets),
+            **self.membrane(values, targets, self._onset_peaks(values, targets)),
             "tau_ahp": values["tau_ahp_ms"] * ms,
             "b_ahp": values["b_ahp_per_rheobase"] * targets.rheobase_pA * pA,
         }
+
+    def _onset_peaks(
+        self, values: dict[str, np.ndarray], targets: CellTargets | CandidateCells
+    ) -> np.ndarray | float:
+        """The candidates' peak step responses relative to ``R I`` (`membrane`'s ``peak``;
+        1 where the current follows the spikes only)."""
+        return 1.0
 
 
 class LifAhpInputSpace(LifAhpSpace):
@@ -349,15 +356,16 @@ class LifAhpInputSpace(LifAhpSpace):
         return self.unit_of({"input_share": 0.0, **free})
 
     def values(self, unit_cube: np.ndarray, targets: CellTargets | CandidateCells) -> dict:
-        values = self.physical(unit_cube)
-        tau_m_ms = targets.tau_ms * values["tau_m_scale"]
-        peak = onset_peak(tau_m_ms, values["tau_ahp_ms"], values["input_share"])
         return {
-            **self.membrane(values, targets, peak),
-            "tau_ahp": values["tau_ahp_ms"] * ms,
-            "b_ahp": values["b_ahp_per_rheobase"] * targets.rheobase_pA * pA,
-            "input_share": values["input_share"],
+            **super().values(unit_cube, targets),
+            "input_share": self.physical(unit_cube)["input_share"],
         }
+
+    def _onset_peaks(
+        self, values: dict[str, np.ndarray], targets: CellTargets | CandidateCells
+    ) -> np.ndarray:
+        tau_m_ms = targets.tau_ms * values["tau_m_scale"]
+        return onset_peak(tau_m_ms, values["tau_ahp_ms"], values["input_share"])
 
     def _peak(self, row: Mapping[str, float]) -> float:
         return float(onset_peak(row["tau_m_ms"], row["tau_ahp_ms"], row["input_share"]))

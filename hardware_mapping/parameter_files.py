@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from importlib import metadata
@@ -525,25 +525,37 @@ def _mapping(neuron: Mapping[str, Any], dt_ms: float, where: str) -> NeuronMappi
             "value per parameter (one per current for per-current parameters)"
         )
     _check_compartments(mapping, params, where)
+    # each AHP compartment's share of the input, with its bias, must fit the register; they
+    # first, since the main bias takes up their rounding
     for k, compartment in enumerate(mapping.aux):
-        try:  # each AHP compartment's share of the input, with its bias, must fit the register
-            # (first: the main bias takes up their rounding)
-            compartment.bias_registers(np.linspace(low_pA, high_pA, 17))
-        except MappingError as error:
-            raise ParameterFileError(
-                f"{where}.aux[{k}]: bias_mant {compartment.bias} and bias_per_pA "
-                f"{compartment.bias_per_pA:g} over current_range_pA [{low_pA:g}, {high_pA:g}]: "
-                f"{error}"
-            ) from None
-    try:  # the drive over the whole current range must fit the bias register
-        mapping.bias_registers(np.linspace(low_pA, high_pA, 17))
+        _check_bias_range(
+            compartment.bias_registers,
+            f"{where}.aux[{k}]: bias_mant {compartment.bias} and bias_per_pA "
+            f"{compartment.bias_per_pA:g}",
+            (low_pA, high_pA),
+        )
+    # the drive over the whole current range must fit the bias register
+    _check_bias_range(
+        mapping.bias_registers,
+        f"{where}.input: drive_offset {mapping.drive_offset:g} and drive_per_pA "
+        f"{mapping.drive_per_pA:g}",
+        (low_pA, high_pA),
+    )
+    return mapping
+
+
+def _check_bias_range(
+    registers: Callable[[np.ndarray], Any], what: str, current_range_pA: tuple[float, float]
+) -> None:
+    """Refuse a bias that leaves its register somewhere in the current range, naming ``what``
+    (the file's fields and values)."""
+    low_pA, high_pA = current_range_pA
+    try:
+        registers(np.linspace(low_pA, high_pA, 17))
     except MappingError as error:
         raise ParameterFileError(
-            f"{where}.input: drive_offset {mapping.drive_offset:g} and drive_per_pA "
-            f"{mapping.drive_per_pA:g} over current_range_pA [{low_pA:g}, {high_pA:g}]: "
-            f"{error}"
+            f"{what} over current_range_pA [{low_pA:g}, {high_pA:g}]: {error}"
         ) from None
-    return mapping
 
 
 def _check_compartments(mapping: NeuronMapping, params: Any, where: str) -> None:
